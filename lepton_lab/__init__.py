@@ -1,0 +1,69 @@
+"""Lepton Lab: an interactive deep-learning lab for JupyterLab.
+
+``import lepton_lab`` is cheap: the public names below are imported lazily on
+first use, so TensorFlow loads only when something trains or builds a model.
+
+Examples
+--------
+>>> import lepton_lab as ll
+>>> ds = ll.datasets.load("digits")           # doctest: +SKIP
+>>> run = ll.train(dataset="digits", train={"epochs": 2})  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from lepton_lab._version import __version__
+
+# public name -> "module:attribute" (attribute empty for a module)
+_LAZY: dict[str, str] = {
+    # core
+    "specs": "lepton_lab.core.specs:",
+    "datasets": "lepton_lab.core.datasets:",
+    "augment": "lepton_lab.core.augment:",
+    "models": "lepton_lab.core.models:",
+    "evaluate": "lepton_lab.core.evaluate:",
+    "JobSpec": "lepton_lab.core.specs:JobSpec",
+    "DatasetSpec": "lepton_lab.core.specs:DatasetSpec",
+    "AugmentSpec": "lepton_lab.core.specs:AugmentSpec",
+    "ModelSpec": "lepton_lab.core.specs:ModelSpec",
+    "TrainSpec": "lepton_lab.core.specs:TrainSpec",
+    "SpecError": "lepton_lab.core.specs:SpecError",
+    "train": "lepton_lab.core.runner:train",
+    "runs": "lepton_lab.core.store:runs",
+    "load_run": "lepton_lab.core.store:load_run",
+    # server client
+    "LabClient": "lepton_lab.client:LabClient",
+    "submit": "lepton_lab.client:submit",
+    "jobs": "lepton_lab.client:jobs",
+    "job": "lepton_lab.client:job",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'lepton_lab' has no attribute {name!r}")
+    module_name, _, attribute = target.partition(":")
+    module = importlib.import_module(module_name)
+    value = getattr(module, attribute) if attribute else module
+    globals()[name] = value  # cache: later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    from lepton_lab.server.extension import LeptonLabApp
+
+    return [{"module": "lepton_lab.server.extension", "app": LeptonLabApp}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "lepton-lab"}]

@@ -1,0 +1,293 @@
+"""Specs: the one schema every payload in Lepton Lab follows.
+
+A training job is described by a :class:`JobSpec` made of a dataset, an
+augmentation pipeline, a model and training settings. The same JSON travels
+through REST bodies, ``spec.json`` in a run directory and widget state, so
+these pydantic models are the single source of truth (the server's OpenAPI
+document and the TypeScript client are derived from them).
+
+Examples
+--------
+>>> spec = JobSpec.model_validate({"dataset": {"name": "digits"}})
+>>> spec.model.preset, spec.train.optimizer
+('small_cnn', 'adam')
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+#: Datasets resolvable by name. ``folder:<path>`` is accepted as well.
+DATASET_NAMES = ("digits", "shapes", "fashion_mnist", "mnist", "cifar10")
+
+#: Model presets known to :func:`lepton_lab.core.models.preset`.
+PRESET_NAMES = ("mlp", "small_cnn", "cnn_bn")
+
+#: Layer types a ModelSpec may contain, with the arguments each accepts.
+#: Only declarative layers: nothing that carries code (no Lambda).
+LAYER_ARGS: dict[str, tuple[str, ...]] = {
+    "Conv2D": ("filters", "kernel_size", "strides", "padding", "activation", "use_bias"),
+    "MaxPooling2D": ("pool_size", "strides", "padding"),
+    "AveragePooling2D": ("pool_size", "strides", "padding"),
+    "BatchNormalization": ("momentum", "epsilon"),
+    "Dropout": ("rate",),
+    "Flatten": (),
+    "GlobalAveragePooling2D": (),
+    "Dense": ("units", "activation", "use_bias"),
+    "Activation": ("activation",),
+    "Reshape": ("target_shape",),
+    "SimpleRNN": ("units", "activation", "return_sequences"),
+    "LSTM": ("units", "return_sequences"),
+    "GRU": ("units", "return_sequences"),
+}
+
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "softmax", "linear", "elu", "gelu", "selu", "swish", "leaky_relu")
+
+
+class _Spec(BaseModel):
+    """Base for all specs: unknown fields are errors, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DatasetSpec(_Spec):
+    """Which data to train on and how to split it."""
+
+    name: str = Field(
+        description="Registry name (digits, shapes, fashion_mnist, mnist, cifar10) or 'folder:<path>'.",
+    )
+    validation_split: float = Field(0.2, ge=0.0, lt=1.0, description="Fraction of the training data held out.")
+    subset: int | None = Field(None, gt=0, description="Use at most this many training examples.")
+    image_size: int | None = Field(
+        None, ge=8, le=512, description="Side length for generated ('shapes') or folder images."
+    )
+    seed: int = Field(0, description="Seed for splitting, subsetting and generated data.")
+
+    @field_validator("name")
+    @classmethod
+    def _known_name(cls, value: str) -> str:
+        if value in DATASET_NAMES or value.startswith("folder:") or value.startswith("memory:"):
+            return value
+        allowed = ", ".join(repr(n) for n in DATASET_NAMES)
+        raise ValueError(f"unknown dataset {value!r}; use one of {allowed} or 'folder:<path>'")
+
+
+class FlipOp(_Spec):
+    """Random horizontal and/or vertical flips."""
+
+    op: Literal["flip"] = "flip"
+    mode: Literal["horizontal", "vertical", "horizontal_and_vertical"] = "horizontal"
+
+
+class RotationOp(_Spec):
+    """Random rotation by up to ``factor`` × 360°."""
+
+    op: Literal["rotation"] = "rotation"
+    factor: float = Field(0.1, gt=0.0, le=0.5)
+
+
+class ZoomOp(_Spec):
+    """Random zoom in/out by up to ``factor`` of the image size."""
+
+    op: Literal["zoom"] = "zoom"
+    factor: float = Field(0.1, gt=0.0, lt=1.0)
+
+
+class TranslationOp(_Spec):
+    """Random shift by up to ``factor`` of the image size."""
+
+    op: Literal["translation"] = "translation"
+    factor: float = Field(0.1, gt=0.0, lt=1.0)
+
+
+class CropOp(_Spec):
+    """Random crop keeping ``fraction`` of each side, resized back to the input size."""
+
+    op: Literal["crop"] = "crop"
+    fraction: float = Field(0.9, ge=0.5, lt=1.0)
+
+
+class ContrastOp(_Spec):
+    """Random contrast change by up to ``factor``."""
+
+    op: Literal["contrast"] = "contrast"
+    factor: float = Field(0.2, gt=0.0, le=1.0)
+
+
+class BrightnessOp(_Spec):
+    """Random brightness change by up to ``factor`` of the value range."""
+
+    op: Literal["brightness"] = "brightness"
+    factor: float = Field(0.2, gt=0.0, le=1.0)
+
+
+class NoiseOp(_Spec):
+    """Additive Gaussian noise with standard deviation ``stddev`` (images scaled to [0, 1])."""
+
+    op: Literal["noise"] = "noise"
+    stddev: float = Field(0.05, gt=0.0, le=1.0)
+
+
+AugmentOp = Annotated[
+    Union[FlipOp, RotationOp, ZoomOp, TranslationOp, CropOp, ContrastOp, BrightnessOp, NoiseOp],
+    Field(discriminator="op"),
+]
+AUGMENT_OPS = ("flip", "rotation", "zoom", "translation", "crop", "contrast", "brightness", "noise")
+
+
+class AugmentSpec(_Spec):
+    """Ordered augmentation pipeline, applied to training batches only."""
+
+    ops: list[AugmentOp] = Field(default_factory=list)
+
+
+class LayerSpec(BaseModel):
+    """One layer: ``{"type": "Conv2D", "filters": 32, "kernel_size": 3}``.
+
+    Arguments sit beside ``type``; which ones are allowed depends on the type
+    (see :data:`LAYER_ARGS`).
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+
+    @model_validator(mode="after")
+    def _known_type_and_args(self) -> LayerSpec:
+        if self.type not in LAYER_ARGS:
+            allowed = ", ".join(LAYER_ARGS)
+            raise ValueError(f"unknown layer type {self.type!r}; use one of {allowed}")
+        allowed_args = LAYER_ARGS[self.type]
+        for key in self.args:
+            if key not in allowed_args:
+                hint = ", ".join(allowed_args) if allowed_args else "no arguments"
+                raise ValueError(f"{self.type} does not take {key!r}; it accepts {hint}")
+        activation = self.args.get("activation")
+        if activation is not None and activation not in ACTIVATIONS:
+            raise ValueError(
+                f"{self.type}: unknown activation {activation!r}; use one of {', '.join(ACTIVATIONS)}"
+            )
+        return self
+
+    @property
+    def args(self) -> dict[str, Any]:
+        """The layer's keyword arguments (everything but ``type``)."""
+        return dict(self.model_extra or {})
+
+
+class ModelSpec(_Spec):
+    """A network: either a named ``preset`` or an explicit ``layers`` list.
+
+    The input shape and the output layer (``Dense(num_classes, softmax)``)
+    come from the dataset, so specs stay portable between datasets.
+    """
+
+    preset: str | None = Field(None, description=f"One of {', '.join(PRESET_NAMES)}.")
+    layers: list[LayerSpec] | None = None
+
+    @model_validator(mode="after")
+    def _preset_or_layers(self) -> ModelSpec:
+        if self.preset is None and self.layers is None:
+            # Default: the small CNN, which suits every bundled image dataset.
+            object.__setattr__(self, "preset", "small_cnn")
+        if self.preset is not None and self.layers is not None:
+            raise ValueError("give either 'preset' or 'layers', not both")
+        if self.preset is not None and self.preset not in PRESET_NAMES:
+            raise ValueError(f"unknown preset {self.preset!r}; use one of {', '.join(PRESET_NAMES)}")
+        return self
+
+
+class TrainSpec(_Spec):
+    """How to fit the model."""
+
+    epochs: int = Field(5, ge=1, le=10_000)
+    batch_size: int = Field(32, ge=1, le=65_536)
+    learning_rate: float = Field(1e-3, gt=0.0, le=10.0)
+    optimizer: Literal["adam", "sgd", "rmsprop", "adamw"] = "adam"
+    momentum: float = Field(0.0, ge=0.0, lt=1.0, description="SGD momentum.")
+    weight_decay: float = Field(0.0, ge=0.0, le=1.0)
+    dropout: float | None = Field(
+        None, ge=0.0, lt=1.0, description="If set, overrides the rate of every Dropout layer."
+    )
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    early_stopping_patience: int | None = Field(None, ge=1)
+    seed: int = 1
+    mixed_precision: bool = Field(False, description="float16 compute; used only when a GPU is present.")
+    steps_per_execution: int | None = Field(None, ge=1, description="None lets the runner choose.")
+
+    @model_validator(mode="after")
+    def _momentum_needs_sgd(self) -> TrainSpec:
+        if self.momentum and self.optimizer not in ("sgd", "rmsprop"):
+            raise ValueError(
+                f"momentum applies to 'sgd' or 'rmsprop', not {self.optimizer!r}; set momentum to 0 "
+                "or choose optimizer 'sgd'"
+            )
+        return self
+
+
+class JobSpec(_Spec):
+    """A complete training job."""
+
+    name: str = Field("run", min_length=1, max_length=100)
+    tags: list[str] = Field(default_factory=list)
+    dataset: DatasetSpec
+    augment: AugmentSpec = Field(default_factory=AugmentSpec)
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    train: TrainSpec = Field(default_factory=TrainSpec)
+
+
+class SpecError(ValueError):
+    """A spec failed validation; the message names every bad field and the fix."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid spec:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def _describe(error: ValidationError) -> list[str]:
+    problems = []
+    for item in error.errors():
+        loc = ".".join(str(part) for part in item["loc"] if not str(part).endswith("Op"))
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(f"{loc}: {message}" if loc else message)
+    return problems
+
+
+def parse_job(data: str | bytes | dict[str, Any] | JobSpec) -> JobSpec:
+    """Validate a JobSpec from JSON text or a dict.
+
+    Raises
+    ------
+    SpecError
+        Listing each bad field as ``path.to.field: what is wrong``.
+    """
+    if isinstance(data, JobSpec):
+        return data
+    try:
+        if isinstance(data, (str, bytes)):
+            return JobSpec.model_validate_json(data)
+        return JobSpec.model_validate(data)
+    except ValidationError as error:
+        raise SpecError(_describe(error)) from None
+
+
+def parse(model: type[_Spec], data: Any) -> Any:
+    """Validate ``data`` as ``model`` (any spec class), raising :class:`SpecError`."""
+    if isinstance(data, model):
+        return data
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise SpecError(_describe(error)) from None
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of :class:`JobSpec` (with all nested specs in ``$defs``)."""
+    return JobSpec.model_json_schema()
+
+
+if __name__ == "__main__":  # pragma: no cover - handy for regenerating the TS mirror
+    print(json.dumps(json_schema(), indent=2))
