@@ -1,0 +1,37 @@
+"""Shared fixtures: an authenticated Jupyter server with Lepton Lab, isolated runs dirs."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+#: Token every test server requires; requests without it must be refused.
+TOKEN = "lepton-test-token"
+
+# Keep TensorFlow quiet and deterministic in every process the tests start.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("PYTHONHASHSEED", "0")
+
+
+@pytest.fixture
+def runs_dir(tmp_path):
+    """An empty runs directory for one test."""
+    path = tmp_path / "runs"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def jp_server_config(runs_dir):
+    """Server with only token auth and Lepton Lab enabled, writing runs under tmp."""
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"lepton_lab": True},
+            "allow_unauthenticated_access": False,
+        },
+        "IdentityProvider": {"token": TOKEN},
+        "LeptonLabApp": {"runs_dir": str(runs_dir)},
+    }
