@@ -369,7 +369,7 @@ def test_from_keras_rejects_functional_models() -> None:
 
     inputs = keras.Input((4,))
     model = keras.Model(inputs, keras.layers.Dense(2)(inputs), name="func")
-    with pytest.raises(ModelError, match="keras.Sequential models only, got Functional 'func'"):
+    with pytest.raises(ModelError, match=r"keras\.Sequential models only, got Functional 'func'"):
         models.from_keras(model)
 
 
