@@ -35,3 +35,21 @@ def jp_server_config(runs_dir):
         "IdentityProvider": {"token": TOKEN},
         "LeptonLabApp": {"runs_dir": str(runs_dir)},
     }
+
+
+@pytest.fixture
+def reap_workers():
+    """Kill the worker processes a test leaves running (jobs outlive the server by design)."""
+    yield
+    import signal
+
+    from lepton_lab.server.executors import LocalProcessExecutor
+
+    for pid, popen in list(LocalProcessExecutor.children.items()):
+        if popen.poll() is None:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            popen.wait(timeout=30)
+        LocalProcessExecutor.children.pop(pid, None)

@@ -1,0 +1,1 @@
+"""Lepton Lab server extension: jobs, streams, devices and the REST/WebSocket API."""

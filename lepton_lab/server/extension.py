@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Unicode
+from traitlets import Enum, Float, Int, List, Type, Unicode, validate
 
-from lepton_lab.server import handlers
-
-API = r"/lepton-lab/api"
+from lepton_lab.server.devices import GPU_POLICIES, GpuAllocator
+from lepton_lab.server.executors import Executor, LocalProcessExecutor
+from lepton_lab.server.jobs import JobManager
+from lepton_lab.server.routes import ROUTES, tornado_pattern
 
 
 class LeptonLabApp(ExtensionApp):
@@ -24,17 +26,94 @@ class LeptonLabApp(ExtensionApp):
         config=True,
         help="Directory holding one run directory per job. Default: 'lepton-runs' under the server root.",
     )
+    max_concurrent_jobs = Int(
+        0,
+        config=True,
+        help="Jobs that may run at once; more wait in the queue. 0: one per GPU (1 on a host without GPUs).",
+    )
+    gpu_policy = Enum(
+        list(GPU_POLICIES),
+        default_value="exclusive",
+        config=True,
+        help=(
+            "How jobs get GPUs: 'exclusive' (one job per GPU; jobs wait for a free one), 'shared' (the "
+            "GPU with the fewest jobs) or 'none' (workers train on the CPU)."
+        ),
+    )
+    dataset_roots = List(
+        Unicode(),
+        default_value=[],
+        config=True,
+        help="Directories 'folder:' datasets may be read from. Default: the server's root directory.",
+    )
+    executor_class = Type(
+        default_value=LocalProcessExecutor,
+        klass=Executor,
+        config=True,
+        help="Where workers run: local processes by default; a cluster executor plugs in here.",
+    )
+    cancel_grace_seconds = Float(
+        10.0,
+        config=True,
+        help="Seconds a cancelled worker gets between SIGTERM and SIGKILL.",
+    )
+
+    @validate("max_concurrent_jobs")
+    def _non_negative(self, proposal: dict[str, Any]) -> int:
+        value = int(proposal["value"])
+        if value < 0:
+            raise ValueError(f"max_concurrent_jobs must be >= 0 (0 = one per GPU), got {value}")
+        return value
+
+    job_manager: JobManager
+
+    @property
+    def root_path(self) -> Path:
+        """The server's root directory."""
+        return Path(self.serverapp.root_dir if self.serverapp else ".").expanduser().resolve()
 
     @property
     def runs_path(self) -> Path:
         """Absolute runs directory."""
-        root = Path(self.serverapp.root_dir if self.serverapp else ".").expanduser()
+        root = self.root_path
         path = Path(self.runs_dir).expanduser() if self.runs_dir else root / "lepton-runs"
         return path if path.is_absolute() else (root / path)
 
+    def initialize_settings(self) -> None:
+        """Create the job manager, take over jobs left by a previous server, start following them."""
+        allocator = GpuAllocator(self.gpu_policy)
+        slots = self.max_concurrent_jobs or max(1, len(allocator.usable()))
+        roots = [Path(r).expanduser() for r in self.dataset_roots]
+        self.job_manager = JobManager(
+            self.runs_path,
+            executor=self.executor_class(parent=self),
+            slots=slots,
+            allocator=allocator,
+            cwd=self.root_path,
+            dataset_roots=[r if r.is_absolute() else self.root_path / r for r in roots],
+            cancel_grace_s=self.cancel_grace_seconds,
+            log=self.log,
+        )
+        self.job_manager.recover()
+        try:
+            # Already inside the running loop (tests, a reloaded extension): start on its next turn.
+            asyncio.get_running_loop().call_soon(self.job_manager.start)
+        except RuntimeError:
+            pass  # the server starts its loop later and then calls _start_jupyter_server_extension
+        self.log.info(
+            "Lepton Lab: runs in %s, %d job slot(s), GPU policy %s", self.runs_path, slots, self.gpu_policy
+        )
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        """Start the job manager once the server's event loop runs."""
+        self.job_manager.start()
+
     def initialize_handlers(self) -> None:
-        """Register the REST routes (all authenticated)."""
-        routes: list[tuple[str, Any]] = [
-            (rf"{API}/status", handlers.StatusHandler),
-        ]
-        self.handlers.extend(routes)
+        """Register the routes of :data:`~lepton_lab.server.routes.ROUTES` (all authenticated)."""
+        self.handlers.extend((tornado_pattern(template), handler) for template, handler in ROUTES)
+
+    async def stop_extension(self) -> None:
+        """Stop following jobs; their workers keep running and a restarted server re-attaches them."""
+        manager = getattr(self, "job_manager", None)
+        if manager is not None:
+            await manager.stop()

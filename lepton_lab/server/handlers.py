@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import functools
 import json
+import mimetypes
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import tornado.web
 from jupyter_server.auth.decorator import authorized
@@ -17,6 +18,9 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 
 from lepton_lab.server.status import server_status
+
+if TYPE_CHECKING:
+    from lepton_lab.server.jobs import JobManager
 
 #: Resource name checked by Jupyter's authorizer for every Lepton Lab route.
 AUTH_RESOURCE = "lepton_lab"
@@ -87,20 +91,191 @@ class LeptonHandler(ExtensionHandlerMixin, APIHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(data, default=str))
 
+    @property
+    def manager(self) -> JobManager:
+        """The extension's job manager."""
+        manager: JobManager = self.extensionapp.job_manager  # type: ignore[attr-defined]
+        return manager
+
+    def int_argument(self, name: str, default: int | None = None) -> int | None:
+        """Query argument ``name`` as an int, or a 400 naming it."""
+        raw = self.get_query_argument(name, None)
+        if raw is None or raw == "":
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise ApiError(f"{name}: expected an integer, got {raw!r}") from None
+
     def read_json(self) -> Any:
         """Parse the request body, or raise a 400 that says what is wrong with it."""
         try:
             return json.loads(self.request.body or b"null")
         except json.JSONDecodeError as error:
-            raise ApiError(f"request body is not valid JSON: {error.msg} at line {error.lineno} "
-                           f"column {error.colno}") from None
+            raise ApiError(
+                f"request body is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+            ) from None
 
 
 class StatusHandler(LeptonHandler):
-    """``GET /lepton-lab/api/status``: package and framework versions."""
+    """``GET status``: versions, runs directory, executor and job counts."""
 
     @tornado.web.authenticated
     @authorized
     @api_errors
     async def get(self) -> None:
-        self.write_json(server_status(self.extensionapp))
+        """Report versions, the runs directory, the executor and job counts."""
+        status = server_status(self.extensionapp)
+        status["jobs"] = self.manager.summary()
+        status["executor"] = type(self.manager.executor).__name__
+        self.write_json(status)
+
+
+class JobsHandler(LeptonHandler):
+    """``GET jobs[?status=a,b]`` lists jobs; ``POST jobs`` with a JobSpec queues one."""
+
+    @tornado.web.authenticated
+    @authorized
+    @api_errors
+    async def get(self) -> None:
+        """List jobs, newest first, optionally only some statuses."""
+        raw = self.get_query_argument("status", None)
+        statuses = [s.strip() for s in raw.split(",") if s.strip()] if raw else None
+        self.write_json({"jobs": self.manager.list_jobs(statuses)})
+
+    @tornado.web.authenticated
+    @authorized
+    @api_errors
+    async def post(self) -> None:
+        """Validate the JobSpec body, queue the job and answer 201 with it."""
+        job = self.manager.submit(self.read_json())
+        self.set_header("Location", self.request.path.rstrip("/") + "/" + job["id"])
+        self.write_json(job, status=201)
+
+
+class JobHandler(LeptonHandler):
+    """``GET jobs/{id}``: one job; ``DELETE jobs/{id}``: cancel it."""
+
+    @tornado.web.authenticated
+    @authorized
+    @api_errors
+    async def get(self, job_id: str) -> None:
+        """Return the job with its spec and traceback."""
+        self.write_json(self.manager.get(job_id))
+
+    @tornado.web.authenticated
+    @authorized
+    @api_errors
+    async def delete(self, job_id: str) -> None:
+        """Cancel the job: 200 if it was queued, 202 while its worker stops."""
+        job = self.manager.cancel(job_id)
+        # A running worker gets time to stop: 202 until its status says cancelled.
+        self.write_json(job, status=200 if job["status"] == "cancelled" else 202)
+
+
+class JobResumeHandler(LeptonHandler):
+    """``POST jobs/{id}/resume``: continue an interrupted, failed or cancelled job."""
+
+    @tornado.web.authenticated
+    @authorized
+    @api_errors
+    async def post(self, job_id: str) -> None:
+        """Queue the job again; its worker resumes from the checkpoints."""
+        self.write_json(self.manager.resume(job_id), status=202)
+
+
+class JobEventsHandler(LeptonHandler):
+    """``GET jobs/{id}/events?after=N&limit=L``: ``{"events": [...], "next": M}``."""
+
+    @tornado.web.authenticated
+    @authorized
+    @api_errors
+    async def get(self, job_id: str) -> None:
+        """Return events after line ``after`` and the offset to continue from."""
+        after = self.int_argument("after", 0) or 0
+        events, offset = self.manager.events(job_id, after=after, limit=self.int_argument("limit"))
+        self.write_json({"events": events, "next": offset})
+
+
+class JobEvaluationHandler(LeptonHandler):
+    """``GET jobs/{id}/evaluation``: the job's ``evaluation.json``."""
+
+    @tornado.web.authenticated
+    @authorized
+    @api_errors
+    async def get(self, job_id: str) -> None:
+        """Return the job's evaluation."""
+        self.write_json(self.manager.evaluation(job_id))
+
+
+class JobArtifactsHandler(LeptonHandler):
+    """``GET jobs/{id}/artifacts``: the files of the run directory."""
+
+    @tornado.web.authenticated
+    @authorized
+    @api_errors
+    async def get(self, job_id: str) -> None:
+        """List the files of the run directory."""
+        self.write_json({"artifacts": self.manager.artifacts(job_id)})
+
+
+#: Content types of run-directory files that ``mimetypes`` does not know.
+_CONTENT_TYPES = {".keras": "application/zip", ".jsonl": "application/x-ndjson", ".log": "text/plain"}
+
+
+class JobArtifactHandler(LeptonHandler):
+    """``GET jobs/{id}/artifacts/{name}``: one file of the run directory, never one outside it."""
+
+    @tornado.web.authenticated
+    @authorized
+    @api_errors
+    async def get(self, job_id: str, name: str) -> None:
+        """Send the file ``name`` of the run directory."""
+        path = self.manager.artifact_path(job_id, name)
+        content_type = _CONTENT_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
+        content_type = content_type or "application/octet-stream"
+        self.set_header("Content-Type", content_type)  # before the first flush sends the headers
+        self.set_header("Content-Disposition", f'attachment; filename="{path.name}"')
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                self.write(chunk)
+                await self.flush()
+        self.finish(set_content_type=content_type)
+
+
+class DevicesHandler(LeptonHandler):
+    """``GET devices``: CPU and GPUs, with the jobs placed on each."""
+
+    @tornado.web.authenticated
+    @authorized
+    @api_errors
+    async def get(self) -> None:
+        """List the CPU and GPUs with their jobs."""
+        self.write_json(self.manager.devices())
+
+
+class DatasetsHandler(LeptonHandler):
+    """``GET datasets``: the dataset registry and the roots allowed for ``folder:`` datasets."""
+
+    @tornado.web.authenticated
+    @authorized
+    @api_errors
+    async def get(self) -> None:
+        """List the datasets and the allowed folder roots."""
+        from lepton_lab.core.datasets import available
+
+        roots = [str(root) for root in self.manager.dataset_roots or [self.manager.cwd.resolve()]]
+        self.write_json({"datasets": available(), "folder_roots": roots})
+
+
+class OpenApiHandler(LeptonHandler):
+    """``GET openapi.json``: the OpenAPI document of every route."""
+
+    @tornado.web.authenticated
+    @authorized
+    @api_errors
+    async def get(self) -> None:
+        """Return the OpenAPI document."""
+        from lepton_lab.server.openapi import openapi_document
+
+        self.write_json(openapi_document())

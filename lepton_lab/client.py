@@ -1,0 +1,392 @@
+"""Python client of the Lepton Lab server API, for notebooks, widgets and scripts.
+
+Inside a kernel started by JupyterLab, :meth:`LabClient.discover` finds the server that started
+the kernel (its runtime file ``jpserver-<pid>.json``); elsewhere set ``LEPTON_LAB_URL`` and
+``LEPTON_LAB_TOKEN``. Only the standard library is used: no server code, no TensorFlow.
+
+Examples
+--------
+>>> import lepton_lab as ll
+>>> job = ll.submit({"dataset": {"name": "digits"}, "train": {"epochs": 3}})   # doctest: +SKIP
+>>> for event in job.follow():                                                # doctest: +SKIP
+...     print(event["type"], event.get("metrics"))
+>>> job.wait().status                                                         # doctest: +SKIP
+'completed'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+#: Statuses after which a job no longer changes (unless resumed).
+FINISHED_STATUSES = ("completed", "failed", "cancelled", "interrupted")
+
+API_PATH = "lepton-lab/api/"
+
+_WILDCARD_HOSTS = ("", "0.0.0.0", "::", "*")
+
+#: How many ancestors of this process to look at for a Jupyter server (kernel → nanny → server).
+_ANCESTOR_DEPTH = 4
+
+
+class LabClientError(RuntimeError):
+    """Something went wrong talking to the Lepton Lab server."""
+
+
+class ServerNotFound(LabClientError):
+    """No Lepton Lab server could be found or reached."""
+
+
+class ApiError(LabClientError):
+    """The server answered with an error status.
+
+    Attributes
+    ----------
+    status
+        The HTTP status code.
+    message
+        The server's explanation.
+    """
+
+    def __init__(self, status: int, message: str, reason: str | None = None) -> None:
+        super().__init__(f"{message} (HTTP {status})")
+        self.status = status
+        self.message = message
+        self.reason = reason
+
+
+def _ancestors(pid: int, depth: int) -> list[int]:
+    """``pid`` and up to ``depth - 1`` of its ancestors (through /proc where available)."""
+    found = [pid]
+    while len(found) < depth:
+        try:
+            stat = Path(f"/proc/{found[-1]}/stat").read_text()
+            parent = int(stat.rsplit(")", 1)[1].split()[1])  # field 4, after the (command) field
+        except (OSError, ValueError, IndexError):
+            break
+        if parent <= 1:
+            break
+        found.append(parent)
+    return found
+
+
+def _runtime_dir() -> Path:
+    try:
+        from jupyter_core.paths import jupyter_runtime_dir
+
+        return Path(jupyter_runtime_dir())
+    except ImportError:  # no jupyter_core: its default location
+        base = os.environ.get("JUPYTER_RUNTIME_DIR")
+        return Path(base) if base else Path.home() / ".local" / "share" / "jupyter" / "runtime"
+
+
+def _server_url(info: dict[str, Any]) -> str:
+    scheme = "https" if info.get("secure") else "http"
+    host = str(info.get("hostname") or "")
+    if host in _WILDCARD_HOSTS:
+        host = "127.0.0.1"  # the server listens everywhere, including here
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    base = str(info.get("base_url") or "/")
+    return f"{scheme}://{host}:{info['port']}{base}"
+
+
+class LabClient:
+    """Talks to one Lepton Lab server.
+
+    Parameters
+    ----------
+    url
+        The Jupyter server's URL including its base URL, e.g. ``http://127.0.0.1:8888/``.
+    token
+        The server's token (``Authorization: token ...``).
+    timeout
+        Seconds to wait for each request.
+    """
+
+    def __init__(self, url: str, token: str | None = None, timeout: float = 30.0) -> None:
+        self.url = url if url.endswith("/") else url + "/"
+        self.token = token
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"LabClient({self.url!r})"
+
+    @classmethod
+    def discover(cls) -> LabClient:
+        """Find the server that started this kernel, else use ``LEPTON_LAB_URL`` / ``LEPTON_LAB_TOKEN``.
+
+        Raises
+        ------
+        ServerNotFound
+            Saying what was looked for and how to point the client at a server.
+        """
+        runtime = _runtime_dir()
+        for pid in _ancestors(os.getppid(), _ANCESTOR_DEPTH):
+            info_file = runtime / f"jpserver-{pid}.json"
+            try:
+                info = json.loads(info_file.read_text())
+            except (OSError, ValueError):
+                continue
+            if info.get("sock"):
+                break  # a Unix-socket server: urllib cannot reach it, use the environment
+            return cls(_server_url(info), info.get("token") or None)
+        url = os.environ.get("LEPTON_LAB_URL")
+        if url:
+            return cls(url, os.environ.get("LEPTON_LAB_TOKEN") or None)
+        raise ServerNotFound(
+            "no Lepton Lab server found: this process was not started by a Jupyter server (no "
+            f"jpserver-<pid>.json of its parent processes in {runtime}) and LEPTON_LAB_URL is not set. "
+            "Run this in a notebook of JupyterLab with the lepton_lab extension, or set "
+            "LEPTON_LAB_URL=http://host:port/ and LEPTON_LAB_TOKEN=<token> (`jupyter server list` "
+            "shows both)."
+        )
+
+    # -- HTTP ------------------------------------------------------------------------------------
+
+    def _url(self, path: str, params: dict[str, Any] | None = None) -> str:
+        url = urllib.parse.urljoin(self.url, API_PATH + path)
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        return url + ("?" + urllib.parse.urlencode(query) if query else "")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        raw: bool = False,
+    ) -> Any:
+        """Call ``method`` on ``/lepton-lab/api/<path>`` and return the decoded JSON (or bytes if ``raw``)."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self._url(path, params), data=data, method=method)
+        if self.token:
+            request.add_header("Authorization", f"token {self.token}")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                payload = response.read()
+        except urllib.error.HTTPError as error:
+            raise self._api_error(error) from None
+        except (urllib.error.URLError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise ServerNotFound(
+                f"cannot reach the Lepton Lab server at {self.url}: {reason}; is it running? "
+                "(`jupyter server list` shows running servers)"
+            ) from None
+        return payload if raw else json.loads(payload or b"null")
+
+    def _api_error(self, error: urllib.error.HTTPError) -> ApiError:
+        try:
+            body = json.loads(error.read() or b"{}")
+        except ValueError:
+            body = {}
+        message = body.get("message") or error.reason or "request failed"
+        reason = body.get("reason")
+        if error.code == 403 and not reason:
+            message = (
+                f"the server at {self.url} refused the request: set LEPTON_LAB_TOKEN to its token "
+                "(`jupyter server list` shows it)"
+            )
+        elif error.code == 404 and not reason:
+            message = (
+                f"the server at {self.url} does not serve the Lepton Lab API; enable it with "
+                "`jupyter server extension enable lepton_lab` and restart the server"
+            )
+        return ApiError(error.code, str(message), reason)
+
+    # -- API -------------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Server status: versions, runs directory, job counts."""
+        result: dict[str, Any] = self.request("GET", "status")
+        return result
+
+    def submit(self, spec: Any) -> Job:
+        """Queue a training job.
+
+        Parameters
+        ----------
+        spec
+            A :class:`~lepton_lab.core.specs.JobSpec`, a dict in its shape, or its JSON text.
+        """
+        if hasattr(spec, "model_dump"):
+            body = spec.model_dump(mode="json")
+        elif isinstance(spec, (str, bytes)):
+            body = json.loads(spec)
+        else:
+            body = dict(spec)
+        return Job(self, self.request("POST", "jobs", body))
+
+    def jobs(self, status: str | list[str] | None = None) -> list[Job]:
+        """Jobs on the server, newest first; ``status`` keeps only those statuses."""
+        if isinstance(status, (list, tuple)):
+            status = ",".join(status)
+        return [Job(self, info) for info in self.request("GET", "jobs", params={"status": status})["jobs"]]
+
+    def job(self, job_id: str) -> Job:
+        """Fetch the job ``job_id``."""
+        return Job(self, self.request("GET", f"jobs/{urllib.parse.quote(job_id, safe='')}"))
+
+    def devices(self) -> dict[str, Any]:
+        """CPU and GPUs with the jobs on each."""
+        result: dict[str, Any] = self.request("GET", "devices")
+        return result
+
+    def datasets(self) -> list[dict[str, Any]]:
+        """List the dataset registry."""
+        result: list[dict[str, Any]] = self.request("GET", "datasets")["datasets"]
+        return result
+
+
+class Job:
+    """A job on the server; attributes reflect the last fetch (``status`` always fetches)."""
+
+    def __init__(self, client: LabClient, info: dict[str, Any]) -> None:
+        self.client = client
+        self.info = info
+        self.id: str = info["id"]
+
+    def __repr__(self) -> str:
+        return f"<Job {self.id} {self.info.get('status')}>"
+
+    def _path(self, *parts: str) -> str:
+        return "/".join(["jobs", urllib.parse.quote(self.id, safe=""), *parts])
+
+    def refresh(self) -> Job:
+        """Fetch the job's current state into :attr:`info`."""
+        self.info = self.client.request("GET", self._path())
+        return self
+
+    @property
+    def status(self) -> str:
+        """Current status (queued, running, completed, failed, cancelled, interrupted); fetched."""
+        return str(self.refresh().info["status"])
+
+    @property
+    def done(self) -> bool:
+        """Whether the job has finished (fetched)."""
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def error(self) -> str | None:
+        """Why the job failed, as last fetched."""
+        return self.info.get("error")
+
+    def cancel(self, wait: bool = True, timeout: float | None = 60.0) -> Job:
+        """Cancel the job; with ``wait``, return once its worker has stopped."""
+        self.info = self.client.request("DELETE", self._path())
+        return self.wait(timeout) if wait else self
+
+    def resume(self) -> Job:
+        """Continue an interrupted, failed or cancelled job from its checkpoints."""
+        self.info = self.client.request("POST", self._path("resume"))
+        return self
+
+    def events_page(self, after: int = 0, limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
+        """Events after line ``after`` (one page) and the offset to continue from."""
+        page = self.client.request("GET", self._path("events"), params={"after": after, "limit": limit})
+        return page["events"], int(page["next"])
+
+    def events(self, after: int = 0) -> list[dict[str, Any]]:
+        """Every event written so far after line ``after``."""
+        found: list[dict[str, Any]] = []
+        while True:
+            events, offset = self.events_page(after)
+            found.extend(events)
+            if offset == after:
+                return found
+            after = offset
+
+    def follow(
+        self, after: int = 0, poll: float = 0.25, timeout: float | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Yield events as the worker writes them, until the job finishes and all are read.
+
+        Parameters
+        ----------
+        after
+            Line offset to start after (0: from the beginning).
+        poll
+            Seconds between requests while no new events arrive.
+        timeout
+            Give up (``TimeoutError``) after this many seconds.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            events, offset = self.events_page(after)
+            yield from events
+            if offset != after:
+                after = offset
+                continue
+            if self.done:
+                events, after = self.events_page(after)  # written between the two requests
+                yield from events
+                return
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"job {self.id} still {self.info['status']} after {timeout} s")
+            time.sleep(poll)
+
+    def wait(self, timeout: float | None = None, poll: float = 0.5) -> Job:
+        """Block until the job finishes; raise ``TimeoutError`` after ``timeout`` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.done:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"job {self.id} still {self.info['status']} after {timeout} s")
+            time.sleep(poll)
+        return self
+
+    def evaluation(self) -> dict[str, Any]:
+        """Fetch the job's evaluation (test metrics, confusion matrix ...)."""
+        result: dict[str, Any] = self.client.request("GET", self._path("evaluation"))
+        return result
+
+    def artifact(self, name: str) -> bytes:
+        """Bytes of a file of the run directory (``model``, ``report``, ``log`` or a relative path)."""
+        data: bytes = self.client.request("GET", self._path("artifacts", urllib.parse.quote(name)), raw=True)
+        return data
+
+    def watch(self) -> Any:
+        """Show a live loss/accuracy plot of this job (needs ``lepton_lab.widgets.live_plot``)."""
+        try:
+            from lepton_lab.widgets.live_plot import LivePlot
+        except ImportError as error:
+            raise ImportError(
+                f"Job.watch() needs lepton_lab.widgets.live_plot ({error}); install the widget "
+                "dependencies (ipywidgets, plotly) or follow the events with job.follow()"
+            ) from error
+        return LivePlot.follow_job(self)
+
+
+_default: LabClient | None = None
+
+
+def _client() -> LabClient:
+    global _default
+    if _default is None:
+        _default = LabClient.discover()
+    return _default
+
+
+def submit(spec: Any) -> Job:
+    """Queue a training job on the server this kernel belongs to (see :meth:`LabClient.submit`)."""
+    return _client().submit(spec)
+
+
+def jobs(status: str | list[str] | None = None) -> list[Job]:
+    """Jobs on the server this kernel belongs to, newest first."""
+    return _client().jobs(status)
+
+
+def job(job_id: str) -> Job:
+    """Fetch the job ``job_id`` from the server this kernel belongs to."""
+    return _client().job(job_id)

@@ -1,0 +1,618 @@
+"""Job manager: queue training jobs, run their workers, follow them, survive restarts.
+
+Each job is a run directory (:class:`~lepton_lab.core.rundir.RunDir`) trained by a worker
+process that reports only through that directory. The manager
+
+- queues jobs and starts at most ``slots`` at a time, each on the GPU its
+  :class:`~lepton_lab.server.devices.GpuAllocator` picks;
+- runs every job through one template method: :meth:`JobManager.before_start` →
+  :meth:`JobManager.execute` → :meth:`JobManager.on_complete` / :meth:`JobManager.on_failure`;
+- tails each running job's events (one :class:`~lepton_lab.server.streams.JobStream` per job)
+  and fans them out to WebSocket subscribers;
+- keeps a SQLite index (:class:`~lepton_lab.server.store.JobStore`) and, on start-up,
+  re-attaches workers that outlived the previous server process and marks the others
+  ``interrupted`` so they can be resumed from their checkpoints.
+
+Domain errors carry ``http_status``; the handlers map them to responses in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections import Counter, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lepton_lab.core.events import EventWriter, read_events
+from lepton_lab.core.rundir import STATUSES, RunDir, now_iso, read_json
+from lepton_lab.core.specs import parse_job
+from lepton_lab.server import access
+from lepton_lab.server import devices as devices_module
+from lepton_lab.server.devices import WAIT, GpuAllocator, visible_devices
+from lepton_lab.server.executors import Executor, WorkerExit, WorkerHandle
+from lepton_lab.server.store import INDEX_FILE, JobStore
+from lepton_lab.server.streams import Broadcaster, JobStream, Subscriber, encode, replay
+
+#: Statuses of jobs the manager is responsible for (their worker runs or will run).
+ACTIVE_STATUSES = ("queued", "running")
+
+#: Statuses from which ``resume`` continues a job from its checkpoints.
+RESUMABLE_STATUSES = ("interrupted", "failed", "cancelled")
+
+#: Most events ``GET jobs/{id}/events`` returns at once (the client pages with ``next``).
+EVENTS_PAGE_LIMIT = 10_000
+
+#: Seconds between progress messages of one job on the all-jobs stream.
+PROGRESS_INTERVAL_S = 0.25
+
+#: Lines of ``worker.log`` kept as the traceback of a worker that died without writing one.
+_LOG_TAIL_LINES = 40
+
+
+class JobError(Exception):
+    """A request about a job that cannot be served as asked."""
+
+    http_status = 400
+
+
+class JobNotFound(JobError):
+    """No job has this id."""
+
+    http_status = 404
+
+
+class JobStateError(JobError):
+    """The job's status does not allow the operation (cancel a finished job, resume a running one)."""
+
+    http_status = 409
+
+
+@dataclass(eq=False)
+class Job:
+    """A job the manager is running or will run."""
+
+    run: RunDir
+    status: str = "queued"
+    gpu: int | None = None
+    worker: WorkerHandle | None = None
+    cancel_requested: bool = False
+    kill_at: float | None = None  # monotonic time of the SIGKILL that follows a cancel's SIGTERM
+    task: asyncio.Task[None] | None = None
+    stream: JobStream = field(init=False)
+    progress: dict[str, Any] = field(default_factory=dict)
+    progress_sent: float = 0.0  # monotonic time of its last progress message
+
+    def __post_init__(self) -> None:
+        self.stream = JobStream(self.run.events_path)
+
+    @property
+    def id(self) -> str:
+        """The run id."""
+        return self.run.id
+
+
+def _signal_name(code: int) -> str:
+    try:
+        return signal.Signals(-code).name
+    except ValueError:
+        return f"signal {-code}"
+
+
+def _log_tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - 16_384))
+            text = handle.read().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return None
+    tail = "\n".join(text.splitlines()[-lines:]).strip()
+    return tail or None
+
+
+class JobManager:
+    """Queue, run, follow and recover the training jobs of one runs directory.
+
+    Parameters
+    ----------
+    runs_dir
+        Directory of run directories (created if missing); the job index lives in it.
+    executor
+        Starts and re-attaches workers.
+    slots
+        Jobs that may run at once.
+    allocator
+        GPU assignment policy.
+    cwd
+        Working directory of workers (relative ``folder:`` datasets resolve against it).
+    dataset_roots
+        Directories ``folder:`` datasets must lie in.
+    cancel_grace_s
+        Seconds between the SIGTERM and the SIGKILL of a cancel.
+    poll_interval_s
+        Seconds between reads of a running job's events (and checks that its worker lives).
+    log
+        Logger for lifecycle messages.
+    """
+
+    def __init__(
+        self,
+        runs_dir: str | Path,
+        *,
+        executor: Executor,
+        slots: int = 1,
+        allocator: GpuAllocator | None = None,
+        cwd: str | Path | None = None,
+        dataset_roots: Iterable[str | Path] = (),
+        cancel_grace_s: float = 10.0,
+        poll_interval_s: float = 0.05,
+        log: logging.Logger | None = None,
+    ) -> None:
+        if slots < 1:
+            raise ValueError(f"slots must be at least 1, got {slots}")
+        self.runs_dir = Path(runs_dir)
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.executor = executor
+        self.slots = slots
+        self.allocator = allocator or GpuAllocator()
+        self.cwd = Path(cwd) if cwd is not None else self.runs_dir
+        self.dataset_roots = [Path(root).expanduser().resolve() for root in dataset_roots]
+        self.cancel_grace_s = cancel_grace_s
+        self.poll_interval_s = poll_interval_s
+        self.log = log or logging.getLogger("lepton_lab")
+        self.store = JobStore(self.runs_dir / INDEX_FILE)
+        self.broadcaster = Broadcaster()
+        self._jobs: dict[str, Job] = {}  # queued and running jobs
+        self._queue: deque[str] = deque()
+        self._started = False
+        self._stopped = False
+
+    # -- start-up and shutdown -----------------------------------------------------------------
+
+    def recover(self) -> None:
+        """Rebuild the index from the run directories and take over the jobs left active.
+
+        Workers still alive (same pid, start time and command line) are re-attached; jobs whose
+        worker is gone become ``interrupted``; queued jobs are queued again in creation order.
+        """
+        previous = {record["id"]: record for record in self.store.list()}
+        self.store.rebuild(self.runs_dir)
+        for record in sorted(self.store.list(ACTIVE_STATUSES), key=lambda r: (r["created"] or "", r["id"])):
+            run = RunDir(record["run_dir"])
+            before = previous.get(record["id"], {})
+            was_running = record["status"] == "running" or before.get("status") == "running"
+            if not was_running:
+                self._enqueue(Job(run))
+                continue
+            pid = record.get("pid") or before.get("pid")
+            worker = self.executor.attach(run, pid, before.get("pid_create_time")) if pid else None
+            if worker is None:
+                self._mark_interrupted(run, pid)
+                continue
+            job = Job(run, status="running", gpu=before.get("gpu", record.get("gpu")), worker=worker)
+            self._jobs[job.id] = job
+            self.store.put(job.id, status="running", pid=worker.pid, pid_create_time=worker.create_time)
+            self.log.info("Lepton Lab: re-attached job %s (worker pid %s)", job.id, worker.pid)
+
+    def _mark_interrupted(self, run: RunDir, pid: int | None) -> None:
+        who = f"its worker (pid {pid})" if pid else "its worker"
+        error = (
+            f"the server stopped while this job ran and {who} is gone; "
+            f"resume it with POST jobs/{run.id}/resume or lepton_lab.job({run.id!r}).resume()"
+        )
+        run.write_status(status="interrupted", error=error)
+        self._append_status_event(run, "interrupted", error)
+        self.store.sync_run(run)
+        self.log.warning("Lepton Lab: job %s interrupted: %s is gone", run.id, who)
+
+    def start(self) -> None:
+        """Start following re-attached jobs and running queued ones (needs the running event loop)."""
+        if self._started:
+            return
+        self._started = True
+        for job in list(self._jobs.values()):
+            if job.status == "running" and job.task is None:
+                job.task = asyncio.create_task(self._run(job))
+        self._schedule()
+
+    async def stop(self) -> None:
+        """Stop following jobs and close every stream. Workers keep running: jobs outlive the server."""
+        self._stopped = True
+        tasks = [job.task for job in self._jobs.values() if job.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for job in self._jobs.values():
+            job.stream.close()
+        self.broadcaster.close()
+        self.store.close()
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def _record(self, job_id: str) -> dict[str, Any]:
+        record = self.store.get(job_id)
+        if record is None:
+            raise JobNotFound(f"no job with id {job_id!r}; list jobs with GET /lepton-lab/api/jobs")
+        return record
+
+    def _view(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Return the JSON form of a job: its index record plus live state."""
+        view = {key: value for key, value in record.items() if key not in ("pid_create_time", "updated")}
+        job = self._jobs.get(record["id"])
+        view["cancel_requested"] = bool(job and job.cancel_requested)
+        view["progress"] = dict(job.progress) if job and job.progress else None
+        if job is not None:
+            view["status"] = job.status
+            view["gpu"] = job.gpu
+            if job.status == "queued":
+                view["queue_position"] = self._queue.index(job.id) if job.id in self._queue else None
+        return view
+
+    def list_jobs(self, statuses: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Every job, newest first, optionally only those with one of ``statuses``."""
+        if statuses is not None:
+            statuses = list(statuses)
+            unknown = [s for s in statuses if s not in STATUSES]
+            if unknown:
+                raise JobError(f"status: unknown status {unknown[0]!r}; use one of {', '.join(STATUSES)}")
+        return [self._view(record) for record in self.store.list(statuses)]
+
+    def get(self, job_id: str) -> dict[str, Any]:
+        """One job with its spec and, if it failed, its error and traceback."""
+        record = self._record(job_id)
+        view = self._view(record)
+        run = RunDir(record["run_dir"])
+        status = run.read_status()
+        view["traceback"] = status.get("traceback")
+        try:
+            view["spec"] = run.read_spec().model_dump(mode="json")
+        except (OSError, ValueError):
+            view["spec"] = None
+        return view
+
+    def summary(self) -> dict[str, Any]:
+        """Count slots, running and queued jobs (for ``GET status``)."""
+        running = sum(1 for job in self._jobs.values() if job.status == "running")
+        return {"slots": self.slots, "running": running, "queued": len(self._queue)}
+
+    def events(
+        self, job_id: str, after: int = 0, limit: int | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Events of ``job_id`` after line ``after`` (at most ``limit``) and the next offset."""
+        if after < 0:
+            raise JobError(f"after: must be a line offset >= 0, got {after}")
+        if limit is not None and limit < 1:
+            raise JobError(f"limit: must be >= 1, got {limit}")
+        record = self._record(job_id)
+        limit = min(limit or EVENTS_PAGE_LIMIT, EVENTS_PAGE_LIMIT)
+        return read_events(RunDir(record["run_dir"]).events_path, after=after, limit=limit)
+
+    def evaluation(self, job_id: str) -> dict[str, Any]:
+        """Return the job's ``evaluation.json``."""
+        record = self._record(job_id)
+        path = RunDir(record["run_dir"]).evaluation_path
+        try:
+            evaluation: dict[str, Any] = read_json(path)
+        except FileNotFoundError:
+            raise access.ArtifactNotFound(
+                f"job {job_id} has no evaluation (status {self._view(record)['status']}); "
+                "it is written when training completes"
+            ) from None
+        return evaluation
+
+    def artifact_path(self, job_id: str, name: str) -> Path:
+        """Return the file ``name`` of the job's run directory (see :func:`~.access.artifact_path`)."""
+        return access.artifact_path(Path(self._record(job_id)["run_dir"]), name, job_id)
+
+    def artifacts(self, job_id: str) -> list[dict[str, Any]]:
+        """List the files of the job's run directory (relative names and sizes)."""
+        return access.artifacts(Path(self._record(job_id)["run_dir"]))
+
+    def devices(self) -> dict[str, Any]:
+        """List the CPU and GPUs with the running jobs placed on each."""
+        holders: dict[int | None, list[str]] = {}
+        for job in self._jobs.values():
+            if job.status == "running":
+                holders.setdefault(job.gpu, []).append(job.id)
+        return {
+            "devices": devices_module.devices(holders),
+            "gpu_policy": self.allocator.policy,
+            "nvml_error": devices_module.nvml_error(),
+            **self.summary(),
+        }
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def submit(self, data: Any) -> dict[str, Any]:
+        """Validate a JobSpec, create its run directory and queue it. Returns the new job."""
+        spec = access.allowed_dataset(parse_job(data), self.cwd, self.dataset_roots)
+        run = RunDir.create(self.runs_dir, spec)
+        self.store.sync_run(run)
+        job = Job(run)
+        self._enqueue(job)
+        self._publish_status(job.id)
+        self._schedule()
+        return self._view(self._record(job.id))
+
+    def cancel(self, job_id: str) -> dict[str, Any]:
+        """Cancel a queued job at once, or SIGTERM a running one's worker (SIGKILL after the grace period)."""
+        record = self._record(job_id)
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise JobStateError(f"job {job_id} is already {record['status']}; there is nothing to cancel")
+        job.cancel_requested = True
+        if job.status == "queued":
+            self._queue.remove(job_id)
+            job.run.write_status(status="cancelled", error="cancelled before it started")
+            self._append_status_event(job.run, "cancelled", "cancelled before it started")
+            self.store.sync_run(job.run)
+            self._finish(job)
+        elif job.worker is not None and job.kill_at is None:
+            job.worker.terminate()
+            job.kill_at = time.monotonic() + self.cancel_grace_s
+            self.log.info("Lepton Lab: cancelling job %s (SIGTERM to worker %s)", job_id, job.worker.pid)
+        return self._view(self._record(job_id))
+
+    def resume(self, job_id: str) -> dict[str, Any]:
+        """Queue an interrupted, failed or cancelled job again; its worker resumes from the checkpoints."""
+        record = self._record(job_id)
+        if job_id in self._jobs or record["status"] not in RESUMABLE_STATUSES:
+            status = self._jobs[job_id].status if job_id in self._jobs else record["status"]
+            raise JobStateError(
+                f"job {job_id} is {status}; only {', '.join(RESUMABLE_STATUSES)} jobs can be resumed"
+            )
+        run = RunDir(record["run_dir"])
+        attempts = int(run.read_status().get("attempts") or 1) + 1
+        run.write_status(
+            status="queued",
+            attempts=attempts,
+            pid=None,
+            exit_code=None,
+            error=None,
+            traceback=None,
+            finished=None,
+        )
+        self.store.sync_run(run)
+        self.store.put(job_id, pid=None, pid_create_time=None, exit_code=None, error=None, finished=None)
+        self._enqueue(Job(run))
+        self._publish_status(job_id)
+        self._schedule()
+        return self._view(self._record(job_id))
+
+    # -- scheduling ----------------------------------------------------------------------------
+
+    def _enqueue(self, job: Job) -> None:
+        self._jobs[job.id] = job
+        self._queue.append(job.id)
+
+    def _schedule(self) -> None:
+        """Start queued jobs while slots and GPUs allow."""
+        if not self._started or self._stopped:
+            return
+        while self._queue:
+            running = [job for job in self._jobs.values() if job.status == "running"]
+            if len(running) >= self.slots:
+                return
+            held = Counter(job.gpu for job in running if job.gpu is not None)
+            choice = self.allocator.choose(held)
+            if choice == WAIT:
+                return
+            job = self._jobs[self._queue.popleft()]
+            job.status = "running"  # holds the slot from now on
+            job.gpu = choice if isinstance(choice, int) else None
+            job.task = asyncio.create_task(self._run(job))
+
+    # -- the lifecycle (template method) --------------------------------------------------------
+
+    async def _run(self, job: Job) -> None:
+        """``before_start → execute → on_complete / on_failure``, for a new or re-attached job."""
+        error: BaseException | None = None
+        outcome = WorkerExit(None)
+        try:
+            if job.worker is None:
+                self.before_start(job)
+            outcome = await self.execute(job)
+        except asyncio.CancelledError:
+            raise  # the server is stopping; the worker carries on and a later server re-attaches
+        except Exception as failure:
+            error = failure
+            self.log.exception("Lepton Lab: job %s could not run", job.id)
+        try:
+            if error is None and self._completed(job, outcome):
+                self.on_complete(job, outcome)
+            else:
+                self.on_failure(job, outcome, error)
+        finally:
+            self._finish(job)
+            self._schedule()
+
+    @staticmethod
+    def _completed(job: Job, outcome: WorkerExit) -> bool:
+        if outcome.code is None:  # not our child (re-attached): only the worker's own record tells
+            return bool(job.run.read_status().get("status") == "completed")
+        # A run that finished just as a cancel arrived completed all the same.
+        return outcome.code == 0
+
+    def before_start(self, job: Job) -> None:
+        """Record that ``job`` is starting, on which GPU."""
+        self.store.put(job.id, status="running", gpu=job.gpu, started=now_iso(), finished=None)
+        self._publish_status(job.id)
+
+    def worker_env(self, job: Job) -> dict[str, str]:
+        """Environment variables that place the worker on its GPU."""
+        return {
+            "CUDA_VISIBLE_DEVICES": visible_devices(job.gpu),
+            "CUDA_DEVICE_ORDER": "PCI_BUS_ID",  # so CUDA numbers GPUs as NVML does
+            "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+        }
+
+    async def execute(self, job: Job) -> WorkerExit:
+        """Start the worker (unless re-attached) and follow it until it exits."""
+        if job.worker is None:
+            if job.cancel_requested:
+                return WorkerExit(None)
+            job.worker = self.executor.start(job.run, self.worker_env(job), self.cwd)
+            self.store.put(job.id, pid=job.worker.pid, pid_create_time=job.worker.create_time)
+        worker = job.worker
+        while True:
+            self._pump(job)
+            outcome = worker.poll()
+            if outcome is not None:
+                self._pump(job)  # the last events it wrote before exiting
+                return outcome
+            if job.kill_at is not None and time.monotonic() >= job.kill_at:
+                self.log.warning("Lepton Lab: job %s ignored SIGTERM; sending SIGKILL", job.id)
+                worker.kill()
+                job.kill_at = None
+            await asyncio.sleep(self.poll_interval_s)
+
+    def on_complete(self, job: Job, outcome: WorkerExit) -> None:
+        """Record ``completed``: the worker exited with code 0."""
+        self._record_outcome(job, "completed", outcome, None)
+
+    def on_failure(self, job: Job, outcome: WorkerExit, error: BaseException | None = None) -> None:
+        """Record why the worker failed, was cancelled or could not start."""
+        recorded = job.run.read_status().get("status")
+        if job.cancel_requested:
+            status = "cancelled"
+        elif error is None and recorded in ("failed", "cancelled"):
+            status = recorded  # the worker recorded its own end (a SIGTERM from elsewhere, an error)
+        else:
+            status = "failed"
+        self._record_outcome(job, status, outcome, error)
+
+    def _record_outcome(
+        self, job: Job, status: str, outcome: WorkerExit, error: BaseException | None
+    ) -> None:
+        recorded = job.run.read_status()
+        fields: dict[str, Any] = {"status": status, "gpu": job.gpu}
+        if outcome.code is not None:
+            fields["exit_code"] = outcome.code
+        if status in ("failed", "cancelled") and not (
+            recorded.get("status") == status and recorded.get("error")
+        ):
+            message = self._failure_message(job, outcome, error, status)
+            if message:
+                fields["error"] = message
+            if status == "failed" and not recorded.get("traceback"):
+                fields["traceback"] = _log_tail(job.run.worker_log_path)
+        if recorded.get("status") == status and recorded.get("finished"):
+            fields["finished"] = recorded["finished"]  # keep the worker's own end time
+        job.run.write_status(**fields)
+        if recorded.get("status") != status:
+            self._append_status_event(job.run, status, fields.get("error"))
+        self.store.sync_run(job.run)
+        self.log.info("Lepton Lab: job %s %s (exit code %s)", job.id, status, outcome.code)
+
+    def _failure_message(
+        self, job: Job, outcome: WorkerExit, error: BaseException | None, status: str
+    ) -> str | None:
+        pid = job.worker.pid if job.worker else None
+        if error is not None:
+            return f"the worker could not be started: {type(error).__name__}: {error}"
+        if status == "cancelled":
+            if outcome.code == -signal.SIGKILL:
+                grace = f"{self.cancel_grace_s:g} s"
+                return f"cancelled; the worker did not stop within {grace} of SIGTERM and was killed"
+            return None
+        code = outcome.code
+        if code is None:
+            return (
+                f"worker process {pid} ended without recording a result; it was started by an earlier "
+                "server, so its exit code is unknown (see worker.log)"
+            )
+        if code < 0:
+            hint = " (the system may have run out of memory)" if -code == signal.SIGKILL else ""
+            return f"worker process {pid} was killed by {_signal_name(code)}{hint}"
+        return f"worker process {pid} exited with code {code}"
+
+    def _append_status_event(self, run: RunDir, status: str, error: str | None) -> None:
+        # Only called when no worker writes this file, so appending is safe; EventWriter also ends
+        # a line torn by a killed worker before adding ours.
+        status_doc = run.read_status()
+        writer = EventWriter(run.events_path)
+        try:
+            writer.emit("status", status=status, epoch=status_doc.get("epoch"), error=error)
+        finally:
+            writer.close()
+
+    def _finish(self, job: Job) -> None:
+        """Forget ``job`` (no longer active): drain its stream, publish its final status, close it."""
+        if self._record(job.id)["status"] in ACTIVE_STATUSES:  # recording the outcome itself failed
+            self.store.put(job.id, status="failed", error="the server could not record how this job ended")
+        self._jobs.pop(job.id, None)
+        job.stream.poll()
+        message = {"type": "status", "job": self._view(self._record(job.id))}
+        job.stream.publish(message)
+        job.stream.close()
+        self.broadcaster.publish(message)
+
+    # -- streaming -----------------------------------------------------------------------------
+
+    def _pump(self, job: Job) -> None:
+        """Read the job's new events, fan them out and update its progress."""
+        events = job.stream.poll()
+        if not events:
+            return
+        epoch_done = False
+        for event in events:
+            kind = event.get("type")
+            if kind in ("batch", "epoch"):
+                job.progress.update(
+                    {
+                        key: event[key]
+                        for key in ("step", "epoch", "total_steps", "epochs", "t")
+                        if key in event
+                    }
+                )
+                job.progress["metrics" if kind == "batch" else "epoch_metrics"] = event.get("metrics") or {}
+            if kind == "epoch":
+                epoch_done = True
+                job.progress["epochs_done"] = event.get("epoch")
+            elif kind == "status" and event.get("epochs") is not None:
+                job.progress.setdefault("epochs", event["epochs"])
+        if epoch_done:
+            self.store.put(job.id, epoch=job.progress.get("epochs_done"))
+        now = time.monotonic()
+        if epoch_done or now - job.progress_sent >= PROGRESS_INTERVAL_S:
+            job.progress_sent = now
+            self.broadcaster.publish({"type": "progress", "id": job.id, **job.progress})
+
+    def _publish_status(self, job_id: str) -> None:
+        message = {"type": "status", "job": self._view(self._record(job_id))}
+        job = self._jobs.get(job_id)
+        if job is not None:
+            job.stream.publish(message)
+        self.broadcaster.publish(message)
+
+    def subscribe_job(self, job_id: str, subscriber: Subscriber, after: int = 0) -> None:
+        """Send ``job_id``'s events from line ``after`` to ``subscriber``, then follow them live."""
+        if after < 0:
+            raise JobError(f"after: must be a line offset >= 0, got {after}")
+        record = self._record(job_id)
+        job = self._jobs.get(job_id)
+        status = {"type": "status", "job": self._view(record)}
+        if job is not None:
+            subscriber.prepend([encode(status)])
+            job.stream.subscribe(subscriber, after)
+            return
+        # Finished: its status, the events from `after` to the end, then close.
+        messages, _end = replay(RunDir(record["run_dir"]).events_path, after)
+        subscriber.prepend([encode(status), *messages])
+        subscriber.finish("job finished")
+
+    def subscribe_all(self, subscriber: Subscriber) -> None:
+        """Send a snapshot of every job to ``subscriber``, then every status and progress change."""
+        self.broadcaster.subscribe(subscriber, {"type": "snapshot", "jobs": self.list_jobs()})
+
+    def unsubscribe(self, subscriber: Subscriber, job_id: str | None = None) -> None:
+        """Stop sending to ``subscriber``."""
+        self.broadcaster.unsubscribe(subscriber)
+        if job_id is not None and job_id in self._jobs:
+            self._jobs[job_id].stream.unsubscribe(subscriber)

@@ -1,0 +1,265 @@
+"""``GET openapi.json``: the OpenAPI 3.1 document of the Lepton Lab API.
+
+Every route of :data:`lepton_lab.server.routes.ROUTES` has an entry in :data:`OPERATIONS` (a test
+checks it). Schemas of specs come from :mod:`lepton_lab.core.specs`, the one source of truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from lepton_lab._version import __version__
+from lepton_lab.core.rundir import STATUSES
+from lepton_lab.server.routes import API_PREFIX, ROUTES
+
+_JOB = {"$ref": "#/components/schemas/Job"}
+_ERROR = {
+    "description": "Error",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+_JOB_ID = {
+    "name": "job_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "Run id.",
+}
+_AFTER = {
+    "name": "after",
+    "in": "query",
+    "schema": {"type": "integer", "minimum": 0, "default": 0},
+    "description": "Line offset of events.jsonl to start after (the `next` of a previous answer).",
+}
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _op(
+    summary: str, responses: dict[str, Any], parameters: Sequence[dict[str, Any]] = (), **extra: Any
+) -> dict[str, Any]:
+    errors = (
+        {"403": _ERROR, "404": _ERROR} if any(p["name"] == "job_id" for p in parameters) else {"403": _ERROR}
+    )
+    return {"summary": summary, "parameters": list(parameters), "responses": {**responses, **errors}, **extra}
+
+
+def _websocket(summary: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    return _op(
+        summary,
+        {"101": {"description": "WebSocket upgrade; JSON text messages (see the description)."}},
+        parameters,
+        description=(
+            'WebSocket. Messages: {"type": "events", "events": [...], "next": N}, '
+            '{"type": "status", "job": {...}}, {"type": "progress", "id": ..., ...}, '
+            '{"type": "snapshot", "jobs": [...]}. A client that falls behind is closed with code '
+            "1013 and a reason naming the offset to reconnect from."
+        ),
+    )
+
+
+#: Operations of every route template, by HTTP method.
+OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
+    "status": {
+        "get": _op(
+            "Server status: versions, runs directory, executor, job counts",
+            {"200": _json("Status", {"type": "object"})},
+        )
+    },
+    "openapi.json": {"get": _op("This document", {"200": _json("OpenAPI document", {"type": "object"})})},
+    "jobs": {
+        "get": _op(
+            "List jobs, newest first",
+            {
+                "200": _json(
+                    "Jobs", {"type": "object", "properties": {"jobs": {"type": "array", "items": _JOB}}}
+                )
+            },
+            [
+                {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": f"Comma-separated statuses to keep: {', '.join(STATUSES)}.",
+                }
+            ],
+        ),
+        "post": _op(
+            "Queue a training job",
+            {"201": _json("The new job", _JOB), "400": _ERROR},
+            requestBody={
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobSpec"}}},
+            },
+        ),
+    },
+    "jobs/{job_id}": {
+        "get": _op("One job, with its spec and traceback", {"200": _json("Job", _JOB)}, [_JOB_ID]),
+        "delete": _op(
+            "Cancel a job (SIGTERM, then SIGKILL after the grace period); events are kept",
+            {
+                "200": _json("Cancelled (it was queued)", _JOB),
+                "202": _json("Cancelling", _JOB),
+                "409": _ERROR,
+            },
+            [_JOB_ID],
+        ),
+    },
+    "jobs/{job_id}/resume": {
+        "post": _op(
+            "Resume an interrupted, failed or cancelled job from its checkpoints",
+            {"202": _json("Queued again", _JOB), "409": _ERROR},
+            [_JOB_ID],
+        ),
+    },
+    "jobs/{job_id}/events": {
+        "get": _op(
+            "Events after a line offset",
+            {
+                "200": _json(
+                    "Events and the offset to continue from",
+                    {
+                        "type": "object",
+                        "properties": {
+                            "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
+                            "next": {"type": "integer"},
+                        },
+                    },
+                ),
+                "400": _ERROR,
+            },
+            [_JOB_ID, _AFTER, {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
+        ),
+    },
+    "jobs/{job_id}/evaluation": {
+        "get": _op("The job's evaluation.json", {"200": _json("Evaluation", {"type": "object"})}, [_JOB_ID]),
+    },
+    "jobs/{job_id}/artifacts": {
+        "get": _op(
+            "Files of the run directory",
+            {
+                "200": _json(
+                    "Artifacts",
+                    {
+                        "type": "object",
+                        "properties": {
+                            "artifacts": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {"name": {"type": "string"}, "size": {"type": "integer"}},
+                                },
+                            }
+                        },
+                    },
+                )
+            },
+            [_JOB_ID],
+        ),
+    },
+    "jobs/{job_id}/artifacts/{name}": {
+        "get": _op(
+            "Download a file of the run directory (never one outside it)",
+            {"200": {"description": "The file", "content": {"application/octet-stream": {}}}, "400": _ERROR},
+            [
+                _JOB_ID,
+                {
+                    "name": "name",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "description": "Path inside the run directory, or model, report, log, spec, status, "
+                    "events, evaluation.",
+                },
+            ],
+        ),
+    },
+    "jobs/{job_id}/stream": {
+        "get": _websocket("WebSocket: the job's events from `after`, then live", [_JOB_ID, _AFTER])
+    },
+    "stream": {"get": _websocket("WebSocket: every job's status and progress", [])},
+    "devices": {
+        "get": _op("CPU and GPUs with the jobs placed on each", {"200": _json("Devices", {"type": "object"})})
+    },
+    "datasets": {
+        "get": _op(
+            "Dataset registry and allowed folder roots", {"200": _json("Datasets", {"type": "object"})}
+        )
+    },
+}
+
+_JOB_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "status"],
+    "properties": {
+        "id": {"type": "string"},
+        "name": {"type": "string"},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "status": {"enum": list(STATUSES)},
+        "created": {"type": ["string", "null"]},
+        "started": {"type": ["string", "null"]},
+        "finished": {"type": ["string", "null"]},
+        "pid": {"type": ["integer", "null"]},
+        "gpu": {"type": ["integer", "null"]},
+        "exit_code": {"type": ["integer", "null"]},
+        "error": {"type": ["string", "null"]},
+        "epoch": {"type": ["integer", "null"], "description": "Epochs completed."},
+        "epochs": {"type": ["integer", "null"]},
+        "dataset": {"type": ["string", "null"]},
+        "run_dir": {"type": "string"},
+        "cancel_requested": {"type": "boolean"},
+        "queue_position": {"type": ["integer", "null"]},
+        "progress": {"type": ["object", "null"], "description": "Latest step, epoch, total_steps, metrics."},
+        "traceback": {"type": ["string", "null"], "description": "Only in GET jobs/{job_id}."},
+        "spec": {"description": "Only in GET jobs/{job_id}.", "$ref": "#/components/schemas/JobSpec"},
+    },
+}
+
+_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "t": {"type": "number"},
+        "type": {"enum": ["batch", "epoch", "status", "log", "eval"]},
+        "step": {"type": ["integer", "null"]},
+        "epoch": {"type": ["integer", "null"]},
+        "metrics": {"type": "object"},
+    },
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    """Build the OpenAPI document (paths relative to the server's base URL)."""
+    from lepton_lab.core.specs import JobSpec
+
+    spec_schema = JobSpec.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas = spec_schema.pop("$defs", {})
+    schemas.update(
+        JobSpec=spec_schema,
+        Job=_JOB_SCHEMA,
+        Event=_EVENT_SCHEMA,
+        Error={"type": "object", "properties": {"message": {"type": "string"}, "reason": {"type": "string"}}},
+    )
+    paths = {
+        f"{API_PREFIX}/{template}": OPERATIONS[template]
+        for template, _handler in ROUTES
+        if template in OPERATIONS
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Lepton Lab API", "version": __version__},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "token": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "'token <Jupyter server token>'",
+                }
+            },
+        },
+        "security": [{"token": []}],
+        "paths": paths,
+    }

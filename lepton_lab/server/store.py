@@ -1,0 +1,189 @@
+"""Job store: a SQLite index (WAL mode) of the jobs in a runs directory.
+
+The run directories stay the truth (``spec.json``, ``status.json``); this index makes listing and
+filtering jobs cheap and remembers what only the server knows, such as a worker's process start
+time. Delete it and :meth:`JobStore.rebuild` recreates it from the run directories.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from lepton_lab.core.rundir import RunDir
+
+#: File name of the index inside the runs directory (hidden: it is not a run).
+INDEX_FILE = ".lepton-lab-jobs.sqlite"
+
+#: Columns of the ``jobs`` table and their SQLite types.
+COLUMNS: dict[str, str] = {
+    "id": "TEXT PRIMARY KEY",
+    "name": "TEXT",
+    "tags": "TEXT",  # JSON list
+    "status": "TEXT NOT NULL",
+    "created": "TEXT",
+    "started": "TEXT",
+    "finished": "TEXT",
+    "pid": "INTEGER",
+    "pid_create_time": "REAL",  # psutil create_time of the worker: tells a live worker from pid reuse
+    "gpu": "INTEGER",
+    "exit_code": "INTEGER",
+    "error": "TEXT",
+    "epoch": "INTEGER",
+    "epochs": "INTEGER",
+    "dataset": "TEXT",
+    "run_dir": "TEXT NOT NULL",
+    "updated": "REAL",
+}
+
+#: ``status.json`` keys copied into the index.
+_STATUS_KEYS = (
+    "status",
+    "created",
+    "started",
+    "finished",
+    "pid",
+    "gpu",
+    "exit_code",
+    "error",
+    "epoch",
+    "epochs",
+)
+#: Of those, the ones the server knows before the worker writes them.
+_SERVER_KNOWN = ("pid", "gpu", "started")
+
+
+class JobStore:
+    """SQLite index of jobs, safe to use from several threads of one process.
+
+    Parameters
+    ----------
+    path
+        The database file; a corrupt file is moved aside and recreated empty.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._db = self._open()
+        except sqlite3.DatabaseError:
+            # The index is only a cache of the run directories: start a fresh one.
+            self.path.replace(self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}"))
+            self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10.0)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS.items())
+        db.execute(f"CREATE TABLE IF NOT EXISTS jobs ({columns})")
+        db.execute("CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status)")
+        return db
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._db.close()
+
+    # -- records -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _record(row: sqlite3.Row) -> dict[str, Any]:
+        record = dict(row)
+        record["tags"] = json.loads(record["tags"]) if record.get("tags") else []
+        return record
+
+    def put(self, job_id: str, **fields: Any) -> None:
+        """Insert job ``job_id`` or update the given fields of it (other columns are kept)."""
+        unknown = set(fields) - set(COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown job store columns {sorted(unknown)}; known: {', '.join(COLUMNS)}")
+        if "tags" in fields:
+            fields["tags"] = json.dumps(list(fields["tags"] or []))
+        fields["updated"] = time.time()
+        names = list(fields)
+        update = f"UPDATE jobs SET {', '.join(f'{name} = ?' for name in names)} WHERE id = ?"
+        insert = f"INSERT INTO jobs (id, {', '.join(names)}) VALUES (?{', ?' * len(names)})"
+        with self._lock:
+            if self._db.execute(update, [*fields.values(), job_id]).rowcount == 0:
+                self._db.execute(insert, [job_id, *fields.values()])
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        """Return the record of ``job_id``, or None."""
+        with self._lock:
+            row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return None if row is None else self._record(row)
+
+    def list(self, statuses: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """All records, newest first, optionally only those whose status is in ``statuses``."""
+        sql, params = "SELECT * FROM jobs", []
+        if statuses is not None:
+            params = list(statuses)
+            sql += f" WHERE status IN ({', '.join('?' * len(params))})"
+        sql += " ORDER BY created DESC, id DESC"
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
+        return [self._record(row) for row in rows]
+
+    def delete(self, job_id: str) -> None:
+        """Forget ``job_id`` (its run directory is untouched)."""
+        with self._lock:
+            self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    # -- run directories -----------------------------------------------------------------------
+
+    def sync_run(self, run: RunDir) -> dict[str, Any]:
+        """Copy what ``run``'s ``spec.json`` and ``status.json`` say into the index and return the record.
+
+        Columns the run directory does not know (such as ``pid_create_time``) are kept.
+        """
+        status = run.read_status()
+        fields: dict[str, Any] = {key: status.get(key) for key in _STATUS_KEYS}
+        for key in _SERVER_KNOWN:
+            if fields[key] is None:
+                del fields[key]  # the worker has not written it yet; the server's value stands
+        fields["status"] = status.get("status") or "queued"
+        fields["run_dir"] = str(run.path)
+        try:
+            document = run.read_spec_document()
+        except (OSError, ValueError):
+            document = {}
+        fields["name"] = document.get("name")
+        fields["tags"] = document.get("tags") or []
+        fields["dataset"] = (document.get("dataset") or {}).get("name")
+        if fields["epochs"] is None:
+            fields["epochs"] = (document.get("train") or {}).get("epochs")
+        self.put(run.id, **fields)
+        record = self.get(run.id)
+        assert record is not None
+        return record
+
+    def rebuild(self, runs_dir: str | os.PathLike[str]) -> int:
+        """Make the index match the run directories in ``runs_dir``.
+
+        Every directory with a ``spec.json`` is (re)indexed from its files; records whose run
+        directory is gone are dropped. Returns the number of runs indexed.
+        """
+        parent = Path(runs_dir)
+        seen = set()
+        if parent.is_dir():
+            for path in sorted(parent.iterdir()):
+                if path.is_dir() and (path / "spec.json").is_file():
+                    try:
+                        self.sync_run(RunDir(path))
+                    except (OSError, ValueError):
+                        continue  # a half-written or foreign directory: not a run we can index
+                    seen.add(path.name)
+        for record in self.list():
+            if record["id"] not in seen:
+                self.delete(record["id"])
+        return len(seen)

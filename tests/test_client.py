@@ -1,0 +1,118 @@
+"""The Python client: discovery, errors, and a real job on a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import types
+
+import pytest
+
+import lepton_lab
+from lepton_lab import client
+from lepton_lab.client import ApiError, Job, LabClient, ServerNotFound
+from tests.conftest import TOKEN
+
+TINY = {
+    "dataset": {"name": "digits", "subset": 300},
+    "model": {"preset": "mlp"},
+    "train": {"epochs": 2, "batch_size": 32},
+}
+
+
+@pytest.fixture
+def no_server_env(monkeypatch, tmp_path):
+    """No LEPTON_LAB_* variables, an empty runtime directory and no cached client."""
+    monkeypatch.delenv("LEPTON_LAB_URL", raising=False)
+    monkeypatch.delenv("LEPTON_LAB_TOKEN", raising=False)
+    runtime = tmp_path / "client-runtime"
+    runtime.mkdir()
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+    monkeypatch.setattr(client, "_default", None)
+    return runtime
+
+
+def test_discover_without_any_server_explains_how_to_fix(no_server_env):
+    with pytest.raises(ServerNotFound) as excinfo:
+        LabClient.discover()
+    message = str(excinfo.value)
+    assert "LEPTON_LAB_URL" in message and "LEPTON_LAB_TOKEN" in message
+    assert "jpserver-<pid>.json" in message and str(no_server_env) in message
+
+
+def test_discover_reads_the_runtime_file_of_the_parent_process(no_server_env, monkeypatch):
+    info = {
+        "hostname": "0.0.0.0",
+        "port": 8899,
+        "base_url": "/lab/",
+        "token": "abc",
+        "secure": False,
+        "sock": "",
+    }
+    (no_server_env / f"jpserver-{os.getppid()}.json").write_text(json.dumps(info))
+    monkeypatch.setenv("LEPTON_LAB_URL", "http://elsewhere:1/")  # the kernel's own server wins
+    found = LabClient.discover()
+    assert found.url == "http://127.0.0.1:8899/lab/" and found.token == "abc"
+
+
+def test_discover_falls_back_to_environment(no_server_env, monkeypatch):
+    monkeypatch.setenv("LEPTON_LAB_URL", "http://lab.example:8888/base")
+    monkeypatch.setenv("LEPTON_LAB_TOKEN", "t0k")
+    found = LabClient.discover()
+    assert found.url == "http://lab.example:8888/base/" and found.token == "t0k"
+
+
+def test_unreachable_server_is_one_clear_error():
+    dead = LabClient("http://127.0.0.1:9/", "x", timeout=5)
+    with pytest.raises(ServerNotFound, match=r"cannot reach the Lepton Lab server at http://127\.0\.0\.1:9/"):
+        dead.jobs()
+
+
+def test_watch_without_live_plot_module_raises_clear_import_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "lepton_lab.widgets.live_plot", None)
+    job = Job(LabClient("http://127.0.0.1:9/"), {"id": "x", "status": "running"})
+    with pytest.raises(ImportError, match=r"job\.follow\(\)"):
+        job.watch()
+
+
+def test_watch_hands_the_job_to_live_plot(monkeypatch):
+    module = types.ModuleType("lepton_lab.widgets.live_plot")
+    module.LivePlot = type("LivePlot", (), {"follow_job": staticmethod(lambda job: ("plot", job.id))})
+    monkeypatch.setitem(sys.modules, "lepton_lab.widgets.live_plot", module)
+    job = Job(LabClient("http://127.0.0.1:9/"), {"id": "j1", "status": "running"})
+    assert job.watch() == ("plot", "j1")
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("reap_workers")
+async def test_client_submits_follows_and_waits_on_a_real_server(
+    http_server_client, jp_http_port, jp_base_url, no_server_env, monkeypatch
+):
+    monkeypatch.setenv("LEPTON_LAB_URL", f"http://127.0.0.1:{jp_http_port}{jp_base_url}")
+    monkeypatch.setenv("LEPTON_LAB_TOKEN", TOKEN)
+
+    def scenario():
+        job = lepton_lab.submit(TINY)
+        queued = lepton_lab.submit({**TINY, "name": "never runs"})
+        assert queued.cancel(timeout=30).info["status"] == "cancelled"
+        followed = list(job.follow(poll=0.1, timeout=300))
+        job.wait(timeout=60)
+        with pytest.raises(ApiError) as refused:
+            job.resume()
+        wrong_token = LabClient(os.environ["LEPTON_LAB_URL"], "wrong")
+        with pytest.raises(ApiError) as forbidden:
+            wrong_token.jobs()
+        return job, followed, lepton_lab.jobs(), lepton_lab.job(job.id), refused.value, forbidden.value
+
+    job, followed, listed, again, refused, forbidden = await asyncio.to_thread(scenario)
+
+    assert job.info["status"] == "completed" and again.info["exit_code"] == 0
+    assert [e["epoch"] for e in followed if e["type"] == "epoch"] == [1, 2]
+    assert followed[-1]["type"] == "status" and followed[-1]["status"] == "completed"
+    assert await asyncio.to_thread(job.events) == followed
+    assert {j.id for j in listed} == {job.id, listed[0].id} and len(listed) == 2
+    assert (await asyncio.to_thread(job.artifact, "model"))[:2] == b"PK"
+    assert refused.status == 409 and "completed" in refused.message
+    assert forbidden.status == 403 and "LEPTON_LAB_TOKEN" in str(forbidden)
