@@ -11,6 +11,7 @@ import platform
 import sys
 from collections.abc import Sequence
 
+from lepton_lab import cli_share, cli_train
 from lepton_lab._version import __version__
 
 
@@ -29,7 +30,10 @@ def _doctor(_args: argparse.Namespace) -> int:
     row("TensorFlow", tensorflow_version() or "not installed — pip install tensorflow")
     row("Keras", installed_version("keras") or "not installed")
     gpus = list_gpus()
-    row("GPUs", ", ".join(f"{g['index']}: {g['name']}" for g in gpus) if gpus else "none (training runs on CPU)")
+    row(
+        "GPUs",
+        ", ".join(f"{g['index']}: {g['name']}" for g in gpus) if gpus else "none (training runs on CPU)",
+    )
     print("Datasets available offline:")
     for entry in datasets.available():
         mark = "yes" if entry["offline"] else "no "
@@ -49,12 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     doctor = sub.add_parser("doctor", help="show versions, GPUs and the datasets available offline")
     doctor.set_defaults(handler=_doctor)
-    try:
-        from lepton_lab import cli_train
-    except ImportError:  # pragma: no cover - only while the training CLI is absent
-        pass
-    else:
-        cli_train.add_subcommands(sub)
+    cli_train.add_subcommands(sub)
+    cli_share.add_subcommands(sub)
     return parser
 
 

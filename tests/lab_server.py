@@ -8,9 +8,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 TOKEN = "lepton-browser-token"
 
@@ -38,7 +39,9 @@ def free_port() -> int:
 
 def _wait_until_up(url: str, token: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
-    request = urllib.request.Request(f"{url}lepton-lab/api/status", headers={"Authorization": f"token {token}"})
+    request = urllib.request.Request(
+        f"{url}lepton-lab/api/status", headers={"Authorization": f"token {token}"}
+    )
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"jupyter lab exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
@@ -52,18 +55,29 @@ def _wait_until_up(url: str, token: str, proc: subprocess.Popen, log: Path, time
 
 
 @contextmanager
-def running_lab(root: Path, base_url: str = "/", extra_args: tuple[str, ...] = ()) -> Iterator[LabServer]:
-    """Run ``jupyter lab`` on ``root`` until the block ends."""
-    port = free_port()
+def running_lab(
+    root: Path, base_url: str = "/", extra_args: tuple[str, ...] = (), port: int | None = None
+) -> Iterator[LabServer]:
+    """Run ``jupyter lab`` on ``root`` until the block ends (on ``port``, or a free one)."""
+    port = port or free_port()
     runs_dir = root / "lepton-runs"
     log = root.parent / f"jupyter-lab-{port}.log"
     args = [
-        sys.executable, "-m", "jupyterlab",
-        "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.root_dir={root}", f"--ServerApp.base_url={base_url}",
-        f"--IdentityProvider.token={TOKEN}", "--ServerApp.allow_unauthenticated_access=False",
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        f"--port={port}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.root_dir={root}",
+        f"--ServerApp.base_url={base_url}",
+        f"--IdentityProvider.token={TOKEN}",
+        "--ServerApp.allow_unauthenticated_access=False",
         f"--LeptonLabApp.runs_dir={runs_dir}",
-        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        # A workspace of its own: layouts saved by other test servers (open job views) stay out.
+        f"--LabApp.workspaces_dir={root.parent / 'workspaces'}",
+        "--LabApp.news_url=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         *extra_args,
     ]
     if os.geteuid() == 0:

@@ -80,7 +80,8 @@ def _plain(text: str) -> str:
 def test_jupyter_lists_both_extensions_enabled_without_warnings():
     labext = _plain(_jupyter("labextension", "list"))
     assert any(
-        line.split()[:1] == ["lepton-lab"] and "enabled" in line and "OK" in line for line in labext.splitlines()
+        line.split()[:1] == ["lepton-lab"] and "enabled" in line and "OK" in line
+        for line in labext.splitlines()
     ), labext
     server = _plain(_jupyter("server", "extension", "list"))
     assert "lepton_lab enabled" in server

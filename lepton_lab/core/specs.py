@@ -59,7 +59,9 @@ class DatasetSpec(_Spec):
     name: str = Field(
         description="Registry name (digits, shapes, fashion_mnist, mnist, cifar10) or 'folder:<path>'.",
     )
-    validation_split: float = Field(0.2, ge=0.0, lt=1.0, description="Fraction of the training data held out.")
+    validation_split: float = Field(
+        0.2, ge=0.0, lt=1.0, description="Fraction of the training data held out."
+    )
     subset: int | None = Field(None, gt=0, description="Use at most this many training examples.")
     image_size: int | None = Field(
         None, ge=8, le=512, description="Side length for generated ('shapes') or folder images."
@@ -83,7 +85,7 @@ class FlipOp(_Spec):
 
 
 class RotationOp(_Spec):
-    """Random rotation by up to ``factor`` × 360°."""
+    """Random rotation by up to ``factor`` times 360 degrees."""
 
     op: Literal["rotation"] = "rotation"
     factor: float = Field(0.1, gt=0.0, le=0.5)

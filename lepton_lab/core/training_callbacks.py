@@ -1,0 +1,154 @@
+"""Keras callbacks the runner adds to every fit: stopping, NaN detection and checkpoints.
+
+Each depends only on the callback hooks. The runner orders them
+``StopGuard, MetricsCallback, NaNGuard, EpochCheckpoint, ...`` so that an epoch's event is on
+disk before its checkpoint: a crash in between repeats the epoch on resume rather than losing
+its record.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Any
+
+import keras
+
+
+class RunCancelled(Exception):
+    """Raised inside ``fit`` when the stop event is set: the run ends ``cancelled``.
+
+    Raising (rather than setting ``model.stop_training``) keeps Keras from treating a cut-off
+    epoch as finished, so no checkpoint claims it and a resumed run repeats the whole epoch.
+    """
+
+
+class EpochCheckpoint(keras.callbacks.BackupAndRestore):
+    """``BackupAndRestore`` that keeps saving cheap when epochs are short.
+
+    Writing the checkpoint (weights and optimizer state, HDF5) takes tens of milliseconds even
+    for a small CNN, as long as a whole epoch of a small dataset. So an epoch's end is saved
+    only once at least ``cost_factor`` times the previous save's duration has passed since that
+    save (saving then costs at most ``1 / cost_factor`` of the training time), and always after
+    the last epoch, before a cancel between epochs (:meth:`save_completed`) and when training ends
+    early. Re-running resumes after the last saved epoch; with epochs longer than a save's
+    ``cost_factor`` times, that is every epoch.
+
+    Parameters
+    ----------
+    backup_dir
+        The run's ``checkpoints/`` directory.
+    cost_factor
+        Minimum ratio of training time to saving time between two saves.
+    """
+
+    def __init__(self, backup_dir: str, cost_factor: float = 20.0) -> None:
+        # Keep the checkpoint after training: a cancelled or early-stopped run can be resumed, and
+        # re-running a completed run finds nothing left to train. Two copies survive a kill mid-save.
+        super().__init__(backup_dir, delete_checkpoint=False, double_checkpoint=True)
+        self.cost_factor = cost_factor
+        self.saved_epochs = 0  # completed epochs in the checkpoint on disk
+        self._completed: int | None = None  # 0-based index of the last completed, unsaved epoch
+        self._last_save_end = 0.0
+        self._last_save_cost = 0.0
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        """Restore the checkpoint, if any (the model resumes at the next epoch)."""
+        super().on_train_begin(logs)
+        self.saved_epochs = int(getattr(self.model, "_initial_epoch", None) or 0)
+        self._completed = None
+        self._last_save_end = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Save the epoch if enough training time has passed since the last save, or it is the last."""
+        if self.model.stop_training:
+            # A batch callback (TerminateOnNaN) cut this epoch short: its weights are no epoch's end,
+            # and those of the last completed epoch are gone. Keep the checkpoint on disk as it is.
+            self._completed = None
+            return
+        self._completed = epoch
+        last_epoch = epoch + 1 >= int((self.params or {}).get("epochs") or 0)
+        elapsed = time.perf_counter() - self._last_save_end
+        if last_epoch or self.saved_epochs == 0 or elapsed >= self.cost_factor * self._last_save_cost:
+            self.save_completed()
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        """Save the last completed epoch (training may have ended early)."""
+        self.save_completed()
+        super().on_train_end(logs)
+
+    def save_completed(self) -> None:
+        """Save the last completed epoch unless it is saved already.
+
+        Only valid between epochs, when the model's state is exactly that epoch's end.
+        """
+        if self._completed is None or self._completed + 1 <= self.saved_epochs:
+            return
+        start = time.perf_counter()
+        super().on_epoch_end(self._completed)
+        self._last_save_end = time.perf_counter()
+        self._last_save_cost = self._last_save_end - start
+        self.saved_epochs = self._completed + 1
+
+
+class StopGuard(keras.callbacks.Callback):
+    """Raise :class:`RunCancelled` at the next batch or epoch once ``stop`` is set.
+
+    Parameters
+    ----------
+    stop
+        Set by a Stop button, ``Run.stop()`` or the worker's SIGTERM handler.
+    checkpoint
+        Saved before cancelling between epochs, so a resumed run continues after the last one.
+    """
+
+    def __init__(self, stop: threading.Event | None, checkpoint: EpochCheckpoint | None = None) -> None:
+        super().__init__()
+        self.stop = stop
+        self.checkpoint = checkpoint
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Cancel between epochs, after saving the epoch that just ended."""
+        self._epoch = epoch
+        if self.stop is not None and self.stop.is_set():
+            if self.checkpoint is not None:
+                self.checkpoint.save_completed()
+            raise RunCancelled(f"cancelled after epoch {epoch}")
+
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        """Cancel before the next batch."""
+        if self.stop is not None and self.stop.is_set():
+            raise RunCancelled(f"cancelled during epoch {self._epoch + 1}")
+
+
+class NaNGuard(keras.callbacks.TerminateOnNaN):
+    """``TerminateOnNaN`` that remembers the global step at which the loss stopped being finite.
+
+    Parameters
+    ----------
+    step_of
+        Returns the current global step (the runner passes the MetricsCallback's).
+    """
+
+    def __init__(self, step_of: Any) -> None:
+        super().__init__()
+        self.step_of = step_of
+        self.step: int | None = None
+        self.value: float | None = None
+
+    def on_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        """Record the first non-finite loss, then let TerminateOnNaN stop training."""
+        loss = (logs or {}).get("loss")
+        if self.step is None and loss is not None and not math.isfinite(float(loss)):
+            self.step, self.value = int(self.step_of()), float(loss)
+        super().on_batch_end(batch, logs)
+
+    def message(self, epoch: int, learning_rate: float) -> str:
+        """Explain the failure and the fix."""
+        kind = "NaN" if self.value is None or math.isnan(self.value) else "infinite"
+        return (
+            f"loss became {kind} at step {self.step} (epoch {epoch}); "
+            f"lower the learning rate (train.learning_rate is {learning_rate:g})"
+        )
