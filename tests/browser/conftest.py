@@ -32,7 +32,9 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed: `apt-get install -y chromium` (make test does it as root)")
+        pytest.skip(
+            "Debian chromium is not installed: `apt-get install -y chromium` (make test does it as root)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
