@@ -36,6 +36,15 @@ _LAZY: dict[str, str] = {
     "load_run": "lepton_lab.core.store:load_run",
     "report": "lepton_lab.core.report:report",
     "export_notebook": "lepton_lab.export:export_notebook",
+    # notebook widgets
+    "DatasetBrowser": "lepton_lab.widgets.dataset_browser:DatasetBrowser",
+    "AugmentationPreview": "lepton_lab.widgets.augmentation_preview:AugmentationPreview",
+    "ModelBuilder": "lepton_lab.widgets.model_builder:ModelBuilder",
+    "HyperparameterPanel": "lepton_lab.widgets.hyperparameter_panel:HyperparameterPanel",
+    "LivePlot": "lepton_lab.widgets.live_plot:LivePlot",
+    "TrainingDashboard": "lepton_lab.widgets.training_dashboard:TrainingDashboard",
+    "EvaluationView": "lepton_lab.widgets.evaluation_view:EvaluationView",
+    "RunsTable": "lepton_lab.widgets.runs_table:RunsTable",
     # server client
     "LabClient": "lepton_lab.client:LabClient",
     "submit": "lepton_lab.client:submit",

@@ -18,7 +18,7 @@ from lepton_lab._version import __version__
 def _doctor(_args: argparse.Namespace) -> int:
     """Print what a user needs to know about this installation."""
     from lepton_lab.core import datasets
-    from lepton_lab.server.devices import list_gpus
+    from lepton_lab.server.devices import gpus
     from lepton_lab.server.status import installed_version, tensorflow_version
 
     def row(label: str, value: str) -> None:
@@ -29,11 +29,9 @@ def _doctor(_args: argparse.Namespace) -> int:
     row("JupyterLab", installed_version("jupyterlab") or "not installed")
     row("TensorFlow", tensorflow_version() or "not installed — pip install tensorflow")
     row("Keras", installed_version("keras") or "not installed")
-    gpus = list_gpus()
-    row(
-        "GPUs",
-        ", ".join(f"{g['index']}: {g['name']}" for g in gpus) if gpus else "none (training runs on CPU)",
-    )
+    found = gpus()
+    summary = ", ".join(f"{gpu.index}: {gpu.name}" for gpu in found)
+    row("GPUs", summary or "none (training runs on CPU)")
     print("Datasets available offline:")
     for entry in datasets.available():
         mark = "yes" if entry["offline"] else "no "

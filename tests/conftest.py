@@ -53,3 +53,15 @@ def reap_workers():
                 pass
             popen.wait(timeout=30)
         LocalProcessExecutor.children.pop(pid, None)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Close widgets while ipywidgets can still do it cleanly.
+
+    Widgets left open until interpreter shutdown print a traceback each from
+    ``Widget.__del__``, burying the test summary.
+    """
+    import sys
+
+    if "ipywidgets" in sys.modules:
+        sys.modules["ipywidgets"].Widget.close_all()

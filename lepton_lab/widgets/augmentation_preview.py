@@ -1,0 +1,243 @@
+"""AugmentationPreview: see what the augmentation does before training with it.
+
+One control per op (flip, rotation, zoom, translation, crop, contrast, brightness, noise), a
+grid of sample images (top row) and augmented variants of each (rows below), refreshed a short
+while after the controls stop moving. The grid comes from :func:`lepton_lab.core.augment.preview`,
+which runs the very layers training compiles from :attr:`AugmentationPreview.spec`, so the same
+spec and seed give the same images here and in training.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+from typing import Any
+
+import ipywidgets
+import numpy as np
+import traitlets
+
+from lepton_lab.core.specs import AUGMENT_OPS, AugmentSpec, SpecError, parse
+from lepton_lab.widgets import _images
+
+#: Slider of each op's parameter: (name, low, high, step, default).
+_PARAMETERS: dict[str, tuple[str, float, float, float, float]] = {
+    "rotation": ("factor", 0.01, 0.5, 0.01, 0.1),
+    "zoom": ("factor", 0.01, 0.9, 0.01, 0.1),
+    "translation": ("factor", 0.01, 0.9, 0.01, 0.1),
+    "crop": ("fraction", 0.5, 0.99, 0.01, 0.9),
+    "contrast": ("factor", 0.01, 1.0, 0.01, 0.2),
+    "brightness": ("factor", 0.01, 1.0, 0.01, 0.2),
+    "noise": ("stddev", 0.01, 1.0, 0.01, 0.05),
+}
+_FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
+
+
+class _Debouncer:
+    """Call ``function`` once, ``delay`` seconds after the last :meth:`trigger` (now if delay is 0)."""
+
+    def __init__(self, delay: float, function: Any) -> None:
+        self.delay = delay
+        self.function = function
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+
+    def trigger(self) -> None:
+        if self.delay <= 0:
+            self.function()
+            return
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = threading.Timer(self.delay, self.function)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def cancel(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+
+class AugmentationPreview(ipywidgets.VBox):
+    """Controls for an :class:`~lepton_lab.core.specs.AugmentSpec` with a live preview.
+
+    Parameters
+    ----------
+    dataset : Dataset or str
+        An image dataset (or its name) to take sample images from.
+    spec : AugmentSpec or dict, optional
+        Starting augmentation; its op order is kept.
+    n_images : int
+        Sample images (columns of the grid).
+    n_variants : int
+        Augmented variants of each (rows under the originals).
+    seed : int
+        Seed of the augmentation pipeline (the reseed button changes it).
+    debounce_s : float
+        Wait this long after the last control change before refreshing; 0 refreshes at once.
+    """
+
+    value = traitlets.Dict(help="The AugmentSpec as JSON (updated on every change).")
+    seed = traitlets.Int(0, help="Seed of the previewed augmentation pipeline.")
+    error = traitlets.Unicode("", help="Why the last preview failed; empty when it worked.")
+    refreshes = traitlets.Int(0, help="Number of preview refreshes so far.")
+
+    def __init__(
+        self,
+        dataset: Any,
+        spec: AugmentSpec | dict[str, Any] | None = None,
+        *,
+        n_images: int = 8,
+        n_variants: int = 4,
+        seed: int = 0,
+        debounce_s: float = 0.25,
+        **kwargs: Any,
+    ) -> None:
+        if isinstance(dataset, str):
+            from lepton_lab.core import datasets
+
+            dataset = datasets.load(dataset)
+        if dataset.kind != "image":
+            raise ValueError(f"{dataset.name} is a {dataset.kind} dataset; augmentation previews need images")
+        self.dataset = dataset
+        self.n_variants = n_variants
+        start: AugmentSpec = parse(AugmentSpec, spec or {})
+        self._order = [op.op for op in start.ops]
+        given = {op.op: op for op in start.ops}
+        self.enabled: dict[str, ipywidgets.Checkbox] = {}
+        self.parameters: dict[str, ipywidgets.Widget] = {}
+        rows = []
+        for name in AUGMENT_OPS:
+            op = given.get(name)
+            self.enabled[name] = ipywidgets.Checkbox(
+                value=op is not None, description=name, indent=False, layout=ipywidgets.Layout(width="110px")
+            )
+            if name == "flip":
+                control: ipywidgets.Widget = ipywidgets.Dropdown(
+                    options=_FLIP_MODES, value=op.mode if op is not None else "horizontal",  # type: ignore[union-attr]
+                    description="mode", layout=ipywidgets.Layout(width="300px"),
+                )  # fmt: skip
+            else:
+                parameter, low, high, step, default = _PARAMETERS[name]
+                control = ipywidgets.FloatSlider(
+                    value=getattr(op, parameter) if op is not None else default, min=low, max=high, step=step,
+                    description=parameter, continuous_update=True, layout=ipywidgets.Layout(width="300px"),
+                )  # fmt: skip
+            self.parameters[name] = control
+            rows.append(ipywidgets.HBox([self.enabled[name], control]))
+        self.reseed = ipywidgets.Button(description="Reseed", icon="refresh", tooltip="new random variants")
+        self.reseed.on_click(lambda _: setattr(self, "seed", self.seed + 1))
+        self.caption = ipywidgets.HTML()
+        self.image = ipywidgets.Image(format="png")
+        self.message = ipywidgets.HTML()
+        self.images, _ = dataset.sample(n_images, seed=seed)
+        self.variants: np.ndarray | None = None
+        self._generation = 0
+        self._lock = threading.Lock()
+        self._debouncer = _Debouncer(debounce_s, self.refresh)
+        super().__init__(
+            [
+                ipywidgets.HTML("<b>Augmentation</b>"),
+                ipywidgets.HBox([ipywidgets.VBox(rows), ipywidgets.VBox([self.reseed, self.caption])]),
+                self.message, self.image,
+            ],
+            **kwargs,
+        )  # fmt: skip
+        self.seed = seed
+        for widget in (*self.enabled.values(), *self.parameters.values()):
+            widget.observe(self._changed, "value")
+        self.observe(lambda _: self._debouncer.trigger(), "seed")
+        self._update_value()
+        self.refresh()
+
+    # -- spec ------------------------------------------------------------------------------------
+
+    def _ops(self) -> list[dict[str, Any]]:
+        order = self._order + [name for name in AUGMENT_OPS if name not in self._order]
+        ops = []
+        for name in order:
+            if not self.enabled[name].value:
+                continue
+            if name == "flip":
+                ops.append({"op": "flip", "mode": self.parameters[name].value})
+            else:
+                ops.append({"op": name, _PARAMETERS[name][0]: round(float(self.parameters[name].value), 4)})
+        return ops
+
+    @property
+    def spec(self) -> AugmentSpec:
+        """The AugmentSpec the controls describe: what training will apply."""
+        result: AugmentSpec = parse(AugmentSpec, {"ops": self._ops()})
+        return result
+
+    @spec.setter
+    def spec(self, spec: AugmentSpec | dict[str, Any]) -> None:
+        new: AugmentSpec = parse(AugmentSpec, spec)
+        given = {op.op: op for op in new.ops}
+        widgets = (*self.enabled.values(), *self.parameters.values())
+        for widget in widgets:
+            widget.unobserve(self._changed, "value")
+        try:
+            self._order = [op.op for op in new.ops]
+            for name in AUGMENT_OPS:
+                op = given.get(name)
+                self.enabled[name].value = op is not None
+                if op is not None:
+                    attribute = "mode" if name == "flip" else _PARAMETERS[name][0]
+                    self.parameters[name].value = getattr(op, attribute)
+        finally:
+            for widget in widgets:
+                widget.observe(self._changed, "value")
+        self._changed()
+
+    def _changed(self, change: dict[str, Any] | None = None) -> None:
+        for name, checkbox in self.enabled.items():
+            self.parameters[name].disabled = not checkbox.value
+            if checkbox.value and name not in self._order:
+                self._order.append(name)
+        self._update_value()
+        self._debouncer.trigger()
+
+    def _update_value(self) -> None:
+        try:
+            self.value = self.spec.model_dump(mode="json")
+        except SpecError as error:
+            self.error = str(error)
+
+    # -- preview ---------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Recompute the preview now (control changes call this after the debounce delay)."""
+        from lepton_lab.core import augment
+
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+        spec, seed = self.spec, self.seed
+        try:
+            variants = augment.preview(self.images, spec, self.n_variants, seed)
+        except Exception as error:
+            self.error = f"{type(error).__name__}: {error}"
+            self.message.value = (
+                f'<div class="lepton-error" style="color:#c62828">{html.escape(self.error)}</div>'
+            )
+            return
+        with self._lock:
+            if generation != self._generation:
+                return  # a newer refresh started meanwhile; its result wins
+            self.variants = variants
+            rows = [list(self.images)] + [list(variants[:, k]) for k in range(self.n_variants)]
+            height, width = self.images.shape[1:3]
+            picture = _images.grid(rows, scale=_images.upscale_factor(height, width, 48), gap=3)
+            names = ", ".join(op.op for op in spec.ops) or "no ops"
+            self.error = ""
+            self.message.value = ""
+            self.image.value = _images.png(picture)
+            self.image.width = str(picture.shape[1])  # natural size: no blurry stretching
+            self.caption.value = (
+                f"<div style='font-size:12px;color:#555'>top row: originals<br>below: {self.n_variants} "
+                f"variants ({html.escape(names)}), seed {seed}</div>"
+            )
+            self.refreshes += 1

@@ -1,0 +1,175 @@
+"""RunsTable: every run in a runs directory, sortable, with a compare view.
+
+The table is :func:`lepton_lab.core.store.runs` (one row per run: hyperparameters, status,
+metrics). Selecting runs and pressing Compare overlays their epoch curves of one metric and
+draws parallel coordinates of the hyperparameters that differ between them against the best
+value of that metric.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from typing import Any
+
+import ipywidgets
+import pandas as pd
+import traitlets
+
+from lepton_lab.widgets import _plots
+
+#: Columns shown first when present; the rest are hidden to keep the table readable.
+_SHOWN = (
+    "id", "name", "status", "created", "duration_s", "epoch", "dataset.name", "model.preset", "model.layers",
+    "augment", "train.optimizer", "train.learning_rate", "train.batch_size", "train.epochs",
+    "best_val_accuracy", "final_val_loss", "best_accuracy", "final_loss", "test_accuracy",
+)  # fmt: skip
+_METRICS = ("val_accuracy", "val_loss", "accuracy", "loss")
+_MAX_COMPARED = 12
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return html.escape(str(value))
+
+
+class RunsTable(ipywidgets.VBox):
+    """Runs of ``runs_dir`` as a sortable table, with overlaid curves and parallel coordinates.
+
+    Parameters
+    ----------
+    runs_dir : str or path
+        The runs directory (``lepton-runs`` by default, as ``lepton_lab.train`` uses).
+    """
+
+    sort_by = traitlets.Unicode("created", help="Column the table is sorted by.")
+    ascending = traitlets.Bool(False, help="Sort order.")
+    selected = traitlets.Tuple(help="Ids of the runs to compare.")
+    metric = traitlets.Unicode("val_accuracy", help="Epoch metric compared.")
+
+    def __init__(self, runs_dir: str | os.PathLike[str] = "lepton-runs", **kwargs: Any) -> None:
+        self.runs_dir = runs_dir
+        self.frame = pd.DataFrame()
+        self.sort_picker = ipywidgets.Dropdown(description="sort by", options=["created"])
+        self.order = ipywidgets.ToggleButton(description="ascending", icon="sort", value=False)
+        self.refresh_button = ipywidgets.Button(description="Refresh", icon="refresh")
+        self.run_picker = ipywidgets.SelectMultiple(
+            description="runs", rows=6, layout=ipywidgets.Layout(width="420px")
+        )
+        self.metric_picker = ipywidgets.Dropdown(
+            description="metric", options=list(_METRICS), value="val_accuracy"
+        )
+        self.compare_button = ipywidgets.Button(
+            description="Compare", icon="line-chart", button_style="primary"
+        )
+        self.table = ipywidgets.HTML()
+        self.curves = _plots.FigureView()
+        self.parallel = _plots.FigureView()
+        self.sort_picker.observe(lambda change: setattr(self, "sort_by", change["new"]), "value")
+        self.order.observe(lambda change: setattr(self, "ascending", change["new"]), "value")
+        self.run_picker.observe(lambda change: setattr(self, "selected", tuple(change["new"])), "value")
+        self.metric_picker.observe(lambda change: setattr(self, "metric", change["new"]), "value")
+        self.refresh_button.on_click(lambda _: self.refresh())
+        self.compare_button.on_click(lambda _: self.compare())
+        self.observe(lambda _: self._show_table(), ["sort_by", "ascending"])
+        super().__init__(
+            [
+                ipywidgets.HTML(f"<b>Runs</b> in {html.escape(str(runs_dir))}"),
+                ipywidgets.HBox([self.sort_picker, self.order, self.refresh_button]),
+                self.table,
+                ipywidgets.HBox(
+                    [self.run_picker, ipywidgets.VBox([self.metric_picker, self.compare_button])]
+                ),
+                self.curves,
+                self.parallel,
+            ],
+            **kwargs,
+        )
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the runs directory."""
+        from lepton_lab.core.store import runs
+
+        self.frame = runs(self.runs_dir)
+        columns = list(self.frame.columns) or ["created"]
+        wanted = (
+            self.sort_by if self.sort_by in columns else ("created" if "created" in columns else columns[0])
+        )
+        self.sort_picker.options = columns  # resets the picker's value (and so sort_by) to the first column
+        self.sort_picker.value = wanted
+        self.sort_by = wanted
+        ids = list(self.frame["id"]) if "id" in self.frame else []
+        self.run_picker.options = ids[::-1]
+        self._show_table()
+
+    def sorted_frame(self) -> pd.DataFrame:
+        """Return the runs DataFrame in the table's order."""
+        if self.frame.empty or self.sort_by not in self.frame.columns:
+            return self.frame
+        return self.frame.sort_values(
+            self.sort_by, ascending=self.ascending, na_position="last", kind="stable"
+        )
+
+    def _show_table(self) -> None:
+        frame = self.sorted_frame()
+        if frame.empty:
+            self.table.value = f"<i>No runs in {html.escape(str(self.runs_dir))} yet.</i>"
+            return
+        columns = [column for column in _SHOWN if column in frame.columns]
+        head = "".join(
+            f"<th>{html.escape(column)}{' ▲' if column == self.sort_by and self.ascending else ''}"
+            f"{' ▼' if column == self.sort_by and not self.ascending else ''}</th>"
+            for column in columns
+        )
+        body = "".join(
+            "<tr>" + "".join(f"<td>{_cell(row[column])}</td>" for column in columns) + "</tr>"
+            for _, row in frame.iterrows()
+        )
+        self.table.value = (
+            "<div style='max-height:300px;overflow:auto'>"
+            f'<table class="lepton-table lepton-runs" style="font-size:12px"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>"
+        )
+
+    def compare(self, ids: list[str] | None = None, metric: str | None = None) -> None:
+        """Overlay the epoch curves of ``metric`` for the runs ``ids`` (the selected ones by default).
+
+        Also draws parallel coordinates of the hyperparameters that differ between them, coloured
+        by each run's best ``metric``.
+        """
+        from lepton_lab.core.store import load_run
+
+        metric = metric or self.metric
+        chosen = list(ids or self.selected or list(self.frame.get("id", []))[-_MAX_COMPARED:])[:_MAX_COMPARED]
+        if not chosen:
+            self.curves.show_html("<i>Select runs to compare.</i>")
+            return
+        rows = self.frame[self.frame["id"].isin(chosen)]
+        series = {}
+        for path, run_id in zip(rows["path"], rows["id"], strict=True):
+            history = load_run(path).metrics("epoch")
+            if metric in history.columns:
+                series[run_id] = (history["epoch"].tolist(), history[metric].tolist())
+        self.curves.show(_plots.lines(series, f"{metric} per epoch", "epoch", metric), "run comparison")
+        best = f"best_{metric}"
+        hyper = [
+            column for column in rows.columns
+            if column.startswith(("train.", "model.", "dataset.")) or column == "augment"
+        ]  # fmt: skip
+        varying = [column for column in hyper if rows[column].astype(str).nunique() > 1]
+        if best not in rows.columns or not varying:
+            self.parallel.show_html(
+                "<i>Parallel coordinates need runs that differ in some hyperparameter and report "
+                f"{html.escape(metric)}.</i>"
+            )
+            return
+        columns = {column.split(".", 1)[-1]: rows[column].tolist() for column in varying}
+        columns[best] = rows[best].tolist()
+        self.parallel.show(
+            _plots.parallel_coordinates(columns, best, f"Hyperparameters against {best}"),
+            "parallel coordinates",
+        )

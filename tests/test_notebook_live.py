@@ -1,0 +1,90 @@
+"""A notebook that trains with ``live=True``, executed headless and saved, keeps a small, visible plot."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from lepton_lab.widgets._plots import PLOTLY_MIME
+
+pytestmark = pytest.mark.slow
+
+SETUP = """\
+import os
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import lepton_lab as ll
+"""
+
+TRAIN = """\
+run = ll.train(dataset="digits", model="mlp", train={"epochs": 1}, runs_dir="runs", live=True)
+print(run.status["status"])
+"""
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("notebook")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(TRAIN)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    client = NotebookClient(
+        nb, timeout=300, kernel_name="python3", store_widget_state=True,
+        resources={"metadata": {"path": str(folder)}},
+    )  # fmt: skip
+    client.execute()
+    path = folder / "live.ipynb"
+    nbformat.write(nb, path)
+    return path, nbformat.read(path, as_version=4)
+
+
+def outputs_with(nb, mime):
+    return [
+        output for cell in nb.cells for output in cell.get("outputs", []) if mime in output.get("data", {})
+    ]
+
+
+def test_saved_notebook_holds_the_final_plot_as_a_plain_plotly_output(executed):
+    _, nb = executed
+    plots = outputs_with(nb, PLOTLY_MIME)
+    assert len(plots) == 1  # one plot, updated in place, not one output per redraw
+    assert plots[0]["output_type"] == "display_data"
+    figure = plots[0]["data"][PLOTLY_MIME]
+    names = [trace["name"] for trace in figure["data"]]
+    assert {"train (batch)", "train (epoch)", "validation"} <= set(names)
+    validation = next(trace for trace in figure["data"] if trace["name"] == "validation")
+    assert validation["x"] == [1] and isinstance(validation["y"][0], float)
+    assert "text/html" in plots[0]["data"]  # fallback for pages that carry plotly.js
+
+
+def test_saved_notebook_shows_the_final_metrics(executed):
+    _, nb = executed
+    progress = [
+        output["data"]["text/plain"] for output in outputs_with(nb, "text/html")
+        if "lepton-progress" in output["data"]["text/html"]
+    ]  # fmt: skip
+    assert len(progress) == 1
+    assert "epoch 1/1" in progress[0]
+    assert "step 36/36 (100%)" in progress[0]
+    assert "val_accuracy" in progress[0] and "finished" in progress[0]
+    stream = "".join(o.get("text", "") for o in nb.cells[1].outputs if o["output_type"] == "stream")
+    assert "completed" in stream
+
+
+def test_saved_notebook_stays_small_and_has_no_figure_widget(executed):
+    path, nb = executed
+    assert path.stat().st_size < 200_000
+    state = json.dumps(nb.metadata.get("widgets", {}))
+    assert "FigureModel" not in state and "plotly.js" not in state
+
+
+def test_offline_export_draws_the_plot(executed):
+    from lepton_lab.export import notebook_to_html
+
+    _, nb = executed
+    page, figures = notebook_to_html(nb)
+    assert figures == 1
+    assert "Plotly.newPlot" in page
+    assert '<script src="http' not in page  # plotly.js is inlined, nothing comes from a CDN

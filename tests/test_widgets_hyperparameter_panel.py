@@ -1,0 +1,60 @@
+"""HyperparameterPanel: controls in, TrainSpec out, invalid combinations shown."""
+
+from __future__ import annotations
+
+import pytest
+
+from lepton_lab.core.specs import SpecError, TrainSpec
+from lepton_lab.widgets.hyperparameter_panel import HyperparameterPanel
+
+
+def test_spec_is_the_train_spec_the_controls_describe():
+    panel = HyperparameterPanel()
+    panel.learning_rate.value = 0.01
+    panel.batch_size.value = 128
+    panel.epochs.value = 7
+    panel.optimizer.value = "sgd"
+    panel.momentum.value = 0.9
+    panel.dropout_override.value = True
+    panel.dropout.value = 0.3
+    panel.early_stopping.value = 2
+    panel.seed.value = 42
+    expected = TrainSpec(
+        learning_rate=0.01, batch_size=128, epochs=7, optimizer="sgd", momentum=0.9, dropout=0.3,
+        early_stopping_patience=2, seed=42,
+    )  # fmt: skip
+    assert panel.spec == expected
+    assert panel.value == expected.model_dump(mode="json")
+    assert panel.error == ""
+
+
+def test_momentum_with_adam_is_shown_in_the_panel_and_spec_refuses():
+    panel = HyperparameterPanel({"optimizer": "sgd", "momentum": 0.9})
+    panel.optimizer.value = "adam"
+    assert "momentum applies to 'sgd' or 'rmsprop'" in panel.error
+    assert "momentum applies" in panel.message.value and "lepton-error" in panel.message.value
+    with pytest.raises(SpecError, match="momentum"):
+        panel.spec  # noqa: B018
+    assert panel.value["optimizer"] == "sgd"  # value keeps the last valid spec
+    panel.momentum.value = 0.0
+    assert panel.error == "" and panel.spec.optimizer == "adam"
+
+
+def test_a_high_learning_rate_for_adam_is_flagged_but_allowed():
+    panel = HyperparameterPanel()
+    panel.learning_rate.value = 0.5
+    assert "may diverge" in panel.message.value
+    assert panel.spec.learning_rate == 0.5
+
+
+def test_setting_spec_updates_every_control_and_notifies_once_valid():
+    panel = HyperparameterPanel()
+    seen = []
+    panel.observe(lambda change: seen.append(change["new"]), "value")
+    spec = TrainSpec(batch_size=48, epochs=3, optimizer="rmsprop", momentum=0.5, lr_schedule="cosine",
+                     weight_decay=0.01, mixed_precision=True)  # fmt: skip
+    panel.spec = spec
+    assert panel.spec == spec
+    assert 48 in panel.batch_size.options
+    assert seen[-1] == spec.model_dump(mode="json")
+    assert len(seen) == 1

@@ -1,0 +1,84 @@
+"""ModelBuilder: layers edited in the widget become a ModelSpec; errors sit beside their layer."""
+
+from __future__ import annotations
+
+import pytest
+
+from lepton_lab.core import models
+from lepton_lab.core.specs import ModelSpec, SpecError
+from lepton_lab.widgets.model_builder import ModelBuilder
+
+DIGITS = ((8, 8, 1), 10)
+
+
+def test_starts_from_a_preset_expanded_into_editable_layers():
+    builder = ModelBuilder(*DIGITS, {"preset": "small_cnn"})
+    assert builder.spec == models.preset("small_cnn", *DIGITS)
+    assert builder.total_params == models.count_params(builder.spec, *DIGITS) == 53002
+    assert [row.layer_type for row in builder.layer_rows][:2] == ["Conv2D", "MaxPooling2D"]
+    assert "53,002" in builder.table.value
+
+
+def test_an_impossible_layer_shows_the_error_next_to_that_layer_only():
+    builder = ModelBuilder(*DIGITS, {"preset": "small_cnn"})
+    first = builder.layer_rows[0]
+    first.editors["kernel_size"].value = "9"
+    first.editors["padding"].value = "valid"
+    assert builder.error_position == 1
+    assert "layer 1 (Conv2D): kernel_size 9 is larger than its 8x8 input" in first.error.value
+    assert all(row.error.value == "" for row in builder.layer_rows[1:])
+    assert "lepton-layer-error" in first._dom_classes
+    with pytest.raises(SpecError, match="kernel_size 9"):
+        builder.spec  # noqa: B018
+    first.editors["kernel_size"].value = "3"
+    assert builder.error == "" and first.error.value == ""
+    assert "lepton-layer-error" not in first._dom_classes
+
+
+def test_unparsable_argument_text_is_reported_on_its_row():
+    builder = ModelBuilder(*DIGITS, {"preset": "mlp"})
+    dense = builder.layer_rows[1]
+    dense.editors["units"].value = "many"
+    assert builder.error_position == 2
+    assert builder.error == "layer 2 (Dense): units must be a whole number such as 32, got 'many'"
+    assert "units must be a whole number such as 32, got &#x27;many&#x27;" in dense.error.value
+
+
+def test_add_remove_and_reorder_change_the_spec_and_the_live_table():
+    builder = ModelBuilder(*DIGITS, {"preset": "mlp"})
+    builder.add("Dense", units=16, activation="tanh")
+    assert builder.spec.layers[-1].args == {"units": 16, "activation": "tanh"}
+    assert builder.total_params == models.count_params(builder.spec, *DIGITS)
+    builder.move(len(builder.layer_rows) - 1, -1)  # Dense(16) before Dense(64)
+    assert [layer.args.get("units") for layer in builder.spec.layers] == [None, 128, None, 16, 64]
+    builder.remove(2)  # the Dropout
+    assert [layer.type for layer in builder.spec.layers] == ["Flatten", "Dense", "Dense", "Dense"]
+    builder.move(0, -1)  # already first: nothing happens
+    assert builder.spec.layers[0].type == "Flatten"
+    builder.move(0, +1)
+    assert [layer.type for layer in builder.spec.layers][:2] == ["Dense", "Flatten"]
+    assert builder.total_params == models.count_params(builder.spec, *DIGITS)
+
+
+def test_dense_before_flatten_on_a_sequence_layer_is_named():
+    builder = ModelBuilder((20, 3), 4, ModelSpec(layers=[{"type": "Flatten"}]))
+    builder.add("LSTM", units=8)
+    assert builder.error_position == 2
+    assert "layer 2 (LSTM)" in builder.layer_rows[1].error.value
+
+
+def test_show_code_displays_the_generated_keras_code():
+    builder = ModelBuilder(*DIGITS, {"preset": "cnn_bn"})
+    assert builder.code.value == ""
+    builder.show_code.value = True
+    code = models.to_code(builder.spec, *DIGITS)
+    assert "keras.layers.BatchNormalization()" in builder.code.value
+    assert builder.code_text() == code
+
+
+def test_loading_a_preset_replaces_the_layers():
+    builder = ModelBuilder(*DIGITS)
+    builder.load_preset("mlp")
+    assert builder.spec == models.preset("mlp", *DIGITS)
+    builder.spec = {"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 5}]}
+    assert len(builder.layer_rows) == 2 and builder.total_params == 64 * 5 + 5 + 5 * 10 + 10
