@@ -1,31 +1,28 @@
 /**
- * Authenticated calls to the Lepton Lab server extension.
+ * The Lepton Lab client wired to JupyterLab's `ServerConnection`.
  *
- * Everything goes through `ServerConnection`, which adds the token/XSRF
- * headers and honours the server's base URL.
+ * `ServerConnection.makeRequest` adds the token/XSRF headers and honours the
+ * server's base URL; WebSockets get the token as a query parameter (browsers
+ * cannot set headers on them), as JupyterLab's kernel sockets do.
  */
 import { ServerConnection } from '@jupyterlab/services';
 
-import { apiUrl } from './urls';
+import { LeptonClient } from './client';
+import { ISocketLike } from './socket';
 
-/** Answer of `GET /lepton-lab/api/status`. */
-export interface IServerStatus {
-  lepton_lab: string;
-  tensorflow: string | null;
-  keras: string | null;
-  python: string;
-  runs_dir: string;
+/** A client for the server this page was loaded from. */
+export function createClient(settings: ServerConnection.ISettings = ServerConnection.makeSettings()): LeptonClient {
+  return new LeptonClient({
+    baseUrl: settings.baseUrl,
+    wsUrl: settings.wsUrl,
+    token: settings.token,
+    request: (url, init) => ServerConnection.makeRequest(url, init, settings)
+  });
 }
 
-/** Fetch JSON from an API endpoint, raising `ServerConnection.ResponseError` on failure. */
-export async function requestAPI<T>(endpoint = '', init: RequestInit = {}): Promise<T> {
-  const settings = ServerConnection.makeSettings();
-  const url = apiUrl(settings.baseUrl, endpoint);
-  const response = await ServerConnection.makeRequest(url, init, settings);
-  const text = await response.text();
-  const data = text.length > 0 ? JSON.parse(text) : null;
-  if (!response.ok) {
-    throw new ServerConnection.ResponseError(response, data?.message ?? text);
-  }
-  return data as T;
+/** Opens a WebSocket with the server settings' WebSocket class. */
+export function socketFactory(
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): (url: string) => ISocketLike {
+  return url => new settings.WebSocket(url) as unknown as ISocketLike;
 }

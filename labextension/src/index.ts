@@ -1,11 +1,22 @@
 /**
  * Lepton Lab JupyterLab extension entry point.
+ *
+ * Wires the shared LeptonModel (REST client + live sockets) to the side
+ * panel, the job views in the main area, notifications on completion, palette
+ * commands and the launcher's tutorial notebooks.
  */
-import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette, InputDialog, MainAreaWidget, Notification, WidgetTracker } from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
+import { ILauncher } from '@jupyterlab/launcher';
 import { LabIcon } from '@jupyterlab/ui-components';
 
+import { createClient, socketFactory } from './api';
+import { JobView } from './jobview';
+import { LeptonModel } from './model';
+import { completionMessage, shouldNotify } from './notifications';
 import { LeptonLabPanel } from './panel';
+import { IContentsEntry, pickTutorials } from './tutorials';
 
 const ICON_SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><g class="jp-icon3" fill="#616161">' +
@@ -14,24 +25,167 @@ const ICON_SVG =
 
 export const leptonIcon = new LabIcon({ name: 'lepton-lab:icon', svgstr: ICON_SVG });
 
+/** Command ids. */
+export namespace CommandIDs {
+  export const openPanel = 'lepton-lab:open-panel';
+  export const openJob = 'lepton-lab:open-job';
+  export const refresh = 'lepton-lab:refresh';
+  export const openTutorial = 'lepton-lab:open-tutorial';
+}
+
+/** Folder of tutorial notebooks below the server root. */
+const TUTORIALS_DIR = 'notebooks';
+const CATEGORY = 'Lepton Lab';
+
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'lepton-lab:plugin',
-  description: 'Lepton Lab side panel: training jobs on this server.',
+  description: 'Lepton Lab: live training jobs, job views and tutorials.',
   autoStart: true,
-  requires: [ILabShell],
-  optional: [ICommandPalette],
-  activate: (app: JupyterFrontEnd, shell: ILabShell, palette: ICommandPalette | null) => {
-    const panel = new LeptonLabPanel();
-    panel.title.icon = leptonIcon;
-    shell.add(panel, 'left', { rank: 600 });
+  optional: [ICommandPalette, ILauncher, ILayoutRestorer],
+  activate: (
+    app: JupyterFrontEnd,
+    palette: ICommandPalette | null,
+    launcher: ILauncher | null,
+    restorer: ILayoutRestorer | null
+  ) => {
+    const model = new LeptonModel({ client: createClient(), connect: socketFactory() });
+    const tracker = new WidgetTracker<MainAreaWidget<JobView>>({ namespace: 'lepton-lab-job' });
+    const serverRoot = PageConfig.getOption('serverRoot');
 
-    const command = 'lepton-lab:open-panel';
-    app.commands.addCommand(command, {
-      label: 'Lepton Lab: Show Jobs Panel',
-      execute: () => shell.activateById(panel.id)
+    const openJob = (id: string): MainAreaWidget<JobView> => {
+      const existing = tracker.find(widget => widget.content.jobId === id);
+      if (existing) {
+        app.shell.activateById(existing.id);
+        return existing;
+      }
+      const content = new JobView({
+        model,
+        jobId: id,
+        serverRoot,
+        showFolder: path => void app.commands.execute('filebrowser:go-to-path', { path })
+      });
+      const widget = new MainAreaWidget({ content });
+      widget.id = `lepton-lab-job-${id}`;
+      widget.title.icon = leptonIcon;
+      widget.title.closable = true;
+      void tracker.add(widget);
+      app.shell.add(widget, 'main');
+      app.shell.activateById(widget.id);
+      return widget;
+    };
+
+    const panel = new LeptonLabPanel({ model, openJob });
+    panel.title.icon = leptonIcon;
+    app.shell.add(panel, 'left', { rank: 600 });
+    restorer?.add(panel, panel.id);
+
+    app.commands.addCommand(CommandIDs.openPanel, {
+      // The launcher shows it under a "Lepton Lab" heading already.
+      label: args => (args.isLauncher ? 'Jobs Panel' : 'Lepton Lab: Show Jobs Panel'),
+      caption: 'Show every training job on this server',
+      icon: leptonIcon,
+      execute: () => app.shell.activateById(panel.id)
     });
-    palette?.addItem({ command, category: 'Lepton Lab' });
+    app.commands.addCommand(CommandIDs.openJob, {
+      label: args => (args.id ? `Lepton Lab: Open Job ${args.id}` : 'Lepton Lab: Open Job View…'),
+      caption: 'Live charts, spec and log of one job',
+      icon: leptonIcon,
+      execute: async args => {
+        const id = typeof args.id === 'string' ? args.id : await chooseJob(model);
+        if (id) {
+          return openJob(id);
+        }
+      }
+    });
+    app.commands.addCommand(CommandIDs.refresh, {
+      label: 'Lepton Lab: Refresh Jobs',
+      execute: () => panel.refresh()
+    });
+    app.commands.addCommand(CommandIDs.openTutorial, {
+      label: args => String(args.title ?? args.path ?? 'Lepton Lab tutorial'),
+      caption: args => `Open the tutorial notebook ${args.path ?? ''}`,
+      icon: leptonIcon,
+      execute: args => app.commands.execute('docmanager:open', { path: String(args.path) })
+    });
+    for (const command of [CommandIDs.openPanel, CommandIDs.openJob, CommandIDs.refresh]) {
+      palette?.addItem({ command, category: CATEGORY });
+    }
+
+    if (restorer) {
+      void restorer.restore(tracker, {
+        command: CommandIDs.openJob,
+        args: widget => ({ id: widget.content.jobId }),
+        name: widget => widget.content.jobId
+      });
+    }
+
+    model.transitions.connect(transition => {
+      if (!shouldNotify(transition)) {
+        return;
+      }
+      // Wait (briefly) for the job stream to deliver the last epoch and evaluation events.
+      const feed = model.existingFeed(transition.id);
+      void (feed ? feed.settled(3000) : Promise.resolve()).then(() => {
+        const { type, message } = completionMessage(transition, feed?.metrics);
+        const options = {
+          autoClose: type === 'success' ? 8000 : (false as const),
+          actions: [{ label: 'Open', callback: () => void openJob(transition.id) }]
+        };
+        if (type === 'success') {
+          Notification.success(message, options);
+        } else {
+          Notification.error(message, options);
+        }
+      });
+    });
+
+    if (launcher) {
+      launcher.add({ command: CommandIDs.openPanel, category: CATEGORY, rank: 0, args: { isLauncher: true } });
+      void addTutorials(app, launcher);
+    }
+
+    void app.restored.then(() => model.start());
   }
 };
+
+/** Ask which job to open (palette command without an id). */
+async function chooseJob(model: LeptonModel): Promise<string | null> {
+  await model.refresh();
+  const jobs = model.state.list();
+  if (jobs.length === 0) {
+    Notification.info('Lepton Lab: there are no jobs on this server yet.', { autoClose: 4000 });
+    return null;
+  }
+  const labels = jobs.map(job => `${job.name || job.id} (${job.status}) — ${job.id}`);
+  const result = await InputDialog.getItem({ title: 'Open Lepton Lab job', items: labels });
+  if (!result.button.accept || result.value === null) {
+    return null;
+  }
+  const index = labels.indexOf(result.value);
+  return index >= 0 ? jobs[index].id : null;
+}
+
+/** Add a launcher card for each tutorial notebook the contents API lists. */
+async function addTutorials(app: JupyterFrontEnd, launcher: ILauncher): Promise<void> {
+  const contents = app.serviceManager.contents;
+  const list = async (path: string): Promise<IContentsEntry[] | null> => {
+    try {
+      const model = await contents.get(path, { content: true });
+      return model.type === 'directory' ? (model.content as IContentsEntry[]) : null;
+    } catch {
+      return null;
+    }
+  };
+  const folder = await list(TUTORIALS_DIR);
+  const root = folder === null ? ((await list('')) ?? []) : [];
+  pickTutorials(folder, root).forEach((tutorial, index) => {
+    launcher.add({
+      command: CommandIDs.openTutorial,
+      category: CATEGORY,
+      rank: index + 1,
+      args: { path: tutorial.path, title: tutorial.title }
+    });
+  });
+}
 
 export default plugin;

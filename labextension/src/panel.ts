@@ -1,60 +1,496 @@
 /**
- * The "Lepton Lab" side panel.
+ * The "Lepton Lab" side panel: every job on this server, live, and the devices.
+ *
+ * Rows are keyed by job id and updated in place (text only where it changed);
+ * renders are coalesced with FrameThrottle, so a fast job does not make the
+ * panel redraw more than a few times a second.
  */
 import { Widget } from '@lumino/widgets';
 
-import { IServerStatus, requestAPI } from './api';
+import { Sparkline } from './chart';
+import { bar, button, el, kv, messageOf, setBar, setText } from './dom';
+import { deviceLabel, formatBytes, formatPercent, latestMetrics, metricsLabel, progressLabel, progressOf } from './format';
+import { JobFilter } from './jobs';
+import { JobFeed, LeptonModel } from './model';
+import { FrameThrottle } from './throttle';
+import {
+  CANCELLABLE_STATUSES,
+  IDevice,
+  IJob,
+  IServerStatus,
+  JOB_STATUSES,
+  RESUMABLE_STATUSES
+} from './types';
 
-/** Left-area panel: server status now, the live job list later. */
+/** Finished jobs near the top of the list whose curves are loaded for their sparklines. */
+const SPARKLINE_ROWS = 12;
+/** How often the devices list is re-read while the panel is visible (ms). */
+const DEVICES_INTERVAL = 5000;
+
+export interface IPanelOptions {
+  model: LeptonModel;
+  /** Open the job view of a job. */
+  openJob: (id: string) => void;
+}
+
 export class LeptonLabPanel extends Widget {
-  constructor() {
+  constructor(options: IPanelOptions) {
     super();
+    this._model = options.model;
+    this._openJob = options.openJob;
     this.id = 'lepton-lab-panel';
     this.addClass('lepton-lab-panel');
     this.title.caption = 'Lepton Lab';
-    this._header = document.createElement('div');
-    this._header.className = 'lepton-lab-panel-header';
-    this._header.textContent = 'Lepton Lab';
-    this._status = document.createElement('div');
-    this._status.className = 'lepton-lab-status';
-    this._status.textContent = 'Connecting…';
-    this.node.append(this._header, this._status);
+
+    const header = el('div', 'lepton-lab-panel-header');
+    const title = el('span', 'lepton-lab-panel-title', 'Lepton Lab');
+    this._connection = el('span', 'lepton-lab-connection');
+    this._connection.title = 'Live updates';
+    const refresh = button('↻', 'lepton-lab-refresh', 'Refresh jobs and devices');
+    refresh.addEventListener('click', () => void this.refresh());
+    header.append(title, this._connection, refresh);
+
+    this._banner = el('div', 'lepton-lab-banner');
+    this._banner.hidden = true;
+    this._status = el('div', 'lepton-lab-status', 'Connecting…');
+
+    const jobsHeader = el('div', 'lepton-lab-section-title');
+    this._filter = document.createElement('select');
+    this._filter.className = 'lepton-lab-filter';
+    this._filter.title = 'Show jobs with this status';
+    this._filter.addEventListener('change', () => {
+      this._filterValue = this._filter.value as JobFilter;
+      this._scheduleRender();
+    });
+    jobsHeader.append(el('span', '', 'Jobs'), this._filter);
+    this._list = el('ul', 'lepton-lab-jobs');
+    this._empty = el('div', 'lepton-lab-empty');
+    this._empty.textContent = 'No jobs yet. Submit one with lepton_lab.submit(spec) in a notebook, or open a tutorial.';
+    this._empty.hidden = true;
+
+    const devicesHeader = el('div', 'lepton-lab-section-title');
+    devicesHeader.append(el('span', '', 'Devices'));
+    this._devices = el('div', 'lepton-lab-devices', 'Loading…');
+
+    this.node.append(
+      header,
+      this._banner,
+      this._status,
+      jobsHeader,
+      this._list,
+      this._empty,
+      devicesHeader,
+      this._devices
+    );
+
+    this._throttle = new FrameThrottle(() => this._render(), { minInterval: 200 });
+    this._disconnect.push(
+      this._model.changed.connect(() => this._scheduleRender()),
+      this._model.transitions.connect(() => void this.refreshDevices()),
+      this._model.connectionChanged.connect(state => this._showConnection(state)),
+      this._model.errors.connect(error => this._showError(error))
+    );
+    this._showConnection(this._model.connectionState);
+    this._renderFilter();
   }
 
-  /** Ask the server for its status and show it. */
+  /** Re-read server status, jobs and devices. */
   async refresh(): Promise<void> {
+    this._model.reconnect();
+    await Promise.all([this._refreshStatus(), this._model.refresh(), this.refreshDevices()]);
+  }
+
+  /** Re-read the devices list. */
+  async refreshDevices(): Promise<void> {
     try {
-      const status = await requestAPI<IServerStatus>('status');
-      this._status.dataset.state = 'ok';
-      this._status.replaceChildren(
-        line('Lepton Lab', status.lepton_lab, 'lepton-lab-version'),
-        line('TensorFlow', status.tensorflow ?? 'not installed'),
-        line('Keras', status.keras ?? 'not installed'),
-        line('Runs', status.runs_dir)
-      );
+      const devices = await this._model.client.devices();
+      this._renderDevices(devices);
     } catch (error) {
-      this._status.dataset.state = 'error';
-      this._status.textContent = `Lepton Lab server extension unreachable: ${error}`;
+      this._devices.replaceChildren(el('div', 'lepton-lab-error', `Devices unavailable: ${messageOf(error)}`));
     }
   }
 
-  protected onAfterAttach(): void {
-    void this.refresh();
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._disconnect.forEach(disconnect => disconnect());
+    this._throttle.dispose();
+    this._stopTimers();
+    for (const row of this._rows.values()) {
+      row.dispose();
+    }
+    this._rows.clear();
+    super.dispose();
   }
 
-  private _header: HTMLDivElement;
-  private _status: HTMLDivElement;
+  protected onAfterAttach(): void {
+    if (this.isVisible) {
+      this._startTimers(); // shown at start-up (restored layout): no show message follows
+    }
+    void this._refreshStatus();
+    void this.refreshDevices();
+    this._scheduleRender();
+  }
+
+  protected onAfterShow(): void {
+    this._startTimers();
+    void this.refreshDevices();
+    this._scheduleRender();
+  }
+
+  protected onBeforeHide(): void {
+    this._stopTimers();
+  }
+
+  protected onBeforeDetach(): void {
+    this._stopTimers();
+  }
+
+  private _startTimers(): void {
+    this._stopTimers();
+    this._devicesTimer = setInterval(() => void this.refreshDevices(), DEVICES_INTERVAL);
+    // ETAs count down between events.
+    this._tickTimer = setInterval(() => {
+      if (this._model.state.list('running').length > 0) {
+        this._scheduleRender();
+      }
+    }, 1000);
+  }
+
+  private _stopTimers(): void {
+    if (this._devicesTimer !== null) {
+      clearInterval(this._devicesTimer);
+      this._devicesTimer = null;
+    }
+    if (this._tickTimer !== null) {
+      clearInterval(this._tickTimer);
+      this._tickTimer = null;
+    }
+  }
+
+  private async _refreshStatus(): Promise<void> {
+    try {
+      const status: IServerStatus = await this._model.client.status();
+      this._status.dataset.state = 'ok';
+      const details = document.createElement('details');
+      details.className = 'lepton-lab-server-details';
+      details.append(
+        el('summary', '', 'Server'),
+        kv('TensorFlow', status.tensorflow ?? 'not installed'),
+        kv('Keras', status.keras ?? 'not installed'),
+        kv('Python', status.python),
+        kv('Runs', status.runs_dir)
+      );
+      this._status.replaceChildren(kv('Lepton Lab', status.lepton_lab, 'lepton-lab-version'), details);
+    } catch (error) {
+      this._status.dataset.state = 'error';
+      this._status.textContent = `Lepton Lab server extension unreachable: ${messageOf(error)}`;
+    }
+  }
+
+  private _scheduleRender(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._throttle.schedule();
+  }
+
+  private _renderFilter(): void {
+    const counts = this._model.state.counts();
+    const total = this._model.state.size;
+    const active = (counts.running ?? 0) + (counts.queued ?? 0);
+    const options: [JobFilter, string][] = [
+      ['all', `All (${total})`],
+      ['active', `Active (${active})`],
+      ...JOB_STATUSES.map(status => [status, `${capitalise(status)} (${counts[status] ?? 0})`] as [JobFilter, string])
+    ];
+    const key = options.map(o => o[1]).join('|');
+    if (key === this._filterKey) {
+      return;
+    }
+    this._filterKey = key;
+    this._filter.replaceChildren(
+      ...options.map(([value, label]) => {
+        const option = document.createElement('option');
+        option.value = value;
+        option.textContent = label;
+        return option;
+      })
+    );
+    this._filter.value = this._filterValue;
+  }
+
+  private _render(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._renderFilter();
+    const jobs = this._model.state.list(this._filterValue);
+    const wanted = new Set(jobs.map(job => job.id));
+    for (const [id, row] of this._rows) {
+      if (!wanted.has(id)) {
+        row.dispose();
+        this._rows.delete(id);
+      }
+    }
+    const now = Date.now() / 1000;
+    let previous: HTMLElement | null = null;
+    jobs.forEach((job, index) => {
+      let row = this._rows.get(job.id);
+      if (!row) {
+        row = new JobRow(job.id, this._model, {
+          open: id => this._openJob(id),
+          cancel: id => this._act(() => this._model.cancel(id)),
+          resume: id => this._act(() => this._model.resume(id)),
+          changed: () => this._scheduleRender()
+        });
+        this._rows.set(job.id, row);
+      }
+      // Running jobs are followed by the model; recent finished ones load their curves once.
+      row.setWatched(job.status === 'running' || (index < SPARKLINE_ROWS && job.status !== 'queued'));
+      row.update(job, now);
+      const expected: Element | null = previous ? previous.nextElementSibling : this._list.firstElementChild;
+      if (expected !== row.node) {
+        this._list.insertBefore(row.node, expected);
+      }
+      previous = row.node;
+    });
+    this._empty.hidden = jobs.length > 0 || !this._model.state.initialized;
+    if (!this._empty.hidden && this._model.state.size > 0) {
+      this._empty.textContent = 'No jobs with this status.';
+    }
+  }
+
+  private _renderDevices(devices: IDevice[]): void {
+    const names = new Map(this._model.state.list().map(job => [job.id, job.name || job.id]));
+    const gpus = devices.filter(device => device.kind === 'gpu');
+    const nodes: HTMLElement[] = [];
+    if (gpus.length === 0) {
+      const cpu = devices.find(device => device.kind === 'cpu');
+      const item = el('div', 'lepton-lab-device lepton-lab-cpu-only');
+      item.append(el('div', 'lepton-lab-device-name', 'CPU only'));
+      if (cpu) {
+        item.append(el('div', 'lepton-lab-device-detail', deviceLabel(cpu)));
+        item.append(holders(cpu, names, id => this._openJob(id)));
+      }
+      nodes.push(item);
+    }
+    for (const gpu of gpus) {
+      const item = el('div', 'lepton-lab-device lepton-lab-gpu');
+      item.dataset.deviceId = gpu.id;
+      item.append(el('div', 'lepton-lab-device-name', `GPU ${gpu.index ?? ''}: ${gpu.name}`));
+      const fraction = gpu.memory_total ? (gpu.memory_used ?? 0) / gpu.memory_total : null;
+      item.append(bar(fraction, 'lepton-lab-memory'));
+      const util = gpu.utilization === null || gpu.utilization === undefined ? 'n/a' : `${Math.round(gpu.utilization)}%`;
+      item.append(
+        el(
+          'div',
+          'lepton-lab-device-detail',
+          `memory ${formatBytes(gpu.memory_used)} / ${formatBytes(gpu.memory_total)} (${formatPercent(fraction)}) · util ${util}`
+        )
+      );
+      item.append(holders(gpu, names, id => this._openJob(id)));
+      nodes.push(item);
+    }
+    this._devices.replaceChildren(...nodes);
+  }
+
+  private async _act(action: () => Promise<unknown>): Promise<void> {
+    try {
+      await action();
+      this._banner.hidden = true;
+    } catch (error) {
+      this._showError(error);
+    }
+  }
+
+  private _showError(error: unknown): void {
+    this._banner.hidden = false;
+    this._banner.dataset.kind = 'error';
+    this._banner.textContent = messageOf(error);
+  }
+
+  private _showConnection(state: string): void {
+    this._connection.dataset.state = state;
+    this._connection.textContent = state === 'open' ? '● live' : state === 'closed' ? '○ offline' : '◌ reconnecting';
+    if (state === 'open') {
+      this._banner.hidden = true; // connected again: what the banner said is stale
+    }
+    if (state === 'waiting') {
+      this._banner.hidden = false;
+      this._banner.dataset.kind = 'connection';
+      this._banner.textContent = 'Lost the connection to the server; reconnecting…';
+    }
+    if (state === 'open') {
+      // After a server restart: the status and devices may have changed as well.
+      void this._refreshStatus();
+      void this.refreshDevices();
+    }
+  }
+
+  private _model: LeptonModel;
+  private _openJob: (id: string) => void;
+  private _connection: HTMLElement;
+  private _banner: HTMLElement;
+  private _status: HTMLElement;
+  private _filter: HTMLSelectElement;
+  private _filterValue: JobFilter = 'all';
+  private _filterKey = '';
+  private _list: HTMLElement;
+  private _empty: HTMLElement;
+  private _devices: HTMLElement;
+  private _rows = new Map<string, JobRow>();
+  private _throttle: FrameThrottle;
+  private _disconnect: (() => void)[] = [];
+  private _devicesTimer: ReturnType<typeof setInterval> | null = null;
+  private _tickTimer: ReturnType<typeof setInterval> | null = null;
 }
 
-function line(label: string, value: string, className = ''): HTMLElement {
-  const row = document.createElement('div');
-  row.className = `lepton-lab-kv ${className}`.trim();
-  const key = document.createElement('span');
-  key.className = 'lepton-lab-key';
-  key.textContent = label;
-  const val = document.createElement('span');
-  val.className = 'lepton-lab-value';
-  val.textContent = value;
-  row.append(key, val);
-  return row;
+interface IRowActions {
+  open: (id: string) => void;
+  cancel: (id: string) => void;
+  resume: (id: string) => void;
+  changed: () => void;
+}
+
+/** One job in the list; updates only the parts of its DOM that changed. */
+class JobRow {
+  constructor(
+    readonly id: string,
+    private readonly _model: LeptonModel,
+    private readonly _actions: IRowActions
+  ) {
+    this.node = el('li', 'lepton-lab-job');
+    this.node.dataset.jobId = id;
+    const head = el('div', 'lepton-lab-job-head');
+    this._name = el('a', 'lepton-lab-job-name');
+    this._name.setAttribute('role', 'button');
+    this._name.tabIndex = 0;
+    this._name.title = `Open the job view of ${id}`;
+    this._name.addEventListener('click', () => this._actions.open(id));
+    this._badge = el('span', 'lepton-lab-badge');
+    head.append(this._name, this._badge);
+    this._bar = bar(null, 'lepton-lab-progress');
+    this._progress = el('div', 'lepton-lab-job-progress');
+    const metricsLine = el('div', 'lepton-lab-job-metrics');
+    this._latest = el('span', 'lepton-lab-job-latest');
+    this._spark = new Sparkline();
+    metricsLine.append(this._latest, this._spark.node);
+    this._error = el('div', 'lepton-lab-job-error');
+    this._error.hidden = true;
+    const actions = el('div', 'lepton-lab-job-actions');
+    const open = button('Open', 'lepton-lab-open', 'Open the job view');
+    open.addEventListener('click', () => this._actions.open(id));
+    this._cancel = button('Cancel', 'lepton-lab-cancel', 'Cancel this job (it can be resumed later)');
+    this._cancel.addEventListener('click', () => {
+      this._cancel.disabled = true;
+      this._actions.cancel(id);
+    });
+    this._resume = button('Resume', 'lepton-lab-resume', 'Continue from the last checkpoint');
+    this._resume.addEventListener('click', () => {
+      this._resume.disabled = true;
+      this._actions.resume(id);
+    });
+    actions.append(open, this._cancel, this._resume);
+    this.node.append(head, this._bar, this._progress, metricsLine, this._error, actions);
+  }
+
+  readonly node: HTMLElement;
+
+  /** Follow this job's events (for its sparkline and latest metrics) or stop. */
+  setWatched(watched: boolean): void {
+    if (watched && !this._release) {
+      this._feed = this._model.feed(this.id);
+      this._release = this._feed.acquire();
+      this._feedListener = this._feed.changed.connect(() => this._actions.changed());
+    } else if (!watched && this._release) {
+      this._unwatch();
+    }
+  }
+
+  update(job: IJob, now: number): void {
+    const feed = this._feed ?? this._model.existingFeed(this.id) ?? null;
+    const metrics = feed?.metrics ?? null;
+    setText(this._name, job.name || job.spec?.name || job.id);
+    setText(this._badge, job.status);
+    if (this.node.dataset.status !== job.status) {
+      this.node.dataset.status = job.status;
+      this._badge.dataset.status = job.status;
+      this._cancel.disabled = false;
+      this._resume.disabled = false;
+    }
+    this._cancel.hidden = !CANCELLABLE_STATUSES.includes(job.status);
+    this._resume.hidden = !RESUMABLE_STATUSES.includes(job.status);
+    const progress = progressOf(job, metrics, now);
+    setBar(this._bar, progress.fraction);
+    const label = progressLabel(progress, job.status);
+    setText(this._progress, label || (job.status === 'queued' ? 'waiting for a free slot' : ''));
+    setText(this._latest, metricsLabel(pick(latestMetrics(job, metrics), ['loss', 'accuracy'])));
+    this._spark.update(metrics ? metrics.spark : null);
+    const error = job.status === 'failed' ? job.error || metrics?.error || '' : '';
+    this._error.hidden = !error;
+    setText(this._error, error.split('\n')[0]);
+    this._error.title = error;
+  }
+
+  dispose(): void {
+    this._unwatch();
+    this.node.remove();
+  }
+
+  private _unwatch(): void {
+    this._feedListener?.();
+    this._feedListener = null;
+    this._release?.();
+    this._release = null;
+    this._feed = null;
+  }
+
+  private _name: HTMLElement;
+  private _badge: HTMLElement;
+  private _bar: HTMLElement;
+  private _progress: HTMLElement;
+  private _latest: HTMLElement;
+  private _spark: Sparkline;
+  private _error: HTMLElement;
+  private _cancel: HTMLButtonElement;
+  private _resume: HTMLButtonElement;
+  private _feed: JobFeed | null = null;
+  private _release: (() => void) | null = null;
+  private _feedListener: (() => void) | null = null;
+}
+
+function holders(device: IDevice, names: Map<string, string>, open: (id: string) => void): HTMLElement {
+  const line = el('div', 'lepton-lab-device-jobs');
+  const jobs = device.jobs ?? [];
+  if (jobs.length === 0) {
+    line.textContent = 'idle';
+    return line;
+  }
+  line.append(document.createTextNode('held by '));
+  jobs.forEach((id, index) => {
+    if (index > 0) {
+      line.append(document.createTextNode(', '));
+    }
+    const link = el('a', 'lepton-lab-device-job', names.get(id) ?? id);
+    link.setAttribute('role', 'button');
+    link.addEventListener('click', () => open(id));
+    line.append(link);
+  });
+  return line;
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function pick(metrics: Record<string, number | null>, keys: string[]): Record<string, number | null> {
+  const picked: Record<string, number | null> = {};
+  for (const key of keys) {
+    if (key in metrics) {
+      picked[key] = metrics[key];
+    }
+  }
+  return picked;
 }

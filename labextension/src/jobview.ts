@@ -1,0 +1,621 @@
+/**
+ * The job view: one job in the main area, live.
+ *
+ * Loss and accuracy charts (train per batch and per epoch, validation per
+ * epoch) redraw at most every 100 ms from bounded series; the header (status,
+ * progress, latest step, metrics) updates once per animation frame. Below:
+ * the job's spec and model, its evaluation, links to its run folder, report
+ * and TensorBoard logs, and a tail of its worker log.
+ */
+import { Widget } from '@lumino/widgets';
+
+import { LineChart } from './chart';
+import { ApiError } from './client';
+import { bar, button, el, kv, messageOf, setBar, setText } from './dom';
+import {
+  formatDuration,
+  formatMetric,
+  formatTime,
+  latestMetrics,
+  metricsLabel,
+  progressLabel,
+  progressOf,
+  stepLabel
+} from './format';
+import { JobFeed, LeptonModel } from './model';
+import { FrameThrottle } from './throttle';
+import {
+  CANCELLABLE_STATUSES,
+  IJob,
+  IJobSpec,
+  IRuntime,
+  ISpecDocument,
+  ISummaryRow,
+  RESUMABLE_STATUSES,
+  isFinished
+} from './types';
+import { relativePath } from './urls';
+
+/** Lines of worker.log shown. */
+const LOG_LINES = 200;
+/** How often the log tail is re-read while the job runs and the view is visible (ms). */
+const LOG_INTERVAL = 2000;
+
+export interface IJobViewOptions {
+  model: LeptonModel;
+  jobId: string;
+  /** Absolute server root ('' if unknown): run folders inside it open in the file browser. */
+  serverRoot: string;
+  /** Show a folder (relative to the server root) in the file browser. */
+  showFolder: (path: string) => void;
+}
+
+export class JobView extends Widget {
+  constructor(options: IJobViewOptions) {
+    super();
+    this._model = options.model;
+    this.jobId = options.jobId;
+    this._serverRoot = options.serverRoot;
+    this._showFolder = options.showFolder;
+    this.addClass('lepton-lab-jobview');
+    this.node.dataset.jobId = this.jobId;
+    this.title.label = this.jobId;
+    this.title.caption = `Lepton Lab job ${this.jobId}`;
+
+    // Header.
+    const header = el('div', 'lepton-lab-jobview-header');
+    const titleRow = el('div', 'lepton-lab-jobview-title');
+    this._name = el('h2', 'lepton-lab-jobview-name', this.jobId);
+    this._badge = el('span', 'lepton-lab-badge');
+    this._cancel = button('Cancel', 'lepton-lab-cancel', 'Cancel this job (it can be resumed later)');
+    this._cancel.addEventListener('click', () => this._act('cancel'));
+    this._resume = button('Resume', 'lepton-lab-resume', 'Continue from the last checkpoint');
+    this._resume.addEventListener('click', () => this._act('resume'));
+    titleRow.append(this._name, this._badge, this._cancel, this._resume);
+    this._bar = bar(null, 'lepton-lab-progress');
+    const progressRow = el('div', 'lepton-lab-jobview-progress');
+    this._progress = el('span', 'lepton-lab-jobview-epoch');
+    this._step = el('span', 'lepton-lab-latest-step');
+    this._times = el('span', 'lepton-lab-jobview-times');
+    progressRow.append(this._progress, this._step, this._times);
+    this._metrics = el('div', 'lepton-lab-jobview-metrics');
+    this._error = el('pre', 'lepton-lab-jobview-error');
+    this._error.hidden = true;
+    this._message = el('div', 'lepton-lab-banner');
+    this._message.hidden = true;
+    header.append(titleRow, this._bar, progressRow, this._metrics, this._error, this._message);
+
+    // Charts.
+    const charts = el('div', 'lepton-lab-charts');
+    this._lossChart = new LineChart({
+      title: 'Loss',
+      xLabel: 'step',
+      curves: [
+        { key: 'loss', label: 'train (batch)', className: 'lepton-lab-curve-batch' },
+        { key: 'epoch_loss', label: 'train (epoch)', className: 'lepton-lab-curve-train', markers: true },
+        { key: 'val_loss', label: 'validation', className: 'lepton-lab-curve-val', markers: true }
+      ]
+    });
+    this._lossChart.node.classList.add('lepton-lab-chart-loss');
+    this._accuracyChart = new LineChart({
+      title: 'Accuracy',
+      xLabel: 'step',
+      yDomain: [0, 1],
+      curves: [
+        { key: 'accuracy', label: 'train (batch)', className: 'lepton-lab-curve-batch' },
+        { key: 'epoch_accuracy', label: 'train (epoch)', className: 'lepton-lab-curve-train', markers: true },
+        { key: 'val_accuracy', label: 'validation', className: 'lepton-lab-curve-val', markers: true }
+      ]
+    });
+    this._accuracyChart.node.classList.add('lepton-lab-chart-accuracy');
+    charts.append(this._lossChart.node, this._accuracyChart.node);
+
+    // Details.
+    const details = el('div', 'lepton-lab-jobview-details');
+    this._spec = section('Spec', 'lepton-lab-jobview-spec');
+    this._modelSection = section('Model', 'lepton-lab-jobview-model');
+    this._evaluation = section('Evaluation', 'lepton-lab-jobview-evaluation');
+    this._links = section('Files', 'lepton-lab-jobview-links');
+    details.append(this._spec.node, this._modelSection.node, this._evaluation.node, this._links.node);
+    const logSection = section('Log (worker.log)', 'lepton-lab-jobview-log');
+    this._log = el('pre', 'lepton-lab-log', 'Loading…');
+    logSection.body.append(this._log);
+
+    this.node.append(header, charts, details, logSection.node);
+
+    this._feed = this._model.feed(this.jobId);
+    this._release = this._feed.acquire();
+    for (const key of ['loss', 'epoch_loss', 'val_loss'] as const) {
+      this._lossChart.setSeries(key, this._feed.metrics.series[key]);
+    }
+    for (const key of ['accuracy', 'epoch_accuracy', 'val_accuracy'] as const) {
+      this._accuracyChart.setSeries(key, this._feed.metrics.series[key]);
+    }
+    this._headerThrottle = new FrameThrottle(() => this._renderHeader());
+    this._disconnect.push(
+      this._feed.changed.connect(() => this._onEvents()),
+      this._model.changed.connect(() => this._onJobChanged())
+    );
+    void this.reload();
+  }
+
+  readonly jobId: string;
+
+  /** Re-read the job record, spec, evaluation and log. */
+  async reload(): Promise<void> {
+    try {
+      const job = await this._model.client.job(this.jobId);
+      this._model.state.upsert(job);
+      this._fullJob = job;
+      this._renderStatic(job);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) {
+        // A view restored from another server's workspace, or a deleted run: stop following it.
+        this._showMessage(`There is no job ${this.jobId} on this server.`);
+        this._release();
+        this._release = () => undefined;
+        return;
+      }
+      this._showMessage(`Could not load job ${this.jobId}: ${messageOf(error)}`);
+    }
+    this._onJobChanged();
+    void this._loadLog();
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._disconnect.forEach(disconnect => disconnect());
+    this._release();
+    this._headerThrottle.dispose();
+    this._lossChart.dispose();
+    this._accuracyChart.dispose();
+    this._stopLogTimer();
+    super.dispose();
+  }
+
+  protected onAfterShow(): void {
+    this._lossChart.invalidate();
+    this._accuracyChart.invalidate();
+    this._headerThrottle.schedule();
+    this._startLogTimer();
+  }
+
+  protected onBeforeHide(): void {
+    this._stopLogTimer();
+  }
+
+  protected onAfterAttach(): void {
+    this._startLogTimer();
+  }
+
+  protected onBeforeDetach(): void {
+    this._stopLogTimer();
+  }
+
+  private _job(): IJob | undefined {
+    return this._model.state.get(this.jobId) ?? this._fullJob ?? undefined;
+  }
+
+  private _onEvents(): void {
+    this._lossChart.invalidate();
+    this._accuracyChart.invalidate();
+    this._headerThrottle.schedule();
+  }
+
+  private _onJobChanged(): void {
+    const job = this._job();
+    if (!job) {
+      return;
+    }
+    if (this._lastStatus !== null && this._lastStatus !== job.status) {
+      // A finished job gets its evaluation and final log; a resumed one its new state.
+      void this._refreshAfterStatus(job.status);
+    }
+    this._lastStatus = job.status;
+    this._headerThrottle.schedule();
+    if (job.status === 'running') {
+      this._startLogTimer();
+    }
+  }
+
+  private async _refreshAfterStatus(status: string): Promise<void> {
+    if (isFinished(status)) {
+      await this._feed.settled(3000);
+    }
+    try {
+      this._fullJob = await this._model.client.job(this.jobId);
+      this._renderStatic(this._fullJob);
+    } catch {
+      // The header still shows the status from the stream.
+    }
+    void this._loadLog();
+  }
+
+  private _renderHeader(): void {
+    const job = this._job();
+    if (!job || this.isDisposed) {
+      return;
+    }
+    const metrics = this._feed.metrics;
+    const name = job.name || job.spec?.name || job.id;
+    setText(this._name, name);
+    if (this.title.label !== name) {
+      this.title.label = name;
+    }
+    setText(this._badge, job.status);
+    if (this._badge.dataset.status !== job.status) {
+      this._badge.dataset.status = job.status;
+      this.node.dataset.status = job.status;
+      this._cancel.disabled = false;
+      this._resume.disabled = false;
+    }
+    this._cancel.hidden = !CANCELLABLE_STATUSES.includes(job.status);
+    this._resume.hidden = !RESUMABLE_STATUSES.includes(job.status);
+    const progress = progressOf(job, metrics, Date.now() / 1000);
+    setBar(this._bar, progress.fraction);
+    setText(this._progress, progressLabel(progress, job.status) || (job.status === 'queued' ? 'queued' : ''));
+    setText(this._step, stepLabel(progress));
+    this._step.dataset.step = String(progress.step ?? '');
+    const elapsed = job.started ? elapsedSeconds(job) : null;
+    setText(
+      this._times,
+      [job.created ? `created ${formatTime(job.created)}` : '', elapsed !== null ? `ran ${formatDuration(elapsed)}` : '']
+        .filter(Boolean)
+        .join(' · ')
+    );
+    setText(this._metrics, metricsLabel(latestMetrics(job, metrics)));
+    const error = job.status === 'failed' ? job.error || metrics.error || '' : '';
+    this._error.hidden = !error;
+    setText(this._error, error);
+  }
+
+  /** Parts that change only with the status: spec, model, evaluation, links. */
+  private _renderStatic(job: IJob): void {
+    this._renderSpec(job.spec ?? null);
+    this._renderModel(job.spec ?? null, null);
+    this._renderLinks(job);
+    void this._loadSpecDocument(job);
+    if (job.status === 'completed') {
+      void this._loadEvaluation();
+    } else {
+      this._evaluation.body.replaceChildren(el('div', 'lepton-lab-muted', 'Written when training completes.'));
+    }
+  }
+
+  /** `spec.json` adds what the runner chose (device, steps, examples) and the versions used. */
+  private async _loadSpecDocument(job: IJob): Promise<void> {
+    let document: ISpecDocument;
+    try {
+      document = JSON.parse(await this._model.client.artifactText(this.jobId, 'spec.json'));
+    } catch {
+      return; // the spec from the job record is shown already
+    }
+    const spec = job.spec ?? document;
+    this._renderSpec(spec, document.runtime, document.versions);
+    this._renderModel(spec, document.runtime?.summary ?? null);
+  }
+
+  private _renderSpec(
+    spec: IJobSpec | null,
+    runtime?: IRuntime,
+    versions?: Record<string, string | null>
+  ): void {
+    if (!spec) {
+      this._spec.body.replaceChildren(el('div', 'lepton-lab-muted', 'Spec not available.'));
+      return;
+    }
+    const rows: HTMLElement[] = [];
+    const dataset = spec.dataset;
+    rows.push(kv('dataset', dataset.name));
+    for (const [key, value] of Object.entries(dataset)) {
+      if (key !== 'name' && value !== null && value !== undefined) {
+        rows.push(kv(`  ${key}`, String(value)));
+      }
+    }
+    for (const [key, value] of Object.entries(spec.train ?? {})) {
+      if (value !== null && value !== undefined) {
+        rows.push(kv(key, String(value)));
+      }
+    }
+    const ops = spec.augment?.ops ?? [];
+    rows.push(
+      kv(
+        'augment',
+        ops.length === 0
+          ? 'none'
+          : ops
+              .map(op => {
+                const { op: name, ...args } = op as unknown as Record<string, unknown>;
+                const text = Object.entries(args)
+                  .map(([k, v]) => `${k}=${v}`)
+                  .join(', ');
+                return text ? `${name}(${text})` : String(name);
+              })
+              .join(' → ')
+      )
+    );
+    if (spec.tags && spec.tags.length > 0) {
+      rows.push(kv('tags', spec.tags.join(', ')));
+    }
+    if (runtime) {
+      const examples = runtime.examples
+        ? Object.entries(runtime.examples)
+            .map(([split, count]) => `${count} ${split}`)
+            .join(' · ')
+        : '';
+      const parts = [
+        runtime.device ? `device ${runtime.device}` : '',
+        runtime.steps_per_epoch ? `${runtime.steps_per_epoch} steps/epoch` : '',
+        runtime.steps_per_execution ? `steps_per_execution ${runtime.steps_per_execution}` : '',
+        runtime.mixed_precision ? 'mixed precision' : ''
+      ].filter(Boolean);
+      if (examples) {
+        rows.push(kv('examples', examples, 'lepton-lab-runtime'));
+      }
+      if (parts.length > 0) {
+        rows.push(kv('runtime', parts.join(' · '), 'lepton-lab-runtime'));
+      }
+    }
+    if (versions) {
+      const text = ['lepton_lab', 'keras', 'tensorflow']
+        .filter(name => versions[name])
+        .map(name => `${name} ${versions[name]}`)
+        .join(' · ');
+      if (text) {
+        rows.push(kv('versions', text));
+      }
+    }
+    this._spec.body.replaceChildren(...rows);
+  }
+
+  private _renderModel(spec: IJobSpec | null, summary: ISummaryRow[] | null): void {
+    const body = this._modelSection.body;
+    if (summary && summary.length > 0) {
+      const table = el('table', 'lepton-lab-table lepton-lab-summary');
+      const head = el('tr', '');
+      head.append(el('th', '', '#'), el('th', '', 'layer'), el('th', '', 'output shape'), el('th', '', 'params'));
+      table.append(head);
+      let total = 0;
+      for (const row of summary) {
+        total += row.params;
+        const tr = el('tr', '');
+        const shape = `(${row.output_shape.map(d => (d === null ? 'None' : String(d))).join(', ')})`;
+        tr.append(
+          el('td', '', String(row.index)),
+          el('td', '', row.description || row.layer),
+          el('td', '', shape),
+          el('td', 'lepton-lab-num', row.params.toLocaleString())
+        );
+        table.append(tr);
+      }
+      body.replaceChildren(table, el('div', 'lepton-lab-muted', `${total.toLocaleString()} parameters`));
+      return;
+    }
+    const model = spec?.model;
+    if (!model) {
+      body.replaceChildren(el('div', 'lepton-lab-muted', 'Model not available.'));
+      return;
+    }
+    if (model.preset) {
+      body.replaceChildren(kv('preset', model.preset));
+      return;
+    }
+    const list = el('ol', 'lepton-lab-layers');
+    for (const layer of model.layers ?? []) {
+      const { type, ...args } = layer;
+      const text = Object.entries(args)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(', ');
+      list.append(el('li', '', `${type}(${text})`));
+    }
+    body.replaceChildren(list);
+  }
+
+  private async _loadEvaluation(): Promise<void> {
+    try {
+      const evaluation = await this._model.client.evaluation(this.jobId);
+      const rows: HTMLElement[] = [];
+      for (const key of ['accuracy', 'loss', 'count']) {
+        const value = evaluation[key];
+        if (typeof value === 'number') {
+          rows.push(kv(`test ${key}`, key === 'count' ? String(value) : formatMetric(value)));
+        }
+      }
+      const macro = evaluation.macro as Record<string, unknown> | undefined;
+      if (typeof macro?.f1 === 'number') {
+        rows.push(kv('macro F1', formatMetric(macro.f1)));
+      }
+      this._evaluation.body.replaceChildren(
+        ...(rows.length > 0 ? rows : [el('div', 'lepton-lab-muted', 'No test metrics.')])
+      );
+    } catch (error) {
+      this._evaluation.body.replaceChildren(el('div', 'lepton-lab-muted', messageOf(error)));
+    }
+  }
+
+  private _renderLinks(job: IJob): void {
+    const body = this._links.body;
+    const runDir = job.run_dir ?? '';
+    const nodes: HTMLElement[] = [];
+    if (runDir) {
+      nodes.push(this._pathRow('Run folder', runDir, 'lepton-lab-link-run'));
+      nodes.push(this._pathRow('TensorBoard logs', `${runDir}/tensorboard`, 'lepton-lab-link-tensorboard', true));
+    }
+    const actions = el('div', 'lepton-lab-link-actions');
+    const report = button('Open report', 'lepton-lab-link-report', 'Open report.html in a new browser tab');
+    report.addEventListener('click', () => void this._openArtifact('report.html', 'text/html'));
+    const log = button('Full log', 'lepton-lab-link-log', 'Open worker.log in a new browser tab');
+    log.addEventListener('click', () => void this._openArtifact('worker.log', 'text/plain'));
+    actions.append(report, log);
+    nodes.push(actions);
+    body.replaceChildren(...nodes);
+  }
+
+  private _pathRow(label: string, path: string, className: string, tensorboard = false): HTMLElement {
+    const row = el('div', `lepton-lab-path ${className}`);
+    row.append(el('span', 'lepton-lab-key', label));
+    // Clipped at the start (CSS direction: rtl); the marks keep the slashes where they belong.
+    const code = el('code', 'lepton-lab-path-value', `\u200e${path}\u200e`);
+    code.title = path;
+    row.append(code);
+    const relative = this._serverRoot ? relativePath(this._serverRoot, path) : null;
+    if (relative !== null) {
+      const show = button('Show', 'lepton-lab-show-folder', 'Show this folder in the file browser');
+      show.addEventListener('click', () => this._showFolder(relative));
+      row.append(show);
+    }
+    const copyText = tensorboard ? `tensorboard --logdir "${path}"` : path;
+    const copy = button('Copy', 'lepton-lab-copy', tensorboard ? `Copy: ${copyText}` : 'Copy the path');
+    copy.addEventListener('click', () => {
+      void navigator.clipboard?.writeText(copyText).then(
+        () => setText(copy, 'Copied'),
+        () => setText(copy, 'Copy failed')
+      );
+    });
+    row.append(copy);
+    return row;
+  }
+
+  /** Fetch an artifact with the server's authentication and show it in a new tab. */
+  private async _openArtifact(name: string, type: string): Promise<void> {
+    // Open the tab within the click's user activation; fill it once the file arrives.
+    const tab = window.open('', '_blank');
+    try {
+      const text = await this._model.client.artifactText(this.jobId, name);
+      const url = URL.createObjectURL(new Blob([text], { type }));
+      if (tab) {
+        tab.location.href = url;
+      } else {
+        window.open(url, '_blank');
+      }
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    } catch (error) {
+      tab?.close();
+      const hint =
+        name === 'report.html'
+          ? ' — write one in a notebook: from lepton_lab.core.report import report; report("<run folder>")'
+          : '';
+      this._showMessage(`${name}: ${messageOf(error)}${hint}`);
+    }
+  }
+
+  private async _loadLog(): Promise<void> {
+    if (this._logLoading) {
+      return;
+    }
+    this._logLoading = true;
+    try {
+      const text = await this._model.client.artifactText(this.jobId, 'worker.log');
+      const lines = text.split('\n');
+      if (lines[lines.length - 1] === '') {
+        lines.pop();
+      }
+      const tail = lines.slice(-LOG_LINES).join('\n');
+      const stick = this._log.scrollTop + this._log.clientHeight >= this._log.scrollHeight - 4;
+      setText(this._log, lines.length > LOG_LINES ? `… (${lines.length - LOG_LINES} earlier lines)\n${tail}` : tail);
+      if (stick) {
+        this._log.scrollTop = this._log.scrollHeight;
+      }
+    } catch (error) {
+      const logs = this._feed.metrics.logs;
+      setText(this._log, logs.length > 0 ? logs.join('\n') : `No log yet (${messageOf(error)}).`);
+    } finally {
+      this._logLoading = false;
+    }
+  }
+
+  private _startLogTimer(): void {
+    const job = this._job();
+    if (this._logTimer !== null || !job || job.status !== 'running' || !this.isVisible) {
+      return;
+    }
+    this._logTimer = setInterval(() => {
+      const current = this._job();
+      if (!current || current.status !== 'running') {
+        this._stopLogTimer();
+      }
+      void this._loadLog();
+    }, LOG_INTERVAL);
+  }
+
+  private _stopLogTimer(): void {
+    if (this._logTimer !== null) {
+      clearInterval(this._logTimer);
+      this._logTimer = null;
+    }
+  }
+
+  private async _act(action: 'cancel' | 'resume'): Promise<void> {
+    const target = action === 'cancel' ? this._cancel : this._resume;
+    target.disabled = true;
+    try {
+      if (action === 'cancel') {
+        await this._model.cancel(this.jobId);
+      } else {
+        await this._model.resume(this.jobId);
+      }
+      this._message.hidden = true;
+    } catch (error) {
+      target.disabled = false;
+      this._showMessage(messageOf(error));
+    }
+  }
+
+  private _showMessage(text: string): void {
+    this._message.hidden = false;
+    this._message.textContent = text;
+  }
+
+  private _model: LeptonModel;
+  private _serverRoot: string;
+  private _showFolder: (path: string) => void;
+  private _feed: JobFeed;
+  private _release: () => void;
+  private _fullJob: IJob | null = null;
+  private _lastStatus: string | null = null;
+  private _name: HTMLElement;
+  private _badge: HTMLElement;
+  private _cancel: HTMLButtonElement;
+  private _resume: HTMLButtonElement;
+  private _bar: HTMLElement;
+  private _progress: HTMLElement;
+  private _step: HTMLElement;
+  private _times: HTMLElement;
+  private _metrics: HTMLElement;
+  private _error: HTMLElement;
+  private _message: HTMLElement;
+  private _lossChart: LineChart;
+  private _accuracyChart: LineChart;
+  private _spec: ISection;
+  private _modelSection: ISection;
+  private _evaluation: ISection;
+  private _links: ISection;
+  private _log: HTMLElement;
+  private _headerThrottle: FrameThrottle;
+  private _disconnect: (() => void)[] = [];
+  private _logTimer: ReturnType<typeof setInterval> | null = null;
+  private _logLoading = false;
+}
+
+interface ISection {
+  node: HTMLElement;
+  body: HTMLElement;
+}
+
+function section(title: string, className: string): ISection {
+  const node = el('section', `lepton-lab-section ${className}`);
+  const body = el('div', 'lepton-lab-section-body');
+  node.append(el('h3', 'lepton-lab-section-heading', title), body);
+  return { node, body };
+}
+
+function elapsedSeconds(job: IJob): number | null {
+  const start = Date.parse(job.started ?? '');
+  if (Number.isNaN(start)) {
+    return null;
+  }
+  const end = job.finished && isFinished(job.status) ? Date.parse(job.finished) : Date.now();
+  return Number.isNaN(end) ? null : Math.max(0, (end - start) / 1000);
+}

@@ -1,0 +1,75 @@
+/**
+ * What to say when a job finishes: which transitions deserve a notification,
+ * the final metric worth quoting, and the message text.
+ *
+ * Pure functions; `index.ts` hands the result to JupyterLab's `Notification`.
+ */
+import type { IJobTransition } from './jobs';
+import type { JobMetrics } from './metrics';
+import { formatMetric } from './format';
+import { isFinished } from './types';
+
+/** Metrics quoted in a notification, best first, with their labels. */
+export const FINAL_METRICS: readonly [string, string][] = [
+  ['test_accuracy', 'test accuracy'],
+  ['val_accuracy', 'validation accuracy'],
+  ['accuracy', 'accuracy'],
+  ['val_loss', 'validation loss'],
+  ['loss', 'loss']
+];
+
+/** Whether a transition is news for the user: a job that was queued or running completed or failed. */
+export function shouldNotify(transition: IJobTransition): boolean {
+  if (transition.from === null || isFinished(transition.from)) {
+    return false;
+  }
+  return transition.to === 'completed' || transition.to === 'failed';
+}
+
+/** The best final metric known for a job: evaluation first, then the last epoch. */
+export function finalMetric(
+  metrics: JobMetrics | null | undefined,
+  fallback?: Record<string, number | null> | null
+): { key: string; label: string; value: number } | null {
+  const sources = [metrics?.evaluation, metrics?.lastEpoch, fallback, metrics?.latest];
+  for (const [key, label] of FINAL_METRICS) {
+    for (const source of sources) {
+      const value = source?.[key];
+      if (typeof value === 'number' && Number.isFinite(value)) {
+        return { key, label, value };
+      }
+    }
+  }
+  return null;
+}
+
+/** The notification's text and kind for a finished job. */
+export function completionMessage(
+  transition: IJobTransition,
+  metrics?: JobMetrics | null
+): { type: 'success' | 'error'; message: string } {
+  const job = transition.job;
+  const name = job.name || job.spec?.name || job.id;
+  const metric = finalMetric(metrics, job.progress?.epoch_metrics ?? null);
+  const quoted = metric ? `${metric.label} ${formatMetric(metric.value)}` : '';
+  const epochs = metrics?.epochsDone || job.epoch;
+  const total = metrics?.epochs ?? job.epochs;
+  const epochText = epochs ? ` after ${epochs}${total ? `/${total}` : ''} epochs` : '';
+  if (transition.to === 'completed') {
+    return {
+      type: 'success',
+      message: `Lepton Lab: "${name}" completed${epochText}${quoted ? ` — ${quoted}` : ''}`
+    };
+  }
+  const error = job.error || metrics?.error || 'see its log';
+  const last = quoted ? ` (last ${quoted})` : '';
+  return {
+    type: 'error',
+    message: `Lepton Lab: "${name}" failed${epochText}: ${truncate(error, 200)}${last}`
+  };
+}
+
+function truncate(text: string, length: number): string {
+  const line = text.trim().split('\n')[0];
+  return line.length > length ? `${line.slice(0, length - 1)}…` : line;
+}
