@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lepton_lab.core import models
 from lepton_lab.core.events import EventWriter
 from lepton_lab.core.rundir import RunDir
 from lepton_lab.core.specs import AugmentSpec, DatasetSpec, JobSpec, ModelSpec, TrainSpec, parse, parse_job
@@ -231,7 +232,12 @@ def _train(
     runtime.update(
         steps_per_epoch=steps_per_epoch,
         examples={"train": train_count, "validation": validation_count, "test": test_count},
+        input_shape=list(data.input_shape),
+        num_classes=data.num_classes,
     )
+    if given_model is None:
+        # Recorded so views (Lab job view, report) can show the architecture without the dataset.
+        runtime["summary"] = models.summary_rows(spec.model, tuple(data.input_shape), data.num_classes)
     rd.update_spec_document(runtime=runtime)
     train_data = data.as_tf_data("train", train.batch_size, augment=augment, shuffle=True, seed=train.seed)
     # Scoring needs no gradients: bigger batches mean fewer steps and identical metrics.
@@ -313,7 +319,6 @@ def _train(
 def _build_model(spec: JobSpec, data: Dataset, mixed_precision: bool) -> keras.Model:
     import keras
 
-    from lepton_lab.core import models
 
     previous = keras.mixed_precision.global_policy()
     if mixed_precision:
@@ -382,7 +387,6 @@ def _job_from_parts(
         elif isinstance(model, (dict, ModelSpec)):
             document["model"] = parse(ModelSpec, model).model_dump(mode="json")
         elif hasattr(model, "fit") and hasattr(model, "layers"):
-            from lepton_lab.core import models
 
             document["model"] = models.from_keras(model).model_dump(mode="json")
             model_object = model
