@@ -13,6 +13,7 @@ machine shared with other work it is the steadier measure. Last, the steady-stat
 which dominate runs this short.
 
 Usage: TF_CPP_MIN_LOG_LEVEL=2 python bench/bench_runner_defaults.py [--repeats 3] [--epochs 10]
+       [--dataset fashion_mnist --subset 12000]
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--model", default="small_cnn")
+    parser.add_argument("--dataset", default="digits", help="fashion_mnist: epochs outweigh fixed costs")
+    parser.add_argument("--subset", type=int, default=None, help="training examples to use")
     args = parser.parse_args()
 
     import keras
@@ -42,7 +45,7 @@ def main() -> None:
     spec = JobSpec.model_validate(
         {
             "name": "bench",
-            "dataset": {"name": "digits"},
+            "dataset": {"name": args.dataset, "subset": args.subset},
             "model": {"preset": args.model},
             "train": {"epochs": args.epochs, "batch_size": args.batch_size, "seed": 1},
         }
@@ -100,7 +103,7 @@ def main() -> None:
         return float(evaluation["metrics"]["test_accuracy"])
 
     print(
-        f"digits: train {len(y_train)}, validation {len(y_val)}, test {len(y_test)}; {args.model}, "
+        f"{args.dataset}: train {len(y_train)}, validation {len(y_val)}, test {len(y_test)}; {args.model}, "
         f"{args.epochs} epochs, batch {args.batch_size}"
     )
     results: dict[str, list[tuple[float, float, float]]] = {"plain model.fit": [], "runner.run": []}
