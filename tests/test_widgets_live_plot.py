@@ -208,6 +208,45 @@ def test_follow_job_draws_history_then_live_events_until_the_job_is_done():
     assert plot.epochs["val_accuracy"].points() == ([1], [0.7])
 
 
+class ResumedJob:
+    """Test double of a job just resumed after a cancel: its events end with "cancelled" until its new
+    worker starts."""
+
+    id = "job-2"
+
+    def __init__(self):
+        self.lines = [
+            batch(1, steps_per_epoch=1, epochs=2),
+            epoch_event(1, 1),
+            {"t": 0.002, "type": "status", "status": "cancelled", "epoch": 1},
+        ]
+        self.reads = 0
+
+    def events_page(self, after=0, limit=None):
+        self.reads += 1
+        if self.reads == 4:  # the new worker starts and trains the second epoch
+            self.lines += [
+                {"t": 0.003, "type": "status", "status": "running", "epoch": 1, "epochs": 2},
+                batch(2, epoch=2, steps_per_epoch=1, epochs=2),
+                epoch_event(2, 2),
+                {"t": 0.004, "type": "status", "status": "completed", "epoch": 2},
+            ]
+        return self.lines[after:], len(self.lines)
+
+    @property
+    def done(self):
+        return self.reads >= 6
+
+
+def test_follow_job_keeps_following_a_resumed_job_past_its_old_cancelled_status():
+    plot = LivePlot()
+    thread = plot.follow(ResumedJob(), poll_s=0.01)
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert plot.status == "completed"
+    assert plot.epochs["val_accuracy"].points() == ([1, 2], [0.7, 0.7])
+
+
 def test_keras_callback_feeds_the_plot_the_events_training_writes():
     plot = LivePlot(trailing=False)
     callback = plot.callback()

@@ -160,14 +160,18 @@ class RunsTable(ipywidgets.VBox):
             column for column in rows.columns
             if column.startswith(("train.", "model.", "dataset.")) or column == "augment"
         ]  # fmt: skip
-        varying = [column for column in hyper if rows[column].astype(str).nunique() > 1]
+        # dropna=False: runs with and without a setting (augment None vs "flip") differ too.
+        varying = [column for column in hyper if rows[column].astype(str).nunique(dropna=False) > 1]
         if best not in rows.columns or not varying:
             self.parallel.show_html(
                 "<i>Parallel coordinates need runs that differ in some hyperparameter and report "
                 f"{html.escape(metric)}.</i>"
             )
             return
-        columns = {column.split(".", 1)[-1]: rows[column].tolist() for column in varying}
+        columns = {
+            column.split(".", 1)[-1]: [None if pd.isna(value) else value for value in rows[column]]
+            for column in varying
+        }
         columns[best] = rows[best].tolist()
         self.parallel.show(
             _plots.parallel_coordinates(columns, best, f"Hyperparameters against {best}"),

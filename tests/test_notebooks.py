@@ -1,0 +1,283 @@
+"""The tutorial notebooks execute headless with small settings and show what they teach.
+
+Each test runs one notebook from ``notebooks/`` in a fresh kernel whose working directory is a
+temporary folder (so ``lepton-runs/`` and reports land there), with its ``parameters`` cell
+overridden by small values, then checks the outputs a student would look at. Notebooks 03 and 04
+talk to a real JupyterLab server (``tests/lab_server.py``); 04 restarts for real: the cells after
+its restart marker run in a second kernel.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lepton_lab.client import LabClient
+from lepton_lab.core.store import load_run, runs
+from tests import notebooks as nbt
+from tests.lab_server import running_lab
+from tests.sharing import network_urls
+
+pytestmark = pytest.mark.slow
+
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+#: A saved notebook must stay small enough to mail and diff; each plot well under 1 MB.
+MAX_NOTEBOOK_BYTES = 2_000_000
+MAX_OUTPUT_BYTES = 300_000
+
+
+def run_notebook(name: str, cwd: Path, **parameters) -> tuple[object, Path]:
+    """Execute ``notebooks/<name>`` in ``cwd`` with ``parameters``; save it there; fail on any error."""
+    nb = nbt.parameterise(nbt.load(name), **parameters)
+    nbt.execute(nb, cwd, timeout=600)
+    path = nbt.save(nb, cwd / name)
+    assert nbt.errors(nb) == [], nbt.errors(nb)
+    return nb, path
+
+
+def printed_number(cell, label: str) -> float:
+    match = re.search(rf"{label}:? ([0-9.]+)", nbt.stream_text(cell))
+    assert match, f"no '{label}' in the output of cell {cell.id}: {nbt.stream_text(cell)!r}"
+    return float(match.group(1))
+
+
+def assert_small(nb, path: Path) -> None:
+    assert path.stat().st_size < MAX_NOTEBOOK_BYTES
+    assert nbt.largest_output_bytes(nb) < MAX_OUTPUT_BYTES
+    state = json.dumps(nbt.widget_state(nb))
+    assert "FigureModel" not in state  # plotly FigureWidgets would carry plotly.js (~5 MB) each
+
+
+def assert_self_contained_report(path: Path, run_id: str) -> None:
+    page = path.read_text(encoding="utf-8")
+    assert run_id in page
+    assert network_urls(page) == []  # nothing is fetched: plotly.js inlined, images are data: URIs
+    assert "Plotly.newPlot" in page and "data:image/png;base64," in page
+    assert page.count("* plotly.js v") == 1  # plotly.js bundle inlined exactly once
+
+
+def live_plot(cell) -> dict:
+    """The training plot the cell showed (a plain plotly output, redrawn in place)."""
+    plots = nbt.outputs_with(cell, nbt.PLOTLY_MIME)
+    assert len(plots) == 1, f"cell {cell.id} shows {len(plots)} plots"
+    return plots[0]["data"][nbt.PLOTLY_MIME]
+
+
+def epochs_plotted(figure: dict, trace: str = "validation") -> list[int]:
+    return [x for x in next(t for t in figure["data"] if t["name"] == trace)["x"] if x is not None]
+
+
+def test_every_notebook_has_a_tagged_parameters_cell_first():
+    names = sorted(path.name for path in nbt.NOTEBOOKS.glob("*.ipynb"))
+    assert names == [
+        "01_quickstart.ipynb",
+        "02_augmentation.ipynb",
+        "03_hyperparameters.ipynb",
+        "04_background_jobs.ipynb",
+        "05_fashion_mnist.ipynb",
+    ]
+    for name in names:
+        nb = nbt.load(name)
+        code = [cell for cell in nb.cells if cell.cell_type == "code"]
+        assert "parameters" in nbt.tags(code[0]), name
+        assert all(not cell.get("outputs") for cell in code), f"{name} is saved with outputs"
+        assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# 0"), name
+
+
+def test_quickstart_browses_builds_trains_evaluates_and_reports(tmp_path):
+    epochs = 2
+    nb, path = run_notebook("01_quickstart.ipynb", tmp_path, EPOCHS=epochs, BATCH_SIZE=64)
+
+    browser = nbt.widget_html(nb, nbt.cell(nb, "browser"))
+    assert "<b>digits</b>" in browser and "Examples per class" in browser
+    assert "data:image/png;base64," in json.dumps(nbt.widget_state(nb))  # thumbnails were saved
+
+    spec = nbt.stream_text(nbt.cell(nb, "spec"))
+    assert "1 Conv2D" in spec and "53,002 parameters" in spec
+    assert "model = keras.Sequential(" in nbt.stream_text(nbt.cell(nb, "code"))
+
+    plot = live_plot(nbt.cell(nb, "train"))
+    assert epochs_plotted(plot) == [1, 2]
+
+    evaluate = nbt.cell(nb, "evaluate")
+    accuracy = printed_number(evaluate, "test accuracy")
+    assert accuracy > 0.5
+    view = nbt.widget_html(nb, evaluate)
+    assert f"Test accuracy {accuracy:.0%}"[:16] in view and "lepton-per-class" in view
+    assert any(figure["data"][0]["type"] == "heatmap" for figure in nbt.widget_figures(nb, evaluate))
+
+    (run_dir,) = (tmp_path / "lepton-runs").iterdir()
+    run = load_run(run_dir)
+    assert run.status["status"] == "completed" and run.status["epoch"] == epochs
+    assert abs(run.evaluation.accuracy - accuracy) < 1e-3
+    report = tmp_path / "quickstart-report.html"
+    assert f"wrote {report.name}" in nbt.stream_text(nbt.cell(nb, "report"))
+    assert_self_contained_report(report, run.id)
+    assert_small(nb, path)
+
+
+def test_augmentation_trains_with_and_without_and_compares_both_runs(tmp_path):
+    nb, path = run_notebook("02_augmentation.ipynb", tmp_path, EPOCHS=2, IMAGE_SIZE=16)
+
+    preview = nbt.widget_html(nb, nbt.cell(nb, "preview"))
+    assert "variants (flip, rotation)" in preview
+    assert nbt.stream_text(nbt.cell(nb, "augment")).strip() == (
+        '{"ops":[{"op":"flip","mode":"horizontal_and_vertical"},{"op":"rotation","factor":0.5}]}'
+    )
+    for cell_id in ("train-plain", "train-augmented"):
+        assert epochs_plotted(live_plot(nbt.cell(nb, cell_id))) == [1, 2]
+
+    table = runs(tmp_path / "lepton-runs").set_index("name")
+    plain, augmented = table.loc["shapes-plain"], table.loc["shapes-augmented"]
+    assert plain["status"] == augmented["status"] == "completed"
+    assert plain["augment"] is None or plain["augment"] != plain["augment"]  # None / NaN: no ops
+    assert augmented["augment"] == "flip,rotation"
+
+    compare = nbt.cell(nb, "compare")
+    listed = nbt.widget_html(nb, compare)
+    assert plain["id"] in listed and augmented["id"] in listed
+    figures = {f["data"][0]["type"]: f for f in nbt.widget_figures(nb, compare)}
+    assert {trace["name"]: trace["x"] for trace in figures["scatter"]["data"]} == {
+        plain["id"]: [1, 2],
+        augmented["id"]: [1, 2],
+    }
+    # Parallel coordinates: the one setting that differs, against the best validation accuracy.
+    dimensions = {d["label"]: d for d in figures["parcoords"]["data"][0]["dimensions"]}
+    assert set(dimensions) == {"augment", "best_val_accuracy"}
+    assert dimensions["augment"]["ticktext"] == ["None", "flip,rotation"]
+    summary = nbt.text_plain(nbt.cell(nb, "summary"))
+    assert "shapes-plain" in summary and "flip,rotation" in summary
+    assert_small(nb, path)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A real JupyterLab with Lepton Lab; kernels find it through LEPTON_LAB_URL / LEPTON_LAB_TOKEN."""
+    root = tmp_path_factory.mktemp("lab") / "root"
+    root.mkdir()
+    with running_lab(root) as server:
+        yield server
+
+
+@pytest.fixture
+def lab_env(lab, monkeypatch):
+    # Kernels inherit this process's environment; the server did not start them, so
+    # LabClient.discover() falls back to these variables.
+    monkeypatch.setenv("LEPTON_LAB_URL", lab.url)
+    monkeypatch.setenv("LEPTON_LAB_TOKEN", lab.token)
+    return lab
+
+
+def test_hyperparameters_panel_then_a_grid_of_server_jobs_compared(lab_env):
+    lab = lab_env
+    nb, path = run_notebook(
+        "03_hyperparameters.ipynb", lab.root, EPOCHS=1, LEARNING_RATES=[1e-3, 3e-3], BATCH_SIZES=[64]
+    )
+    validation = nbt.stream_text(nbt.cell(nb, "validation")).splitlines()
+    assert validation[0].startswith("error: momentum applies to 'sgd' or 'rmsprop'")
+    assert validation[1] == "error: none"
+    assert epochs_plotted(live_plot(nbt.cell(nb, "train-by-hand"))) == [1]
+    assert str(lab.runs_dir) in nbt.stream_text(nbt.cell(nb, "client"))
+
+    queued = re.findall(r"queued (\S+)", nbt.stream_text(nbt.cell(nb, "submit")))
+    assert len(queued) == 2
+    waited = nbt.stream_text(nbt.cell(nb, "wait")).splitlines()
+    assert [line.split()[:3] for line in waited] == [
+        ["grid", "lr=0.001", "bs=64"],
+        ["grid", "lr=0.003", "bs=64"],
+    ]
+    assert all(line.split()[3:] == ["completed", "1/1", "epochs"] for line in waited)
+    server_jobs = {job.id: job.info for job in LabClient(lab.url, lab.token).jobs()}
+    assert all(server_jobs[job_id]["status"] == "completed" for job_id in queued)
+    for job_id in queued:
+        assert load_run(lab.runs_dir / job_id).spec.train.batch_size == 64
+
+    compare = nbt.cell(nb, "compare")
+    listed = nbt.widget_html(nb, compare)
+    assert all(job_id in listed for job_id in queued) and "by-hand" in listed
+    figures = {f["data"][0]["type"]: f for f in nbt.widget_figures(nb, compare)}
+    assert sorted(trace["name"] for trace in figures["scatter"]["data"]) == sorted(queued)
+    dimensions = [d["label"] for d in figures["parcoords"]["data"][0]["dimensions"]]
+    assert "learning_rate" in dimensions and "best_val_accuracy" in dimensions
+    results = nbt.text_plain(nbt.cell(nb, "results"))
+    assert "grid lr=0.001 bs=64" in results and "grid lr=0.003 bs=64" in results
+    assert_small(nb, path)
+
+
+def test_background_job_survives_a_kernel_restart_then_is_cancelled_and_resumed(lab_env):
+    lab = lab_env
+    epochs = 30
+    nb = nbt.parameterise(
+        nbt.load("04_background_jobs.ipynb"), DATASET={"name": "shapes", "image_size": 16}, EPOCHS=epochs
+    )
+    restart = next(i for i, cell in enumerate(nb.cells) if "after-restart" in nbt.tags(cell))
+    assert "restart" in nbt.tags(nb.cells[restart - 1])
+    # Proves the second half runs in a fresh kernel: nothing of the first survives.
+    fresh = nbformat.v4.new_code_cell('assert "job" not in globals() and "JOB_FILE" not in globals()')
+    nb.cells.insert(restart, fresh)
+
+    nbt.execute(nb, lab.root, cells=range(restart))  # first kernel, shut down at the end
+    assert nbt.errors(nb) == []
+    job_id = json.loads((lab.root / "background-job.json").read_text())["id"]
+    assert f"saved the id of job {job_id}" in nbt.stream_text(nbt.cell(nb, "save-id"))
+    assert "epoch 1 of" in nbt.stream_text(nbt.cell(nb, "first-epoch"))
+
+    nbt.execute(nb, lab.root, cells=range(restart, len(nb.cells)))  # second kernel
+    assert nbt.errors(nb) == []
+    path = nbt.save(nb, lab.root / "04_background_jobs.ipynb")
+    assert nbt.stream_text(nbt.cell(nb, "reattach")).strip() == f"job {job_id} is running"
+
+    cancel = nbt.stream_text(nbt.cell(nb, "cancel")).strip()
+    cancelled = re.fullmatch(rf"job {job_id} is cancelled after (\d+) of {epochs} epochs", cancel)
+    assert cancelled, cancel
+    done_before_cancel = int(cancelled.group(1))
+    assert 1 <= done_before_cancel < epochs
+    # The plot drawn in the fresh kernel starts with the history written while the kernel restarted.
+    rewatched = epochs_plotted(live_plot(nbt.cell(nb, "rewatch")))
+    assert rewatched[:done_before_cancel] == list(range(1, done_before_cancel + 1))
+
+    # The plot shown after the resume follows the new worker past the old "cancelled" status.
+    resumed = epochs_plotted(live_plot(nbt.cell(nb, "resume")))
+    assert len(resumed) > done_before_cancel and resumed == list(range(1, len(resumed) + 1))
+
+    finished = nbt.stream_text(nbt.cell(nb, "finished")).splitlines()
+    assert finished[0] == f"job {job_id} is completed after {epochs} of {epochs} epochs"
+    assert printed_number(nbt.cell(nb, "finished"), "test accuracy") > 0
+
+    run = load_run(lab.runs_dir / job_id)
+    assert run.status["status"] == "completed" and run.status["epoch"] == epochs
+    assert run.status["attempts"] == 2  # one worker before the cancel, one after the resume
+    assert run.metrics()["epoch"].tolist() == list(range(1, epochs + 1))
+    statuses = [event["status"] for event in run.events("status")]
+    assert "cancelled" in statuses and statuses[-1] == "completed"
+    assert_small(nb, path)
+
+
+@pytest.mark.skipif(
+    not FASHION_DIR.is_dir(),
+    reason=f"Fashion-MNIST is not installed at {FASHION_DIR}: apt-get install dataset-fashion-mnist",
+)
+def test_fashion_mnist_cnn_bn_learns_and_exports_a_report(tmp_path):
+    nb, path = run_notebook("05_fashion_mnist.ipynb", tmp_path, EPOCHS=2, SUBSET=2000, BATCH_SIZE=8)
+
+    assert "fashion_mnist" in nbt.text_plain(nbt.cell(nb, "available"))
+    assert "train=2000" in nbt.text_plain(nbt.cell(nb, "load"))
+    summary = nbt.text_plain(nbt.cell(nb, "model"))
+    assert summary.count("BatchNormalization") == 2 and summary.count("Conv2D") == 2
+    assert epochs_plotted(live_plot(nbt.cell(nb, "train"))) == [1, 2]
+
+    accuracy = printed_number(nbt.cell(nb, "accuracy"), "test accuracy")
+    assert accuracy > 0.6
+    view = nbt.widget_html(nb, nbt.cell(nb, "evaluate"))
+    assert "Shirt" in view and "Ankle boot" in view
+
+    (run_dir,) = (tmp_path / "lepton-runs").iterdir()
+    run = load_run(run_dir)
+    assert run.spec.model.preset == "cnn_bn" and run.spec.dataset.subset == 2000
+    assert [op.op for op in run.spec.augment.ops] == ["flip"]
+    assert_self_contained_report(tmp_path / "fashion-mnist-report.html", run.id)
+    assert_small(nb, path)
