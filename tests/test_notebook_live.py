@@ -88,3 +88,22 @@ def test_offline_export_draws_the_plot(executed):
     assert figures == 1
     assert "Plotly.newPlot" in page
     assert '<script src="http' not in page  # plotly.js is inlined, nothing comes from a CDN
+
+
+def test_plot_returned_as_a_cells_last_value_is_not_shown_twice(tmp_path):
+    # `job.watch()` / `plot.display()` show the plot and return it; IPython must not echo it again.
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(SETUP),
+        nbformat.v4.new_code_cell("plot = ll.LivePlot(total_epochs=1)\nplot.display()"),
+        nbformat.v4.new_code_cell("plot"),  # asked for again in a later cell: shown again
+    ]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    widget_view = "application/vnd.jupyter.widget-view+json"
+    shown = [output.get("data", {}) for output in nb.cells[1].outputs]
+    assert sum(PLOTLY_MIME in data for data in shown) == 1
+    assert not any(widget_view in data for data in shown)
+    assert any(widget_view in output.get("data", {}) for output in nb.cells[2].outputs)

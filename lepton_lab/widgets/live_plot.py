@@ -131,6 +131,7 @@ class LivePlot:
         self._timer: threading.Timer | None = None
         self._sinks: list[tuple[Any, Any]] = []  # (figure sink, progress sink)
         self._widget: ipywidgets.VBox | None = None
+        self._shown_in_cell: int | None = None  # execution count of the cell display() drew in
         self._follower: threading.Thread | None = None
         self._stop_following = threading.Event()
 
@@ -399,6 +400,7 @@ class LivePlot:
             self._sinks.append(sinks)
             sinks[0].show(self.figure(), "training plot")
             sinks[1].show(self.progress_html(), self.progress_text())
+            self._shown_in_cell = _execution_count()
         return self
 
     @property
@@ -417,6 +419,10 @@ class LivePlot:
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
+        # `job.watch()` as a cell's last line returns a plot that display() already showed in
+        # this cell; IPython would echo it a second time.
+        if self._shown_in_cell is not None and self._shown_in_cell == _execution_count():
+            return
         display(self.widget)
 
     # -- sources ---------------------------------------------------------------------------------
@@ -446,9 +452,10 @@ class LivePlot:
             return tail.read()
 
         def done() -> bool:
-            return bool(getattr(run, "done", False))
+            return bool(run.done)
 
-        return self._follow(read, poll_s, name=f"lepton-plot-{path.name}", done=done)
+        name = f"lepton-plot-{path.name}"
+        return self._follow(read, poll_s, name=name, done=done if hasattr(run, "done") else None)
 
     def follow(self, job: Any, poll_s: float = 0.5) -> threading.Thread:
         """Feed this plot from a server job (``lepton_lab.client.Job``) in a thread.
@@ -489,12 +496,14 @@ class LivePlot:
         self._stop_following = stop = threading.Event()
 
         def finished() -> bool:
-            if self.status in _FINAL:
-                return True
-            try:
-                return done is not None and done()
-            except Exception:
-                return False
+            # The source knows best: a resumed job's events end with its old "cancelled" status
+            # until the new worker starts, and that must not end the plot.
+            if done is not None:
+                try:
+                    return bool(done())
+                except Exception:
+                    pass  # source unreachable for now: go by the last status event
+            return self.status in _FINAL
 
         def loop() -> None:
             while not stop.is_set():
@@ -520,6 +529,16 @@ class LivePlot:
         if self._follower is not None and self._follower is not threading.current_thread():
             self._follower.join(timeout=5)
         self._follower = None
+
+
+def _execution_count() -> int | None:
+    """Return the running cell's execution count, or None outside IPython."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return None if shell is None else int(shell.execution_count)
 
 
 def _in_kernel() -> bool:
