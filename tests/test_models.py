@@ -604,3 +604,19 @@ def test_bad_input_shape_or_class_count_is_explained(
     with pytest.raises(ModelError) as info:
         models.validate(ModelSpec(preset="mlp"), shape, classes)
     assert message in str(info.value)
+
+
+def test_mixed_precision_build_keeps_the_softmax_in_float32():
+    import keras
+
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = models.build(models.preset("small_cnn", (8, 8, 1), 10), (8, 8, 1), 10)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    assert model.layers[0].compute_dtype == "float16"
+    assert model.layers[-1].compute_dtype == "float32"
+    import numpy as np
+
+    assert str(model(np.zeros((1, 8, 8, 1), "float32")).dtype) == "float32"

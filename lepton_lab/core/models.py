@@ -232,11 +232,15 @@ def build(
     _check_dropout(dropout)
     import keras
 
+    # Under mixed precision the softmax must stay float32, or probabilities lose precision
+    # (Keras's mixed-precision guide); otherwise leave the default policy untouched.
+    mixed = keras.mixed_precision.global_policy().name == "mixed_float16"
+    output_dtype = {"dtype": "float32"} if mixed else {}
     return keras.Sequential(
         [
             keras.Input(shape=tuple(input_shape)),
             *(getattr(keras.layers, layer.type)(**_keras_args(layer, dropout)) for layer in layers),
-            keras.layers.Dense(num_classes, activation="softmax"),
+            keras.layers.Dense(num_classes, activation="softmax", **output_dtype),
         ],
         name=name or _default_name(spec),
     )
