@@ -12,13 +12,14 @@ import io
 import os
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 #: A run name with markup characters: the report must show it as text, not as HTML.
 RUN_NAME = "digits <b>report</b> & co"
 #: Name of the trace in the notebook's plotly figure, searched for in the export.
 TRACE_NAME = "offline-trace"
 
-_CACHE: dict[str, Path] = {}
+_CACHE: dict[str, Any] = {}
 
 
 def trained_run(tmp_path_factory) -> Path:
@@ -94,6 +95,51 @@ def executed_notebook(tmp_path_factory) -> Path:
         path = tmp_path_factory.mktemp("export") / "widgets-and-plots.ipynb"
         nbformat.write(nb, path)
         _CACHE[key] = path
+    return _CACHE[key]
+
+
+#: Cells of the notebook that plain ``jupyter nbconvert --to html`` converts: a live training plot
+#: and a confusion matrix shown through the same mimebundle as EvaluationView's.
+LIVE_NOTEBOOK_CELLS = (
+    'import os\nos.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"\nimport lepton_lab as ll',
+    'run = ll.train(dataset="digits", model="mlp", train={"epochs": 1}, runs_dir="runs", live=True)\n'
+    'print(run.status["status"])',
+    "from IPython.display import display\n"
+    "from lepton_lab.widgets import _plots\n"
+    "evaluation = run.evaluation\n"
+    "figure = _plots.heatmap(evaluation.confusion, evaluation.class_names, 'Confusion matrix')\n"
+    "display(_plots.bundle(figure, 'confusion matrix'), raw=True)",
+)
+
+
+def nbconverted_notebook(tmp_path_factory) -> tuple[Path, Path]:
+    """A notebook that trains digits with ``live=True``, run by nbclient, saved, then converted by plain
+    ``jupyter nbconvert --to html`` (once per session). Returns ``(ipynb, html)``.
+    """
+    key = f"nbconvert:{tmp_path_factory.getbasetemp()}"
+    if key not in _CACHE:
+        import subprocess
+        import sys
+
+        import nbformat
+        from nbclient import NotebookClient
+
+        folder = tmp_path_factory.mktemp("nbconvert")
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(source) for source in LIVE_NOTEBOOK_CELLS]
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        NotebookClient(
+            nb, timeout=300, kernel_name="python3", store_widget_state=True,
+            resources={"metadata": {"path": str(folder)}},
+        ).execute()  # fmt: skip
+        ipynb = folder / "live-training.ipynb"
+        nbformat.write(nb, ipynb)
+        jupyter = Path(sys.executable).parent / "jupyter"
+        subprocess.run(
+            [str(jupyter), "nbconvert", "--to", "html", str(ipynb)],
+            check=True, capture_output=True, timeout=120, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )  # fmt: skip
+        _CACHE[key] = (ipynb, ipynb.with_suffix(".html"))
     return _CACHE[key]
 
 

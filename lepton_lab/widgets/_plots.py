@@ -4,11 +4,14 @@ A plotly ``FigureWidget`` keeps the whole plotly.js bundle (~5 MB) in the saved 
 and nbconvert's HTML loads widget managers from a CDN. A figure here is a plain dict
 (``{"data": [...], "layout": {...}}``) shown through the ``application/vnd.plotly.v1+json``
 mimetype, which JupyterLab renders with its bundled jupyterlab-plotly. Each bundle also
-carries a small ``text/html`` fallback that draws the same figure with a page's plotly.js
-(nbconvert HTML with plotly.js inlined once) and says so when there is none.
+carries a ``text/html`` fallback for pages that cannot render that mimetype (plain
+``jupyter nbconvert --to html``, opened offline): a static SVG drawing of the figure
+(:mod:`lepton_lab.widgets._svg`), which a small script replaces by the interactive chart when
+the page has plotly.js.
 
 Figures are built as dicts rather than with ``plotly.graph_objects``: no validation pass,
-so a live plot redraw costs a few hundred microseconds, and nothing imports plotly.
+so a live plot redraw costs one or two milliseconds with its SVG drawing (600-point curves),
+and nothing imports plotly.
 
 Two ways to show a figure, both redrawable in place:
 
@@ -28,6 +31,8 @@ from typing import Any
 
 import ipywidgets
 
+from lepton_lab.widgets._svg import figure_to_svg
+
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 
 #: Colours shared by every chart: train, validation, then further series.
@@ -35,18 +40,18 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 
 _ids = itertools.count(1)
 
+# Swaps the static drawing for the interactive chart where the page has plotly.js (a global or an
+# AMD module); otherwise the drawing stays. Tried again on "load" for a plotly.js loaded later.
 _FALLBACK_JS = (
     "(function(){var f=%s;var id=%s;"
     "function draw(P){var el=document.getElementById(id);"
-    "if(el&&!el.dataset.drawn){el.dataset.drawn='1';P.newPlot(el,f.data,f.layout,f.config||{});}}"
+    "if(el&&!el.dataset.drawn){el.dataset.drawn='1';el.innerHTML='';P.newPlot(el,f.data,f.layout,f.config||{});}}"
     "function attempt(){if(window.Plotly){draw(window.Plotly);return true;}"
     "var r=window.require;"
     "if(typeof r==='function'&&r.defined&&r.defined('plotly')){r(['plotly'],draw);return true;}"
     "return false;}"
-    "if(!attempt()){window.addEventListener('load',function(){if(!attempt()){"
-    "var el=document.getElementById(id);if(el){el.textContent=%s;}}});}})();"
+    "if(!attempt()){window.addEventListener('load',attempt);}})();"
 )
-_NO_PLOTLY = "This plot needs plotly.js, which this page does not include."
 
 
 def _json(value: Any) -> str:
@@ -68,6 +73,10 @@ def _finite(value: Any) -> Any:
 def bundle(figure: dict[str, Any], title: str = "plot") -> dict[str, Any]:
     """Return the mimebundle of ``figure``: plotly JSON, an HTML fallback and a text line.
 
+    The plotly mimetype comes first, so JupyterLab draws the interactive chart. The ``text/html``
+    fallback holds a static SVG drawing of the figure, which needs neither script nor network,
+    and a script that puts the interactive chart in its place where the page has plotly.js.
+
     Parameters
     ----------
     figure : dict
@@ -79,8 +88,8 @@ def bundle(figure: dict[str, Any], title: str = "plot") -> dict[str, Any]:
     div_id = f"lepton-plot-{next(_ids)}"
     height = figure.get("layout", {}).get("height", 360)
     html = (
-        f'<div id="{div_id}" class="lepton-plot" style="min-height:{height}px"></div>'
-        f"<script>{_FALLBACK_JS % (_json(figure), _json(div_id), _json(_NO_PLOTLY))}</script>"
+        f'<div id="{div_id}" class="lepton-plot" style="min-height:{height}px">{figure_to_svg(figure)}</div>'
+        f"<script>{_FALLBACK_JS % (_json(figure), _json(div_id))}</script>"
     )
     return {PLOTLY_MIME: figure, "text/html": html, "text/plain": f"<{title}>"}
 
