@@ -83,7 +83,7 @@ def _text(value: Any) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
 
-class _Snapshot:
+class WidgetSnapshot:
     """Static HTML for widgets and rich outputs, from a notebook's saved widget state."""
 
     def __init__(self, widget_state: dict[str, Any]) -> None:
@@ -91,6 +91,7 @@ class _Snapshot:
         self.figures = 0
 
     def figure(self, spec: dict[str, Any]) -> str:
+        """HTML drawing plotly figure ``spec`` with the page's plotly.js."""
         self.figures += 1
         return figure_html(spec)
 
@@ -203,7 +204,7 @@ class _Snapshot:
         value = state.get("value")
         labels = state.get("_options_labels")
         index = state.get("index")
-        if isinstance(labels, list) and isinstance(index, int) and 0 <= index < len(labels):
+        if isinstance(labels, (list, tuple)) and isinstance(index, int) and 0 <= index < len(labels):
             value = labels[index]
         if value is None and not label:
             return ""
@@ -222,7 +223,7 @@ class OfflineOutputsPreprocessor(Preprocessor):
     def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         """Rewrite every output of every code cell of ``nb`` (in place)."""
         widgets = nb.metadata.get("widgets", {}).get(WIDGET_STATE_MIME, {})
-        snapshot = _Snapshot(dict(widgets.get("state") or {}))
+        snapshot = WidgetSnapshot(dict(widgets.get("state") or {}))
         for cell in nb.cells:
             if cell.cell_type != "code":
                 continue
@@ -235,7 +236,7 @@ class OfflineOutputsPreprocessor(Preprocessor):
         return nb, resources
 
     @staticmethod
-    def _static(data: dict[str, Any], snapshot: _Snapshot) -> dict[str, Any]:
+    def _static(data: dict[str, Any], snapshot: WidgetSnapshot) -> dict[str, Any]:
         if PLOTLY_MIME in data or WIDGET_VIEW_MIME in data:
             # A widget whose state was not saved falls back to its text/html or text/plain repr.
             return {"text/html": snapshot.bundle(data)}

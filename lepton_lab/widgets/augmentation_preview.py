@@ -19,6 +19,7 @@ import traitlets
 
 from lepton_lab.core.specs import AUGMENT_OPS, AugmentSpec, SpecError, parse
 from lepton_lab.widgets import _images
+from lepton_lab.widgets._snapshot import StaticSnapshot
 
 #: Slider of each op's parameter: (name, low, high, step, default).
 _PARAMETERS: dict[str, tuple[str, float, float, float, float]] = {
@@ -60,7 +61,7 @@ class _Debouncer:
                 self._timer = None
 
 
-class AugmentationPreview(ipywidgets.VBox):
+class AugmentationPreview(StaticSnapshot, ipywidgets.VBox):
     """Controls for an :class:`~lepton_lab.core.specs.AugmentSpec` with a live preview.
 
     Parameters

@@ -17,6 +17,7 @@ import ipywidgets
 import traitlets
 
 from lepton_lab.widgets import _images, _plots
+from lepton_lab.widgets._snapshot import StaticSnapshot
 from lepton_lab.widgets._thumbnails import ThumbnailGrid
 
 _SPLITS = ("train", "validation", "test")
@@ -37,7 +38,7 @@ def distribution_figure(dataset: Any) -> dict[str, Any]:
     return _plots.bar([str(name) for name in counts.index], series, "Examples per class", "examples")
 
 
-class DatasetBrowser(ipywidgets.VBox):
+class DatasetBrowser(StaticSnapshot, ipywidgets.VBox):
     """Browse a dataset: thumbnails (images) or a table and statistics (tabular).
 
     Parameters

@@ -16,6 +16,7 @@ import ipywidgets
 
 from lepton_lab.core.evaluate import Evaluation
 from lepton_lab.widgets import _images, _plots
+from lepton_lab.widgets._snapshot import StaticSnapshot
 from lepton_lab.widgets._thumbnails import ThumbnailGrid
 
 
@@ -51,7 +52,7 @@ def per_class_html(evaluation: Evaluation) -> str:
     )
 
 
-class EvaluationView(ipywidgets.VBox):
+class EvaluationView(StaticSnapshot, ipywidgets.VBox):
     """Test-set results of a run.
 
     Parameters

@@ -15,6 +15,7 @@ import ipywidgets
 import traitlets
 
 from lepton_lab.core.specs import SpecError, TrainSpec, parse
+from lepton_lab.widgets._snapshot import StaticSnapshot
 
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024, 2048)
 _STYLE = {"description_width": "140px"}
@@ -38,7 +39,7 @@ def _warnings(spec: TrainSpec) -> list[str]:
     return notes
 
 
-class HyperparameterPanel(ipywidgets.VBox):
+class HyperparameterPanel(StaticSnapshot, ipywidgets.VBox):
     """Controls for a :class:`~lepton_lab.core.specs.TrainSpec`.
 
     Parameters

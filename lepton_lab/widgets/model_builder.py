@@ -25,6 +25,7 @@ from lepton_lab.core.specs import (
     SpecError,
     parse,
 )
+from lepton_lab.widgets._snapshot import StaticSnapshot
 
 #: Arguments by kind of editor.
 _INT_ARGS = ("filters", "units")
@@ -179,7 +180,7 @@ class LayerRow(ipywidgets.VBox):
             self.remove_class("lepton-layer-error")
 
 
-class ModelBuilder(ipywidgets.VBox):
+class ModelBuilder(StaticSnapshot, ipywidgets.VBox):
     """Build a model spec for ``input_shape`` and ``num_classes``.
 
     Parameters

@@ -17,6 +17,7 @@ import pandas as pd
 import traitlets
 
 from lepton_lab.widgets import _plots
+from lepton_lab.widgets._snapshot import StaticSnapshot
 
 #: Columns shown first when present; the rest are hidden to keep the table readable.
 _SHOWN = (
@@ -36,7 +37,7 @@ def _cell(value: Any) -> str:
     return html.escape(str(value))
 
 
-class RunsTable(ipywidgets.VBox):
+class RunsTable(StaticSnapshot, ipywidgets.VBox):
     """Runs of ``runs_dir`` as a sortable table, with overlaid curves and parallel coordinates.
 
     Parameters

@@ -23,6 +23,7 @@ import ipywidgets
 import traitlets
 
 from lepton_lab.core.specs import DatasetSpec, JobSpec, SpecError, parse, parse_job
+from lepton_lab.widgets._snapshot import StaticSnapshot
 from lepton_lab.widgets.augmentation_preview import AugmentationPreview
 from lepton_lab.widgets.dataset_browser import DatasetBrowser
 from lepton_lab.widgets.hyperparameter_panel import HyperparameterPanel
@@ -43,7 +44,7 @@ def _dataset_and_spec(dataset: Any) -> tuple[Any, DatasetSpec, bool]:
     return dataset, parse(DatasetSpec, {"name": name}), True
 
 
-class TrainingDashboard(ipywidgets.VBox):
+class TrainingDashboard(StaticSnapshot, ipywidgets.VBox):
     """Everything to configure, train and watch one model.
 
     Parameters
