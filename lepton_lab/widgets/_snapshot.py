@@ -22,7 +22,7 @@ def snapshot_html(widget: Any) -> str:
     """Render ``widget`` and every widget it contains as static HTML."""
     from ipywidgets.embed import dependency_state
 
-    from lepton_lab.export import WidgetSnapshot
+    from lepton_lab.snapshot import WidgetSnapshot
 
     class _SvgSnapshot(WidgetSnapshot):
         # Plots as their static drawing (plus the script that upgrades it when plotly.js exists),
