@@ -112,34 +112,44 @@ LIVE_NOTEBOOK_CELLS = (
 )
 
 
+def execute_and_nbconvert(cells, folder: Path, name: str, store_widget_state=True) -> tuple[Path, Path]:
+    """Run ``cells`` with nbclient in ``folder``, save as ``name``.ipynb, then convert it with plain
+    ``jupyter nbconvert --to html``. Returns ``(ipynb, html)``.
+
+    ``store_widget_state=False`` saves the notebook as JupyterLab does by default: outputs, no
+    widget state.
+    """
+    import subprocess
+    import sys
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", store_widget_state=store_widget_state,
+        resources={"metadata": {"path": str(folder)}},
+    ).execute()  # fmt: skip
+    ipynb = folder / f"{name}.ipynb"
+    nbformat.write(nb, ipynb)
+    jupyter = Path(sys.executable).parent / "jupyter"
+    subprocess.run(
+        [str(jupyter), "nbconvert", "--to", "html", str(ipynb)],
+        check=True, capture_output=True, timeout=120, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )  # fmt: skip
+    return ipynb, ipynb.with_suffix(".html")
+
+
 def nbconverted_notebook(tmp_path_factory) -> tuple[Path, Path]:
     """A notebook that trains digits with ``live=True``, run by nbclient, saved, then converted by plain
     ``jupyter nbconvert --to html`` (once per session). Returns ``(ipynb, html)``.
     """
     key = f"nbconvert:{tmp_path_factory.getbasetemp()}"
     if key not in _CACHE:
-        import subprocess
-        import sys
-
-        import nbformat
-        from nbclient import NotebookClient
-
         folder = tmp_path_factory.mktemp("nbconvert")
-        nb = nbformat.v4.new_notebook()
-        nb.cells = [nbformat.v4.new_code_cell(source) for source in LIVE_NOTEBOOK_CELLS]
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        NotebookClient(
-            nb, timeout=300, kernel_name="python3", store_widget_state=True,
-            resources={"metadata": {"path": str(folder)}},
-        ).execute()  # fmt: skip
-        ipynb = folder / "live-training.ipynb"
-        nbformat.write(nb, ipynb)
-        jupyter = Path(sys.executable).parent / "jupyter"
-        subprocess.run(
-            [str(jupyter), "nbconvert", "--to", "html", str(ipynb)],
-            check=True, capture_output=True, timeout=120, env={**os.environ, "PYTHONWARNINGS": "ignore"},
-        )  # fmt: skip
-        _CACHE[key] = (ipynb, ipynb.with_suffix(".html"))
+        _CACHE[key] = execute_and_nbconvert(LIVE_NOTEBOOK_CELLS, folder, "live-training")
     return _CACHE[key]
 
 

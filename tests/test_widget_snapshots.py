@@ -6,17 +6,10 @@ so an evaluation view shared that way still shows its confusion matrix and table
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
 import lepton_lab as ll
-from tests.sharing import trained_run
+from tests.sharing import execute_and_nbconvert, trained_run
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -40,28 +33,14 @@ def test_hyperparameter_panel_snapshot_shows_the_chosen_values():
 
 @pytest.mark.slow
 def test_nbconvert_without_widget_state_shows_the_evaluation_snapshot(tmp_path):
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_code_cell("import lepton_lab as ll"),
-        nbformat.v4.new_code_cell(
-            'run = ll.train(dataset="digits", model="mlp", train={"epochs": 1}, runs_dir="runs")\n'
-            "ll.EvaluationView(run)"
-        ),
-    ]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    # As JupyterLab saves by default: outputs, but no widget state.
-    NotebookClient(
-        nb, timeout=300, kernel_name="python3", store_widget_state=False,
-        resources={"metadata": {"path": str(tmp_path)}},
-    ).execute()  # fmt: skip
-    ipynb = tmp_path / "shared.ipynb"
-    nbformat.write(nb, ipynb)
-    jupyter = Path(sys.executable).parent / "jupyter"
-    subprocess.run(
-        [str(jupyter), "nbconvert", "--to", "html", str(ipynb)],
-        check=True, capture_output=True, timeout=120, env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )  # fmt: skip
-    page = ipynb.with_suffix(".html").read_text()
+    cells = (
+        "import lepton_lab as ll",
+        'run = ll.train(dataset="digits", model="mlp", train={"epochs": 1}, runs_dir="runs")\n'
+        "ll.EvaluationView(run)",
+    )
+    # Saved as JupyterLab does by default: outputs, but no widget state.
+    _, html_path = execute_and_nbconvert(cells, tmp_path, "shared", store_widget_state=False)
+    page = html_path.read_text()
     assert f'<script type="{WIDGET_VIEW}">' not in page  # nbconvert used the snapshot, not the widget view
     assert 'class="lepton-svg' in page and page.count('class="cell"') == 100  # 10x10 confusion matrix
     assert "precision" in page.lower()
