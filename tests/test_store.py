@@ -123,3 +123,14 @@ def test_stop_on_a_run_not_training_here_explains_where_to_cancel(tmp_path: Path
     run = load_run(_make_run(tmp_path, "x", 1e-3, [0.5]).path)
     with pytest.raises(RuntimeError, match="not training in this process"):
         run.stop()
+
+
+def test_runs_started_in_the_same_second_keep_their_creation_order(tmp_path: Path) -> None:
+    # "zeta" sorts after "alpha" by name, so ordering by id alone would put it last.
+    first = _make_run(tmp_path, "zeta", 1e-3, [0.5])
+    second = _make_run(tmp_path, "alpha", 1e-3, [0.5])
+    same_second = first.id[:15]
+    for run, created in ((first, "2026-01-01T00:00:00.100+00:00"), (second, "2026-01-01T00:00:00.900+00:00")):
+        renamed = run.path.rename(tmp_path / (same_second + run.path.name[15:]))
+        RunDir(renamed).write_status(created=created)
+    assert [name for name in runs(tmp_path)["name"]] == ["zeta", "alpha"]

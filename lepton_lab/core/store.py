@@ -269,11 +269,26 @@ def load_run(path: str | os.PathLike[str]) -> Run:
 
 
 def run_dirs(runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> list[RunDir]:
-    """Run directories in ``runs_dir``, oldest first (run ids start with their creation time)."""
+    """Run directories in ``runs_dir``, oldest first.
+
+    Run ids start with their creation time to the second, so two runs started in the same
+    second are ordered by the millisecond ``created`` time in their ``status.json``.
+    """
     parent = Path(runs_dir)
     if not parent.is_dir():
         return []
-    return [RunDir(p) for p in sorted(parent.iterdir()) if (p / "spec.json").is_file()]
+    found = [RunDir(p) for p in parent.iterdir() if (p / "spec.json").is_file()]
+    return sorted(found, key=_creation_order)
+
+
+def _creation_order(run_dir: RunDir) -> tuple[str, str, str]:
+    try:
+        created = str(run_dir.read_status().get("created", ""))
+    except (OSError, ValueError):
+        created = ""
+    # The id's leading timestamp is local wall time and `created` is UTC, so compare the
+    # second-resolution id first and use `created` only to break ties inside one second.
+    return run_dir.id[:15], created, run_dir.id
 
 
 def runs(runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> pd.DataFrame:
