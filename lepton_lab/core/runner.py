@@ -319,7 +319,6 @@ def _train(
 def _build_model(spec: JobSpec, data: Dataset, mixed_precision: bool) -> keras.Model:
     import keras
 
-
     previous = keras.mixed_precision.global_policy()
     if mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
@@ -387,7 +386,6 @@ def _job_from_parts(
         elif isinstance(model, (dict, ModelSpec)):
             document["model"] = parse(ModelSpec, model).model_dump(mode="json")
         elif hasattr(model, "fit") and hasattr(model, "layers"):
-
             document["model"] = models.from_keras(model).model_dump(mode="json")
             model_object = model
         else:
