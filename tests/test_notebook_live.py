@@ -13,8 +13,6 @@ from lepton_lab.widgets._plots import PLOTLY_MIME
 pytestmark = pytest.mark.slow
 
 SETUP = """\
-import os
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
 import lepton_lab as ll
 """
 
@@ -107,3 +105,11 @@ def test_plot_returned_as_a_cells_last_value_is_not_shown_twice(tmp_path):
     assert sum(PLOTLY_MIME in data for data in shown) == 1
     assert not any(widget_view in data for data in shown)
     assert any(widget_view in output.get("data", {}) for output in nb.cells[2].outputs)
+
+
+def test_training_cell_shows_no_tensorflow_start_up_notices(executed):
+    # TensorFlow writes these to descriptor 2, which ipykernel forwards into the cell.
+    _, nb = executed
+    stderr = "".join(o.get("text", "") for o in nb.cells[1].outputs if o.get("name") == "stderr")
+    for notice in ("absl::InitializeLog", "oneDNN custom operations", "cuInit", "cpu_feature_guard"):
+        assert notice not in stderr

@@ -58,9 +58,8 @@ def _layer_seed(seed: int | None, index: int) -> int | None:
 
 
 def _layer(op: Any, seed: int | None, name: str) -> Any:
-    import keras
-
     from lepton_lab.core.augment_layers import RandomCropResize
+    from lepton_lab.core.tf_import import keras
 
     if isinstance(op, FlipOp):
         return keras.layers.RandomFlip(mode=op.mode, seed=seed, name=name)
@@ -106,9 +105,8 @@ def pipeline(spec: AugmentSpec | dict[str, Any], seed: int | None = None) -> ker
 
     Call it with ``training=True`` to augment; with ``training=False`` it only clips.
     """
-    import keras
-
     from lepton_lab.core.augment_layers import ClipToUnitRange
+    from lepton_lab.core.tf_import import keras
 
     op_layers = layers(spec, seed)
     if not op_layers:
@@ -133,9 +131,8 @@ def apply(augmentation: keras.Sequential, images: Any, seed: Any) -> Any:
     seed : int pair or int tensor of shape [2]
         This batch's seed.
     """
-    import keras
-
     from lepton_lab.core.augment_layers import StatelessSeeds
+    from lepton_lab.core.tf_import import keras
 
     seeds = StatelessSeeds(seed)
     outputs = keras.ops.convert_to_tensor(images, "float32")
@@ -185,7 +182,7 @@ def preview(
     augmentation = pipeline(spec, seed)
     if augmentation is None:
         return np.repeat(batch[:, None], n_variants, axis=1)
-    import keras
+    from lepton_lab.core.tf_import import keras
 
     variants = [keras.ops.convert_to_numpy(augmentation(batch, training=True)) for _ in range(n_variants)]
     return np.stack(variants, axis=1).astype(np.float32)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
-import tensorflow as tf
-from keras import ops
+from lepton_lab.core.tf_import import keras, tf
+
+ops = keras.ops
 
 
 @keras.saving.register_keras_serializable(package="lepton_lab")

@@ -259,9 +259,8 @@ class Dataset:
         cache : bool
             Cache the stored (not yet scaled) examples after the first epoch.
         """
-        import tensorflow as tf
-
         from lepton_lab.core import augment as augmentation
+        from lepton_lab.core.tf_import import tf
 
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")

@@ -12,9 +12,8 @@ import math
 import time
 from typing import Any
 
-import keras
-
 from lepton_lab.core.events import EventWriter
+from lepton_lab.core.tf_import import keras
 
 
 def _floats(logs: dict[str, Any] | None) -> dict[str, float | None]:

@@ -230,7 +230,7 @@ def build(
     layers = resolve(spec, input_shape, num_classes)
     infer(layers, input_shape, num_classes)
     _check_dropout(dropout)
-    import keras
+    from lepton_lab.core.tf_import import keras
 
     # Under mixed precision the softmax must stay float32, or probabilities lose precision
     # (Keras's mixed-precision guide); otherwise leave the default policy untouched.
@@ -342,7 +342,7 @@ def _normalise(value: Any) -> Any:
 
 
 def _spec_layer(position: int, layer: Any) -> LayerSpec:
-    import keras
+    from lepton_lab.core.tf_import import keras
 
     type_name = type(layer).__name__
     if type_name not in LAYER_ARGS or type(layer) is not getattr(keras.layers, type_name):
@@ -396,7 +396,7 @@ def from_keras(model: keras.Model) -> ModelSpec:
         For non-Sequential models, unsupported layers (Lambda, custom classes) and settings a
         spec cannot express, naming the layer by position and type.
     """
-    import keras
+    from lepton_lab.core.tf_import import keras
 
     if not isinstance(model, keras.Sequential):
         raise ModelError(

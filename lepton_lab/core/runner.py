@@ -72,7 +72,7 @@ class _RunLog:
 
 
 def _gpus() -> list[str]:
-    import tensorflow as tf
+    from lepton_lab.core.tf_import import tf
 
     return [device.name for device in tf.config.list_physical_devices("GPU")]
 
@@ -101,7 +101,7 @@ def runtime_settings(train: TrainSpec, gpus: Sequence[str]) -> dict[str, Any]:
 
 def make_optimizer(train: TrainSpec, steps_per_epoch: int) -> keras.optimizers.Optimizer:
     """Build the Keras optimizer a :class:`TrainSpec` describes (with its learning-rate schedule)."""
-    import keras
+    from lepton_lab.core.tf_import import keras
 
     learning_rate: Any = train.learning_rate
     if train.lr_schedule == "cosine":
@@ -209,10 +209,9 @@ def _train(
     stop: threading.Event | None,
 ) -> dict[str, Any]:
     """Fit and evaluate; return the status fields of the outcome."""
-    import keras
-
     from lepton_lab.core.evaluate import evaluate
     from lepton_lab.core.metrics_callback import MetricsCallback
+    from lepton_lab.core.tf_import import keras
     from lepton_lab.core.training_callbacks import EpochCheckpoint, NaNGuard, RunCancelled, StopGuard
 
     train = spec.train
@@ -317,7 +316,7 @@ def _train(
 
 
 def _build_model(spec: JobSpec, data: Dataset, mixed_precision: bool) -> keras.Model:
-    import keras
+    from lepton_lab.core.tf_import import keras
 
     previous = keras.mixed_precision.global_policy()
     if mixed_precision:

@@ -218,7 +218,7 @@ class Run:
                 f"run {self.id} has no model.keras (status {self.status.get('status')!r}); "
                 "it is written when training completes"
             )
-        import keras
+        from lepton_lab.core.tf_import import keras
 
         return keras.saving.load_model(self.dir.model_path)
 

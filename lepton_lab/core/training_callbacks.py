@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any
 
-import keras
+from lepton_lab.core.tf_import import keras
 
 
 class RunCancelled(Exception):
