@@ -6,7 +6,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from lepton_lab.server.streams import CLOSE_TOO_SLOW, Broadcaster, JobStream, Subscriber
+from lepton_lab.server.streams import CLOSE_GOING_AWAY, CLOSE_TOO_SLOW, Broadcaster, JobStream, Subscriber
 
 
 class Client:
@@ -94,4 +94,19 @@ async def test_broadcast_encodes_once_and_reaches_every_subscriber():
             {"type": "snapshot", "jobs": [number]},
             {"type": "status", "job": {"id": "a", "status": "running"}},
         ]
-        assert client.closed == (1000, "server stopping")
+        assert client.closed == (CLOSE_GOING_AWAY, "server stopping")
+
+
+async def test_server_stopping_closes_a_live_job_stream_with_going_away_not_finished(tmp_path):
+    # 1000 would tell the Lab panel the job is over; 1001 makes it reconnect and resume.
+    path = tmp_path / "events.jsonl"
+    append(path, 1, 3)
+    stream = JobStream(path)
+    client = Client()
+    stream.subscribe(client.subscriber)
+    stream.poll()
+    stream.going_away()
+    await asyncio.wait_for(client.task, 5)
+    assert [e["step"] for e in client.events()] == [1, 2, 3]
+    assert client.closed is not None and client.closed[0] == CLOSE_GOING_AWAY
+    assert not stream.finished

@@ -105,8 +105,8 @@ export class JobFeed {
       onMessage: message => this._onMessage(message as StreamMessage),
       onState: state => this.stateChanged.emit(state),
       shouldReconnect: code => {
-        // 1000: the server sent everything and the job is over. 1013 (too slow) and
-        // anything abnormal (a server restart) resume from the last offset.
+        // 1000: the server sent everything and the job is over. 1001 (the server is
+        // stopping), 1013 (too slow) and anything abnormal resume from the last offset.
         if (code === 1000) {
           this._ended = true;
           this._socket = null;

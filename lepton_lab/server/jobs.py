@@ -229,7 +229,7 @@ class JobManager:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         for job in self._jobs.values():
-            job.stream.close()
+            job.stream.going_away()
         self.broadcaster.close()
         self.store.close()
 

@@ -36,6 +36,9 @@ REPLAY_CHUNK = 1000
 #: WebSocket close code for a client that could not keep up (RFC 6455 "Try Again Later").
 CLOSE_TOO_SLOW = 1013
 
+#: WebSocket close code for "the server is stopping" while the job goes on (RFC 6455 "Going Away").
+CLOSE_GOING_AWAY = 1001
+
 
 def encode(message: dict[str, Any]) -> str:
     """JSON text of a stream message (NaN metrics stay NaN, as in ``events.jsonl``)."""
@@ -71,6 +74,7 @@ class Subscriber:
         self._wakeup = asyncio.Event()
         self._finishing = False
         self._finish_reason = ""
+        self._finish_code = 1000
         self._sent_offset: int | None = None
 
     def prepend(self, messages: Iterable[str]) -> None:
@@ -89,10 +93,15 @@ class Subscriber:
         self._wakeup.set()
         return True
 
-    def finish(self, reason: str = "stream ended") -> None:
-        """Send what is queued, then close normally with ``reason``."""
+    def finish(self, reason: str = "stream ended", code: int = 1000) -> None:
+        """Send what is queued, then close with ``code`` and ``reason``.
+
+        1000 says the stream is complete; :data:`CLOSE_GOING_AWAY` says the server is stopping
+        while there is more to come, so clients reconnect and resume.
+        """
         self._finishing = True
         self._finish_reason = reason
+        self._finish_code = code
         self._wakeup.set()
 
     def disconnect(self) -> None:
@@ -119,7 +128,7 @@ class Subscriber:
                         self._sent_offset = offset
                 if self._finishing and not self.closed:
                     self.closed = True
-                    self._close(1000, self._finish_reason)
+                    self._close(self._finish_code, self._finish_reason)
                     return
                 self._wakeup.clear()
                 await self._wakeup.wait()
@@ -215,6 +224,12 @@ class JobStream:
             subscriber.finish("job finished")
         self.subscribers.clear()
 
+    def going_away(self) -> None:
+        """Flush subscribers and close them with 1001: the server stops, the job goes on."""
+        for subscriber in self.subscribers:
+            subscriber.finish("server stopping; reconnect to resume", CLOSE_GOING_AWAY)
+        self.subscribers.clear()
+
 
 class Broadcaster:
     """Fan-out of messages to every subscriber of the all-jobs stream."""
@@ -242,7 +257,7 @@ class Broadcaster:
                 self.subscribers.discard(subscriber)
 
     def close(self) -> None:
-        """Close every subscriber normally (the server is stopping)."""
+        """Close every subscriber with 1001: the server is stopping."""
         for subscriber in self.subscribers:
-            subscriber.finish("server stopping")
+            subscriber.finish("server stopping", CLOSE_GOING_AWAY)
         self.subscribers.clear()
