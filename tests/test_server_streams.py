@@ -110,3 +110,25 @@ async def test_server_stopping_closes_a_live_job_stream_with_going_away_not_fini
     assert [e["step"] for e in client.events()] == [1, 2, 3]
     assert client.closed is not None and client.closed[0] == CLOSE_GOING_AWAY
     assert not stream.finished
+
+
+async def test_long_history_is_read_off_the_event_loop(tmp_path):
+    path = tmp_path / "events.jsonl"
+    append(path, 1, 20_000)
+    stream = JobStream(path)
+    stream.poll()
+    ticks = []
+
+    async def ticker():
+        while True:
+            ticks.append(len(client.events()))
+            await asyncio.sleep(0)
+
+    client = Client()
+    ticking = asyncio.ensure_future(ticker())
+    stream.subscribe(client.subscriber)  # returns at once: the replay is read in a thread
+    stream.close()
+    await asyncio.wait_for(client.task, 30)
+    ticking.cancel()
+    assert [e["step"] for e in client.events()] == list(range(1, 20_001))
+    assert ticks.count(0) > 1  # the loop kept running other tasks while the history was read

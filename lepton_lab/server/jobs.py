@@ -36,7 +36,7 @@ from lepton_lab.server import devices as devices_module
 from lepton_lab.server.devices import WAIT, GpuAllocator, visible_devices
 from lepton_lab.server.executors import Executor, WorkerExit, WorkerHandle
 from lepton_lab.server.store import INDEX_FILE, JobStore
-from lepton_lab.server.streams import Broadcaster, JobStream, Subscriber, encode, replay
+from lepton_lab.server.streams import Broadcaster, JobStream, Subscriber, encode
 
 #: Statuses of jobs the manager is responsible for (their worker runs or will run).
 ACTIVE_STATUSES = ("queued", "running")
@@ -603,8 +603,8 @@ class JobManager:
             job.stream.subscribe(subscriber, after)
             return
         # Finished: its status, the events from `after` to the end, then close.
-        messages, _end = replay(RunDir(record["run_dir"]).events_path, after)
-        subscriber.prepend([encode(status), *messages])
+        subscriber.prepend([encode(status)])
+        subscriber.prepend_replay(RunDir(record["run_dir"]).events_path, after)
         subscriber.finish("job finished")
 
     def subscribe_all(self, subscriber: Subscriber) -> None:

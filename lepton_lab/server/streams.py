@@ -70,6 +70,7 @@ class Subscriber:
         self.after = 0  # line offset this subscriber has been given events up to
         self.closed = False
         self._prelude: list[str] = []
+        self._replays: list[tuple[Path, int, int | None]] = []
         self._outbox: deque[tuple[str, int | None]] = deque()
         self._wakeup = asyncio.Event()
         self._finishing = False
@@ -78,8 +79,18 @@ class Subscriber:
         self._sent_offset: int | None = None
 
     def prepend(self, messages: Iterable[str]) -> None:
-        """Messages to send before anything offered (a replay of history)."""
+        """Messages to send before anything offered (a status, a snapshot)."""
         self._prelude.extend(messages)
+        self._wakeup.set()
+
+    def prepend_replay(self, path: str | Path, after: int, stop: int | None = None) -> None:
+        """Replay lines ``after`` to ``stop`` of an events file after the prelude, before live messages.
+
+        The file is read and encoded in a worker thread when :meth:`run` starts: a long history
+        (100 000 events take ~0.5 s) must not stall the server's event loop, and live events
+        offered meanwhile wait in the outbox behind it.
+        """
+        self._replays.append((Path(path), after, stop))
         self._wakeup.set()
 
     def offer(self, message: str, offset: int | None = None) -> bool:
@@ -120,6 +131,12 @@ class Subscriber:
         try:
             while self._prelude and not self.closed:
                 await self._send(self._prelude.pop(0))
+            while self._replays and not self.closed:
+                messages, _end = await asyncio.to_thread(replay, *self._replays.pop(0))
+                for message in messages:
+                    if self.closed:
+                        break
+                    await self._send(message)
             while not self.closed:
                 while self._outbox and not self.closed:
                     message, offset = self._outbox.popleft()
@@ -198,9 +215,8 @@ class JobStream:
         """Replay lines from ``after`` to the tail's position to ``subscriber``, then follow live."""
         if after > self.tail.offset:
             self.poll()  # the client read the file directly and is ahead of the tail: catch up
-        messages, end = replay(self.path, after, self.tail.offset)
-        subscriber.prepend(messages)
-        subscriber.after = max(after, end)
+        subscriber.prepend_replay(self.path, after, self.tail.offset)
+        subscriber.after = max(after, self.tail.offset)
         if self.finished:
             subscriber.finish("job finished")
         else:
