@@ -140,7 +140,7 @@ def cmd_train(spec_path: str | None, runs_dir: str = DEFAULT_RUNS_DIR, epochs: i
     except SpecError as error:
         print(f"lepton-lab train: {spec_path}: {error}", file=sys.stderr)
         return 2
-    run_dir = RunDir.create(runs_dir, job)
+    run_dir = RunDir.create(runs_dir, job, origin="script")
     print(f"run {run_dir.id} in {run_dir.path}", file=sys.stderr)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

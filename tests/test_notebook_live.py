@@ -113,3 +113,10 @@ def test_training_cell_shows_no_tensorflow_start_up_notices(executed):
     stderr = "".join(o.get("text", "") for o in nb.cells[1].outputs if o.get("name") == "stderr")
     for notice in ("absl::InitializeLog", "oneDNN custom operations", "cuInit", "cpu_feature_guard"):
         assert notice not in stderr
+
+
+def test_a_run_trained_in_a_kernel_says_so(executed):
+    # The server lists it with this origin, and cancels it through a stop request, never a signal.
+    path, _ = executed
+    [status] = (path.parent / "runs").glob("*/status.json")
+    assert json.loads(status.read_text())["origin"] == "kernel"

@@ -212,20 +212,43 @@ def test_train_accepts_names_and_dicts_and_runs_in_background(tmp_path: Path) ->
     assert run.evaluation is not None and run.done
 
 
-def test_train_stop_cancels_a_background_run(tmp_path: Path) -> None:
+def _long_background_run(runs_dir: Path) -> Any:
+    """A 500-epoch run training in a thread, returned once its first batch is recorded."""
     run = runner.train(
         dataset={"name": "digits", "subset": 300},
         model="mlp",
         train={"epochs": 500, "steps_per_execution": 1},
-        runs_dir=tmp_path,
+        runs_dir=runs_dir,
         background=True,
     )
     deadline = time.monotonic() + 60
     while not any(e["type"] == "batch" for e in run.events()) and time.monotonic() < deadline:
         time.sleep(0.05)
+    return run
+
+
+def test_train_stop_cancels_a_background_run(tmp_path: Path) -> None:
+    run = _long_background_run(tmp_path)
     run.stop()
     status = run.wait(timeout=60)
     assert status["status"] == "cancelled" and status["epoch"] < 500
+
+
+def test_a_stop_request_file_cancels_a_run_and_a_resume_clears_it(tmp_path: Path) -> None:
+    # How the server cancels a run a kernel trains: it may not signal the kernel.
+    run = _long_background_run(tmp_path)
+    assert run.status["origin"] == "script"  # pytest is not a notebook kernel
+    RunDir(run.path).request_stop()
+    status = run.wait(timeout=60)
+    assert status["status"] == "cancelled" and status["epoch"] < 500
+    spec = (
+        RunDir(run.path)
+        .read_spec()
+        .model_copy(update={"train": run.spec.train.model_copy(update={"epochs": 1})})
+    )
+    resumed = runner.run(spec, run.path)  # resuming a cancelled run: the old request is spent
+    assert not RunDir(run.path).stop_request_path.exists()
+    assert resumed["status"] == "completed", resumed.get("error")
 
 
 def test_train_with_a_keras_model_trains_that_model(tmp_path: Path) -> None:

@@ -216,3 +216,21 @@ function numberOr(...values: unknown[]): number | null {
   }
   return null;
 }
+
+/** Tag for a job the server did not start (trained in a kernel or by a script), else null. */
+export function originLabel(job: IJob): { text: string; title: string } | null {
+  switch (job.origin) {
+    case 'kernel':
+      return {
+        text: 'kernel',
+        title: 'Trained by lepton_lab.train in a notebook kernel; Cancel asks it to stop after the current batch'
+      };
+    case 'script':
+      return {
+        text: 'script',
+        title: 'Trained by the lepton-lab CLI or a Python script; Cancel asks it to stop after the current batch'
+      };
+    default:
+      return null;
+  }
+}

@@ -18,6 +18,7 @@ import {
   formatTime,
   latestMetrics,
   metricsLabel,
+  originLabel,
   progressLabel,
   progressOf,
   stepLabel
@@ -67,11 +68,13 @@ export class JobView extends Widget {
     const titleRow = el('div', 'lepton-lab-jobview-title');
     this._name = el('h2', 'lepton-lab-jobview-name', this.jobId);
     this._badge = el('span', 'lepton-lab-badge');
+    this._origin = el('span', 'lepton-lab-origin');
+    this._origin.hidden = true;
     this._cancel = button('Cancel', 'lepton-lab-cancel', 'Cancel this job (it can be resumed later)');
     this._cancel.addEventListener('click', () => this._act('cancel'));
     this._resume = button('Resume', 'lepton-lab-resume', 'Continue from the last checkpoint');
     this._resume.addEventListener('click', () => this._act('resume'));
-    titleRow.append(this._name, this._badge, this._cancel, this._resume);
+    titleRow.append(this._name, this._badge, this._origin, this._cancel, this._resume);
     this._bar = bar(null, 'lepton-lab-progress');
     const progressRow = el('div', 'lepton-lab-jobview-progress');
     this._progress = el('span', 'lepton-lab-jobview-epoch');
@@ -251,6 +254,10 @@ export class JobView extends Widget {
       this._cancel.disabled = false;
       this._resume.disabled = false;
     }
+    const origin = originLabel(job);
+    this._origin.hidden = !origin;
+    setText(this._origin, origin?.text ?? '');
+    this._origin.title = origin?.title ?? '';
     this._cancel.hidden = !CANCELLABLE_STATUSES.includes(job.status);
     this._resume.hidden = !RESUMABLE_STATUSES.includes(job.status);
     const progress = progressOf(job, metrics, Date.now() / 1000);
@@ -577,6 +584,7 @@ export class JobView extends Widget {
   private _lastStatus: string | null = null;
   private _name: HTMLElement;
   private _badge: HTMLElement;
+  private _origin: HTMLElement;
   private _cancel: HTMLButtonElement;
   private _resume: HTMLButtonElement;
   private _bar: HTMLElement;

@@ -9,7 +9,16 @@ import { Widget } from '@lumino/widgets';
 
 import { Sparkline } from './chart';
 import { bar, button, el, kv, messageOf, setBar, setText } from './dom';
-import { deviceLabel, formatBytes, formatPercent, latestMetrics, metricsLabel, progressLabel, progressOf } from './format';
+import {
+  deviceLabel,
+  formatBytes,
+  formatPercent,
+  latestMetrics,
+  metricsLabel,
+  originLabel,
+  progressLabel,
+  progressOf
+} from './format';
 import { JobFilter } from './jobs';
 import { JobFeed, LeptonModel } from './model';
 import { FrameThrottle } from './throttle';
@@ -370,7 +379,9 @@ class JobRow {
     this._name.title = `Open the job view of ${id}`;
     this._name.addEventListener('click', () => this._actions.open(id));
     this._badge = el('span', 'lepton-lab-badge');
-    head.append(this._name, this._badge);
+    this._origin = el('span', 'lepton-lab-origin');
+    this._origin.hidden = true;
+    head.append(this._name, this._badge, this._origin);
     this._bar = bar(null, 'lepton-lab-progress');
     this._progress = el('div', 'lepton-lab-job-progress');
     const metricsLine = el('div', 'lepton-lab-job-metrics');
@@ -420,12 +431,17 @@ class JobRow {
       this._cancel.disabled = false;
       this._resume.disabled = false;
     }
+    const origin = originLabel(job);
+    this._origin.hidden = !origin;
+    setText(this._origin, origin?.text ?? '');
+    this._origin.title = origin?.title ?? '';
     this._cancel.hidden = !CANCELLABLE_STATUSES.includes(job.status);
     this._resume.hidden = !RESUMABLE_STATUSES.includes(job.status);
     const progress = progressOf(job, metrics, now);
     setBar(this._bar, progress.fraction);
     const label = progressLabel(progress, job.status);
-    setText(this._progress, label || (job.status === 'queued' ? 'waiting for a free slot' : ''));
+    const waiting = job.origin && job.origin !== 'server' ? 'starting' : 'waiting for a free slot';
+    setText(this._progress, label || (job.status === 'queued' ? waiting : ''));
     setText(this._latest, metricsLabel(pick(latestMetrics(job, metrics), ['loss', 'accuracy'])));
     this._spark.update(metrics ? metrics.spark : null);
     const error = job.status === 'failed' ? job.error || metrics?.error || '' : '';
@@ -449,6 +465,7 @@ class JobRow {
 
   private _name: HTMLElement;
   private _badge: HTMLElement;
+  private _origin: HTMLElement;
   private _bar: HTMLElement;
   private _progress: HTMLElement;
   private _latest: HTMLElement;

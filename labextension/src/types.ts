@@ -183,6 +183,9 @@ export interface IJobProgress {
   epoch_metrics?: Record<string, number | null>;
 }
 
+/** Who trains a job (`origin` in the `Job` schema). */
+export type JobOrigin = 'server' | 'kernel' | 'script';
+
 /** A job as the server returns it (the `Job` schema of `openapi.json`). */
 export interface IJob {
   id: string;
@@ -201,6 +204,8 @@ export interface IJob {
   epochs?: number | null;
   dataset?: string | null;
   run_dir?: string | null;
+  /** Who trains it: a worker of this server, `lepton_lab.train` in a kernel, or a script. */
+  origin?: JobOrigin;
   cancel_requested?: boolean;
   queue_position?: number | null;
   progress?: IJobProgress | null;
@@ -227,6 +232,7 @@ export const JOB_FIELDS = [
   'epochs',
   'dataset',
   'run_dir',
+  'origin',
   'cancel_requested',
   'queue_position',
   'progress',

@@ -9,6 +9,7 @@ import {
   formatTime,
   latestMetrics,
   metricsLabel,
+  originLabel,
   progressLabel,
   progressOf,
   stepLabel
@@ -110,4 +111,13 @@ test('times show the clock today and the date otherwise', () => {
   assert.equal(formatTime(new Date(2025, 0, 2, 9, 5, 7).toISOString(), now), '09:05:07');
   assert.equal(formatTime(new Date(2024, 11, 31, 23, 59, 0).toISOString(), now), '2024-12-31 23:59');
   assert.equal(formatTime(null, now), '–');
+});
+
+test('only jobs the server did not start carry an origin tag', () => {
+  const job: IJob = { id: 'a', status: 'running' };
+  assert.equal(originLabel(job), null);
+  assert.equal(originLabel({ ...job, origin: 'server' }), null);
+  assert.equal(originLabel({ ...job, origin: 'kernel' })?.text, 'kernel');
+  assert.match(originLabel({ ...job, origin: 'kernel' })?.title ?? '', /notebook kernel/);
+  assert.equal(originLabel({ ...job, origin: 'script' })?.text, 'script');
 });

@@ -39,6 +39,11 @@ STATUSES = ("queued", "running", "completed", "failed", "cancelled", "interrupte
 #: Statuses after which the run does not change any more (unless resumed).
 FINISHED_STATUSES = ("completed", "failed", "cancelled", "interrupted")
 
+#: Who trains a run, as ``status.json``'s ``origin``: a worker the Jupyter server spawned,
+#: ``lepton_lab.train`` inside a notebook kernel, or any other Python process (the CLI, a
+#: script). Run directories without the field were written by the server.
+ORIGINS = ("server", "kernel", "script")
+
 #: Keys in ``spec.json`` beside the JobSpec fields.
 SPEC_EXTRA_KEYS = ("versions", "runtime")
 
@@ -51,6 +56,8 @@ MODEL_FILE = "model.keras"
 EVALUATION_FILE = "evaluation.json"
 WORKER_LOG_FILE = "worker.log"
 REPORT_FILE = "report.html"
+#: Created (by the server's cancel) to ask a run training outside a worker to stop.
+STOP_REQUEST_FILE = "stop-requested"
 
 
 def now_iso() -> str:
@@ -177,6 +184,19 @@ class RunDir:
         """``report.html``: the self-contained report, written on request."""
         return self.path / REPORT_FILE
 
+    @property
+    def stop_request_path(self) -> Path:
+        """``stop-requested``: present when someone asked this run to stop (see :meth:`request_stop`)."""
+        return self.path / STOP_REQUEST_FILE
+
+    def request_stop(self) -> None:
+        """Ask the process training this run to stop at its next check (within about a second).
+
+        This is how the server cancels a run it did not start and must not signal: one trained
+        by ``lepton_lab.train`` in a notebook kernel, where a signal would hit the kernel.
+        """
+        self.stop_request_path.touch()
+
     # -- creation --------------------------------------------------------------------------------
 
     @classmethod
@@ -186,6 +206,7 @@ class RunDir:
         spec: JobSpec | dict[str, Any] | str,
         *,
         run_id: str | None = None,
+        origin: str = "server",
     ) -> RunDir:
         """Create a new run directory for ``spec`` with status ``queued``.
 
@@ -199,7 +220,11 @@ class RunDir:
             The job (validated with :func:`lepton_lab.core.specs.parse_job`).
         run_id
             Use this id instead of generating one (it must not exist yet).
+        origin
+            Who will train it, one of :data:`ORIGINS`.
         """
+        if origin not in ORIGINS:
+            raise ValueError(f"origin must be one of {', '.join(ORIGINS)}, got {origin!r}")
         job = parse_job(spec)
         parent = Path(runs_dir)
         parent.mkdir(parents=True, exist_ok=True)
@@ -222,7 +247,13 @@ class RunDir:
         write_json_atomic(run.spec_path, document)
         write_json_atomic(
             run.status_path,
-            {"id": run.id, "status": "queued", "created": now_iso(), "epochs": job.train.epochs},
+            {
+                "id": run.id,
+                "status": "queued",
+                "created": now_iso(),
+                "epochs": job.train.epochs,
+                "origin": origin,
+            },
         )
         return run
 

@@ -24,6 +24,7 @@ import json
 import logging
 import math
 import os
+import sys
 import threading
 import traceback
 from collections.abc import Sequence
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from lepton_lab.core import models
 from lepton_lab.core.events import EventWriter
-from lepton_lab.core.rundir import RunDir
+from lepton_lab.core.rundir import FINISHED_STATUSES, RunDir
 from lepton_lab.core.specs import AugmentSpec, DatasetSpec, JobSpec, ModelSpec, TrainSpec, parse, parse_job
 
 if TYPE_CHECKING:
@@ -158,9 +159,13 @@ def run(
     """
     spec = parse_job(job_spec)
     rd = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
+    stop = stop if stop is not None else threading.Event()
+    if rd.read_status().get("status") in FINISHED_STATUSES:
+        rd.stop_request_path.unlink(missing_ok=True)  # resuming: the last run's cancel is spent
     writer = EventWriter(rd.events_path)
     log = _RunLog(rd, writer)
     status: dict[str, Any] = {}
+    watcher = _StopRequestWatcher(rd, stop)
     try:
         resumed = _resume_epoch(rd)
         rd.write_status(status="running", pid=os.getpid(), epochs=spec.train.epochs, epoch=resumed)
@@ -187,7 +192,34 @@ def run(
             writer.emit("status", status=status["status"], epoch=status.get("epoch"), **extra)
         writer.close()  # flushes and fsyncs every event so far
         log.close()
+        watcher.close()
     return status
+
+
+class _StopRequestWatcher:
+    """Sets ``stop`` once the run directory's stop-request file appears (polled in a thread).
+
+    The server cancels its own workers with SIGTERM; runs trained in a kernel or a script are
+    asked through the file instead. Polling twice a second costs nothing per batch.
+    """
+
+    def __init__(self, run_dir: RunDir, stop: threading.Event, interval_s: float = 0.5) -> None:
+        self._path = run_dir.stop_request_path
+        self._stop = stop
+        self._interval_s = interval_s
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name=f"lepton-stop-{run_dir.id}", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._done.wait(self._interval_s):
+            if self._path.exists():
+                self._stop.set()
+                return
+
+    def close(self) -> None:
+        """Stop watching."""
+        self._done.set()
 
 
 def _describe_error(error: BaseException) -> str:
@@ -405,6 +437,14 @@ def _job_from_parts(
     return parse_job(document), dataset_object, model_object
 
 
+def _origin_of_this_process() -> str:
+    """``kernel`` inside a Jupyter kernel, else ``script`` (see :data:`rundir.ORIGINS`)."""
+    shell = sys.modules.get("IPython")
+    get_ipython = getattr(shell, "get_ipython", None)
+    ip = get_ipython() if get_ipython is not None else None
+    return "kernel" if ip is not None and getattr(ip, "kernel", None) is not None else "script"
+
+
 def train(
     spec: JobSpec | dict[str, Any] | str | None = None,
     *,
@@ -448,7 +488,7 @@ def train(
     from lepton_lab.core.store import Run
 
     job, dataset_object, model_object = _job_from_parts(spec, dataset, model, augment, train, name)
-    rd = RunDir.create(runs_dir, job)
+    rd = RunDir.create(runs_dir, job, origin=_origin_of_this_process())
     result = Run(rd.path)
     result._stop = threading.Event()
     extra = list(callbacks)

@@ -9,6 +9,9 @@ process that reports only through that directory. The manager
   :meth:`JobManager.execute` → :meth:`JobManager.on_complete` / :meth:`JobManager.on_failure`;
 - tails each running job's events (one :class:`~lepton_lab.server.streams.JobStream` per job)
   and fans them out to WebSocket subscribers;
+- lists and follows runs that kernels and scripts (``lepton_lab.train``, the CLI) write into
+  the same runs directory, without ever signalling their processes
+  (:mod:`~lepton_lab.server.external`);
 - keeps a SQLite index (:class:`~lepton_lab.server.store.JobStore`) and, on start-up,
   re-attaches workers that outlived the previous server process and marks the others
   ``interrupted`` so they can be resumed from their checkpoints.
@@ -35,6 +38,7 @@ from lepton_lab.server import access
 from lepton_lab.server import devices as devices_module
 from lepton_lab.server.devices import WAIT, GpuAllocator, visible_devices
 from lepton_lab.server.executors import Executor, WorkerExit, WorkerHandle
+from lepton_lab.server.external import ExternalRun
 from lepton_lab.server.store import INDEX_FILE, JobStore
 from lepton_lab.server.streams import Broadcaster, JobStream, Subscriber, encode
 
@@ -49,6 +53,9 @@ EVENTS_PAGE_LIMIT = 10_000
 
 #: Seconds between progress messages of one job on the all-jobs stream.
 PROGRESS_INTERVAL_S = 0.25
+
+#: Seconds between looks for run directories that kernels and scripts created in the runs directory.
+SCAN_INTERVAL_S = 1.0
 
 #: Lines of ``worker.log`` kept as the traceback of a worker that died without writing one.
 _LOG_TAIL_LINES = 40
@@ -78,6 +85,7 @@ class Job:
 
     run: RunDir
     status: str = "queued"
+    origin: str = "server"  # who trains it (rundir.ORIGINS); only "server" jobs use a slot
     gpu: int | None = None
     worker: WorkerHandle | None = None
     cancel_requested: bool = False
@@ -94,6 +102,11 @@ class Job:
     def id(self) -> str:
         """The run id."""
         return self.run.id
+
+    @property
+    def external(self) -> bool:
+        """Trained by a kernel or a script, not by a worker of this server."""
+        return self.origin != "server"
 
 
 def _signal_name(code: int) -> str:
@@ -172,6 +185,7 @@ class JobManager:
         self._queue: deque[str] = deque()
         self._started = False
         self._stopped = False
+        self._scan_task: asyncio.Task[None] | None = None
 
     # -- start-up and shutdown -----------------------------------------------------------------
 
@@ -185,6 +199,9 @@ class JobManager:
         self.store.rebuild(self.runs_dir)
         for record in sorted(self.store.list(ACTIVE_STATUSES), key=lambda r: (r["created"] or "", r["id"])):
             run = RunDir(record["run_dir"])
+            if record.get("origin", "server") != "server":
+                self._adopt(run, record)
+                continue
             before = previous.get(record["id"], {})
             was_running = record["status"] == "running" or before.get("status") == "running"
             if not was_running:
@@ -217,13 +234,65 @@ class JobManager:
             return
         self._started = True
         for job in list(self._jobs.values()):
-            if job.status == "running" and job.task is None:
+            if job.task is None and (job.status == "running" or job.external):
                 job.task = asyncio.create_task(self._run(job))
+        self._scan_task = asyncio.create_task(self._scan_forever())
         self._schedule()
+
+    async def _scan_forever(self) -> None:
+        while not self._stopped:
+            await asyncio.sleep(SCAN_INTERVAL_S)
+            try:
+                self.scan()
+            except Exception:  # a bad directory must not end the scanning
+                self.log.exception("Lepton Lab: scanning %s failed", self.runs_dir)
+
+    def scan(self) -> list[str]:
+        """Index run directories created since the last look; follow those still training.
+
+        They come from ``lepton_lab.train`` in a kernel, from the CLI or from scripts that write
+        into this runs directory. Returns their ids. Directories marked as the server's own
+        (``origin`` ``server``, or no ``origin``: an older version) are only indexed, never run.
+        """
+        known = self.store.ids()
+        found = []
+        try:
+            entries = list(self.runs_dir.iterdir())
+        except FileNotFoundError:
+            return []
+        for path in sorted(entries):
+            if path.name in known or path.name.startswith(".") or path.name in self._jobs:
+                continue
+            run = RunDir(path)
+            if not (run.spec_path.is_file() and run.status_path.is_file()):
+                continue  # being created (spec.json is written before status.json)
+            try:
+                record = self.store.sync_run(run)
+            except (OSError, ValueError):
+                continue  # half-written or foreign: look again next time
+            found.append(run.id)
+            if record.get("origin", "server") != "server" and record["status"] in ACTIVE_STATUSES:
+                self._adopt(run, record)
+            else:
+                self._publish_status(run.id)
+        return found
+
+    def _adopt(self, run: RunDir, record: dict[str, Any]) -> None:
+        """Follow an active run trained by a kernel or a script, as if it were a re-attached job."""
+        job = Job(
+            run, status=record["status"], origin=record.get("origin") or "kernel", worker=ExternalRun(run)
+        )
+        self._jobs[job.id] = job
+        if self._started and not self._stopped:
+            job.task = asyncio.create_task(self._run(job))
+            self._publish_status(job.id)
+        self.log.info("Lepton Lab: following run %s, trained by a %s process", job.id, job.origin)
 
     async def stop(self) -> None:
         """Stop following jobs and close every stream. Workers keep running: jobs outlive the server."""
         self._stopped = True
+        if self._scan_task is not None:
+            self._scan_task.cancel()
         tasks = [job.task for job in self._jobs.values() if job.task is not None]
         for task in tasks:
             task.cancel()
@@ -247,6 +316,7 @@ class JobManager:
         job = self._jobs.get(record["id"])
         view["cancel_requested"] = bool(job and job.cancel_requested)
         view["progress"] = dict(job.progress) if job and job.progress else None
+        view["origin"] = record.get("origin") or "server"
         if job is not None:
             view["status"] = job.status
             view["gpu"] = job.gpu
@@ -278,8 +348,9 @@ class JobManager:
 
     def summary(self) -> dict[str, Any]:
         """Count slots, running and queued jobs (for ``GET status``)."""
-        running = sum(1 for job in self._jobs.values() if job.status == "running")
-        return {"slots": self.slots, "running": running, "queued": len(self._queue)}
+        running = sum(1 for job in self._jobs.values() if job.status == "running" and not job.external)
+        external = sum(1 for job in self._jobs.values() if job.external)
+        return {"slots": self.slots, "running": running, "queued": len(self._queue), "external": external}
 
     def events(
         self, job_id: str, after: int = 0, limit: int | None = None
@@ -318,7 +389,7 @@ class JobManager:
         """List the CPU and GPUs with the running jobs placed on each."""
         holders: dict[int | None, list[str]] = {}
         for job in self._jobs.values():
-            if job.status == "running":
+            if job.status == "running" and not job.external:  # where a kernel trains is not known here
                 holders.setdefault(job.gpu, []).append(job.id)
         return {
             "devices": devices_module.devices(holders),
@@ -347,7 +418,10 @@ class JobManager:
         if job is None:
             raise JobStateError(f"job {job_id} is already {record['status']}; there is nothing to cancel")
         job.cancel_requested = True
-        if job.status == "queued":
+        if job.external:
+            job.run.request_stop()
+            self.log.info("Lepton Lab: asked the %s process training %s to stop", job.origin, job_id)
+        elif job.status == "queued":
             self._queue.remove(job_id)
             job.run.write_status(status="cancelled", error="cancelled before it started")
             self._append_status_event(job.run, "cancelled", "cancelled before it started")
@@ -368,9 +442,13 @@ class JobManager:
                 f"job {job_id} is {status}; only {', '.join(RESUMABLE_STATUSES)} jobs can be resumed"
             )
         run = RunDir(record["run_dir"])
+        # A run a kernel trained may name data this server may not read: check as for a new job.
+        access.allowed_dataset(run.read_spec(), self.cwd, self.dataset_roots)
         attempts = int(run.read_status().get("attempts") or 1) + 1
+        run.stop_request_path.unlink(missing_ok=True)
         run.write_status(
             status="queued",
+            origin="server",
             attempts=attempts,
             pid=None,
             exit_code=None,
@@ -396,7 +474,7 @@ class JobManager:
         if not self._started or self._stopped:
             return
         while self._queue:
-            running = [job for job in self._jobs.values() if job.status == "running"]
+            running = [job for job in self._jobs.values() if job.status == "running" and not job.external]
             if len(running) >= self.slots:
                 return
             held = Counter(job.gpu for job in running if job.gpu is not None)
@@ -479,8 +557,10 @@ class JobManager:
     def on_failure(self, job: Job, outcome: WorkerExit, error: BaseException | None = None) -> None:
         """Record why the worker failed, was cancelled or could not start."""
         recorded = job.run.read_status().get("status")
-        if job.cancel_requested:
+        if job.cancel_requested and not (job.external and recorded in ACTIVE_STATUSES):
             status = "cancelled"
+        elif job.external and recorded in ACTIVE_STATUSES:
+            status = "interrupted"  # its process went away mid-run; resuming continues it here
         elif error is None and recorded in ("failed", "cancelled"):
             status = recorded  # the worker recorded its own end (a SIGTERM from elsewhere, an error)
         else:
@@ -491,10 +571,14 @@ class JobManager:
         self, job: Job, status: str, outcome: WorkerExit, error: BaseException | None
     ) -> None:
         recorded = job.run.read_status()
+        if job.external and recorded.get("status") == status:
+            self.store.sync_run(job.run)  # its own process recorded the end; its files are not ours
+            self.log.info("Lepton Lab: run %s (%s) %s", job.id, job.origin, status)
+            return
         fields: dict[str, Any] = {"status": status, "gpu": job.gpu}
         if outcome.code is not None:
             fields["exit_code"] = outcome.code
-        if status in ("failed", "cancelled") and not (
+        if status in ("failed", "cancelled", "interrupted") and not (
             recorded.get("status") == status and recorded.get("error")
         ):
             message = self._failure_message(job, outcome, error, status)
@@ -514,6 +598,11 @@ class JobManager:
         self, job: Job, outcome: WorkerExit, error: BaseException | None, status: str
     ) -> str | None:
         pid = job.worker.pid if job.worker else None
+        if job.external and status == "interrupted":
+            return (
+                f"the {job.origin} process (pid {pid}) training this run went away before it finished; "
+                f"resume it on the server: POST jobs/{job.id}/resume or lepton_lab.job({job.id!r}).resume()"
+            )
         if error is not None:
             return f"the worker could not be started: {type(error).__name__}: {error}"
         if status == "cancelled":

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lepton_lab._version import __version__
-from lepton_lab.core.rundir import STATUSES
+from lepton_lab.core.rundir import ORIGINS, STATUSES
 from lepton_lab.server.routes import API_PREFIX, ROUTES
 
 _JOB = {"$ref": "#/components/schemas/Job"}
@@ -98,7 +98,8 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
     "jobs/{job_id}": {
         "get": _op("One job, with its spec and traceback", {"200": _json("Job", _JOB)}, [_JOB_ID]),
         "delete": _op(
-            "Cancel a job (SIGTERM, then SIGKILL after the grace period); events are kept",
+            "Cancel a job (SIGTERM, then SIGKILL after the grace period; a run trained by a kernel or "
+            "a script is asked to stop through its stop-requested file); events are kept",
             {
                 "200": _json("Cancelled (it was queued)", _JOB),
                 "202": _json("Cancelling", _JOB),
@@ -109,7 +110,8 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "jobs/{job_id}/resume": {
         "post": _op(
-            "Resume an interrupted, failed or cancelled job from its checkpoints",
+            "Resume an interrupted, failed or cancelled job from its checkpoints (in a server worker, "
+            "whoever trained it first)",
             {"202": _json("Queued again", _JOB), "409": _ERROR},
             [_JOB_ID],
         ),
@@ -209,6 +211,11 @@ _JOB_SCHEMA: dict[str, Any] = {
         "epochs": {"type": ["integer", "null"]},
         "dataset": {"type": ["string", "null"]},
         "run_dir": {"type": "string"},
+        "origin": {
+            "enum": list(ORIGINS),
+            "description": "Who trains it: a worker of this server, lepton_lab.train in a kernel, "
+            "or a script/the CLI writing into the runs directory (cancel asks those to stop).",
+        },
         "cancel_requested": {"type": "boolean"},
         "queue_position": {"type": ["integer", "null"]},
         "progress": {"type": ["object", "null"], "description": "Latest step, epoch, total_steps, metrics."},

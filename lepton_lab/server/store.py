@@ -39,6 +39,7 @@ COLUMNS: dict[str, str] = {
     "epochs": "INTEGER",
     "dataset": "TEXT",
     "run_dir": "TEXT NOT NULL",
+    "origin": "TEXT",  # server | kernel | script (rundir.ORIGINS)
     "updated": "REAL",
 }
 
@@ -54,6 +55,7 @@ _STATUS_KEYS = (
     "error",
     "epoch",
     "epochs",
+    "origin",
 )
 #: Of those, the ones the server knows before the worker writes them.
 _SERVER_KNOWN = ("pid", "gpu", "started")
@@ -86,6 +88,11 @@ class JobStore:
         db.execute("PRAGMA synchronous=NORMAL")
         columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS.items())
         db.execute(f"CREATE TABLE IF NOT EXISTS jobs ({columns})")
+        # An index written by an older version lacks newer columns; add them, keeping its rows.
+        present = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
+        for name, kind in COLUMNS.items():
+            if name not in present:
+                db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
         db.execute("CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status)")
         return db
 
@@ -134,6 +141,11 @@ class JobStore:
             rows = self._db.execute(sql, params).fetchall()
         return [self._record(row) for row in rows]
 
+    def ids(self) -> set[str]:
+        """Ids of every indexed job."""
+        with self._lock:
+            return {row["id"] for row in self._db.execute("SELECT id FROM jobs")}
+
     def delete(self, job_id: str) -> None:
         """Forget ``job_id`` (its run directory is untouched)."""
         with self._lock:
@@ -152,6 +164,7 @@ class JobStore:
             if fields[key] is None:
                 del fields[key]  # the worker has not written it yet; the server's value stands
         fields["status"] = status.get("status") or "queued"
+        fields["origin"] = status.get("origin") or "server"  # run directories from before origins
         fields["run_dir"] = str(run.path)
         try:
             document = run.read_spec_document()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -92,6 +94,27 @@ def test_cancel_button_stops_a_running_job(lab, page, artifacts):
     page.screenshot(path=str(artifacts / "lab-panel-job-cancelled.png"))
     panel.locator(".lepton-lab-filter").select_option("running")
     wait_for(lambda: panel.locator(".lepton-lab-job").count() == 0, 5, "no running job is listed")
+
+
+def test_a_run_trained_from_a_terminal_shows_up_tagged_and_completes(lab, page, artifacts):
+    open_panel(page, lab)
+    spec = {"name": "from-terminal", "dataset": {"name": "digits", "subset": 300}, "model": {"preset": "mlp"},
+            "train": {"epochs": 3, "batch_size": 8}}  # fmt: skip
+    spec_file = lab.root.parent / "terminal-job.json"
+    spec_file.write_text(json.dumps(spec))
+    command = [sys.executable, "-m", "lepton_lab.cli", "train", str(spec_file)]
+    command += ["--runs-dir", str(lab.runs_dir)]
+    trainer = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        row = page.locator("#lepton-lab-panel .lepton-lab-job", has_text="from-terminal")
+        row.wait_for(timeout=60_000)
+        assert row.locator(".lepton-lab-origin").inner_text() == "script"
+        row.locator(".lepton-lab-badge", has_text="completed").wait_for(timeout=180_000)
+        assert trainer.wait(timeout=60) == 0
+    finally:
+        trainer.kill()
+    assert row.locator(".lepton-lab-job-progress").inner_text() == "epoch 3/3"
+    page.screenshot(path=str(artifacts / "lab-panel-terminal-run.png"))
 
 
 def test_job_view_draws_live_charts_spec_and_log(lab, page, artifacts):
