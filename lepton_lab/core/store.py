@@ -184,6 +184,7 @@ class Run:
             "created": status.get("created"),
             "duration_s": _duration(status),
             "epoch": status.get("epoch"),
+            "origin": status.get("origin") or "server",
         }
         for section in ("dataset", "model", "train"):
             flat: dict[str, Any] = {}
@@ -294,7 +295,8 @@ def _creation_order(run_dir: RunDir) -> tuple[str, str, str]:
 def runs(runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> pd.DataFrame:
     """One row per run in ``runs_dir``: hyperparameters, status and metrics, for comparing runs.
 
-    Columns include ``id``, ``name``, ``status``, ``created``, ``duration_s``, flattened spec
+    Columns include ``id``, ``name``, ``status``, ``created``, ``duration_s``, ``origin`` (who
+    trained it: ``server``, ``kernel`` or ``script``), flattened spec
     fields (``dataset.name``, ``model.preset``, ``train.learning_rate`` ...), ``final_<metric>``
     and ``best_<metric>`` for each epoch metric (``final_val_accuracy``, ``best_val_loss`` ...),
     ``test_accuracy`` and ``path``.
