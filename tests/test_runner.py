@@ -389,3 +389,31 @@ def test_checkpoint_never_saves_an_epoch_cut_short(tmp_path: Path) -> None:
     callback.on_epoch_end(1)
     callback.on_train_end()
     assert _saved_epoch(tmp_path) == 1
+
+
+def test_a_save_cut_short_leaves_the_previous_checkpoint_to_resume_from(tmp_path: Path) -> None:
+    callback = _checkpoint(tmp_path, cost_factor=0.0)
+    callback.on_epoch_end(0)
+    folder = tmp_path / "checkpoints"
+    # What a kill during the next save leaves behind: half-written temporary files.
+    (folder / "saving.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n torn")
+    (folder / "training_metadata.json.saving").write_text('{"epo')
+    resumed = _checkpoint(tmp_path, cost_factor=0.0)
+    assert resumed.saved_epochs == 1
+    assert sorted(p.name for p in folder.iterdir() if "saving" not in p.name) == [
+        "latest.weights.h5",
+        "training_metadata.json",
+    ]
+
+
+def test_a_torn_checkpoint_fails_the_run_with_the_fix_and_keeps_its_events(tmp_path: Path) -> None:
+    spec = _spec(epochs=2, subset=300)
+    run_dir = RunDir.create(tmp_path, spec)
+    run_dir.checkpoints_dir.mkdir()
+    (run_dir.checkpoints_dir / "latest.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n torn by an old version")
+    (run_dir.checkpoints_dir / "training_metadata.json").write_text('{"epoch": 1, "batch": 0}')
+    status = runner.run(spec, run_dir)
+    assert status["status"] == "failed"
+    assert "cannot be read" in status["error"] and "delete that folder" in status["error"]
+    assert str(run_dir.checkpoints_dir) in status["error"]
+    assert run_dir.events_path.stat().st_size > 0

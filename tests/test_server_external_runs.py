@@ -28,19 +28,23 @@ pytestmark = pytest.mark.slow
 
 TRAINER = textwrap.dedent(
     """
-    import sys
+    import sys, time
     from lepton_lab.core.runner import train
-    run = train(dataset={"name": "digits", "subset": 300}, model="mlp", name=sys.argv[2],
-                train={"epochs": int(sys.argv[3]), "batch_size": 32}, runs_dir=sys.argv[1])
+    from lepton_lab.core.tf_import import keras
+    runs_dir, name, epochs, pause = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+    # A pause after each epoch keeps the run going long enough to act on it, however fast the host.
+    slow = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: time.sleep(pause))
+    run = train(dataset={"name": "digits", "subset": 300}, model="mlp", name=name,
+                train={"epochs": epochs, "batch_size": 32}, runs_dir=runs_dir, callbacks=[slow])
     print("finished with status", run.status["status"], flush=True)
     """
 )
 
 
-def start_trainer(runs_dir: Path, name: str, epochs: int) -> subprocess.Popen[str]:
+def start_trainer(runs_dir: Path, name: str, epochs: int, pause_s: float = 0.0) -> subprocess.Popen[str]:
     """Train in a process of its own, as a notebook kernel would."""
     return subprocess.Popen(
-        [sys.executable, "-c", TRAINER, str(runs_dir), name, str(epochs)],
+        [sys.executable, "-c", TRAINER, str(runs_dir), name, str(epochs), str(pause_s)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -97,7 +101,7 @@ async def test_a_run_trained_in_another_process_is_listed_and_streamed_to_the_en
 
 
 async def test_cancel_asks_the_training_process_to_stop_and_never_signals_it(jp_fetch, runs_dir):
-    trainer = start_trainer(runs_dir, "long", 500)
+    trainer = start_trainer(runs_dir, "long", 500, pause_s=0.05)
     try:
         job = await wait_listed(jp_fetch, "long")
         await wait_epoch_events(jp_fetch, job["id"], 1)
@@ -114,7 +118,7 @@ async def test_cancel_asks_the_training_process_to_stop_and_never_signals_it(jp_
 
 
 async def test_a_vanished_training_process_leaves_an_interrupted_run_the_server_resumes(jp_fetch, runs_dir):
-    trainer = start_trainer(runs_dir, "orphan", 40)
+    trainer = start_trainer(runs_dir, "orphan", 40, pause_s=0.25)
     try:
         job = await wait_listed(jp_fetch, "orphan")
         await wait_epoch_events(jp_fetch, job["id"], 1)
@@ -129,7 +133,8 @@ async def test_a_vanished_training_process_leaves_an_interrupted_run_the_server_
     response = await jp_fetch("lepton-lab", "api", "jobs", job["id"], "resume", method="POST", body="")
     assert json.loads(response.body)["origin"] == "server"
     final = await wait_status(jp_fetch, job["id"], timeout=180)
-    assert final["status"] == "completed" and final["epoch"] == 40
+    assert final["status"] == "completed", (final.get("error"), final.get("traceback"))
+    assert final["epoch"] == 40
     epochs = [
         e["epoch"]
         for e in (await get_json(jp_fetch, "jobs", job["id"], "events"))["events"]

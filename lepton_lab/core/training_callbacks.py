@@ -8,7 +8,9 @@ its record.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import threading
 import time
 from typing import Any
@@ -24,6 +26,10 @@ class RunCancelled(Exception):
     """
 
 
+class CheckpointDamaged(RuntimeError):
+    """The run's checkpoint cannot be restored; the message says which folder to delete."""
+
+
 class EpochCheckpoint(keras.callbacks.BackupAndRestore):
     """``BackupAndRestore`` that keeps saving cheap when epochs are short.
 
@@ -35,6 +41,10 @@ class EpochCheckpoint(keras.callbacks.BackupAndRestore):
     early. Re-running resumes after the last saved epoch; with epochs longer than a save's
     ``cost_factor`` times, that is every epoch.
 
+    Each save writes the weights and the epoch number to temporary files and then renames them
+    over the checkpoint, so a process killed at any moment (a SIGKILL, a kernel shut down
+    mid-save) leaves the previous checkpoint or the new one, never a torn HDF5 file.
+
     Parameters
     ----------
     backup_dir
@@ -45,8 +55,9 @@ class EpochCheckpoint(keras.callbacks.BackupAndRestore):
 
     def __init__(self, backup_dir: str, cost_factor: float = 20.0) -> None:
         # Keep the checkpoint after training: a cancelled or early-stopped run can be resumed, and
-        # re-running a completed run finds nothing left to train. Two copies survive a kill mid-save.
-        super().__init__(backup_dir, delete_checkpoint=False, double_checkpoint=True)
+        # re-running a completed run finds nothing left to train. No second copy is needed: saves
+        # are atomic (see _save_model).
+        super().__init__(backup_dir, delete_checkpoint=False)
         self.cost_factor = cost_factor
         self.saved_epochs = 0  # completed epochs in the checkpoint on disk
         self._completed: int | None = None  # 0-based index of the last completed, unsaved epoch
@@ -55,7 +66,13 @@ class EpochCheckpoint(keras.callbacks.BackupAndRestore):
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         """Restore the checkpoint, if any (the model resumes at the next epoch)."""
-        super().on_train_begin(logs)
+        try:
+            super().on_train_begin(logs)
+        except OSError as error:  # torn by a kill mid-save under an older, non-atomic version
+            raise CheckpointDamaged(
+                f"the checkpoint in {self.backup_dir} cannot be read ({error}); delete that folder "
+                "to train this run again from the start (its events and metrics are kept)"
+            ) from error
         self.saved_epochs = int(getattr(self.model, "_initial_epoch", None) or 0)
         self._completed = None
         self._last_save_end = time.perf_counter()
@@ -77,6 +94,19 @@ class EpochCheckpoint(keras.callbacks.BackupAndRestore):
         """Save the last completed epoch (training may have ended early)."""
         self.save_completed()
         super().on_train_end(logs)
+
+    def _save_model(self) -> None:
+        """Write the checkpoint atomically (replaces ``BackupAndRestore``'s in-place writes)."""
+        os.makedirs(self.backup_dir, exist_ok=True)
+        partial_weights = os.path.join(self.backup_dir, "saving.weights.h5")
+        partial_metadata = f"{self._training_metadata_path}.saving"
+        self.model.save_weights(partial_weights, overwrite=True)
+        with open(partial_metadata, "w", encoding="utf-8") as handle:
+            json.dump({"epoch": self._current_epoch, "batch": self._last_batch_seen}, handle)
+        # Weights first: a kill between the two renames leaves the next epoch's weights with the
+        # previous epoch number, so a resume repeats one epoch instead of skipping one.
+        os.replace(partial_weights, self._weights_path)
+        os.replace(partial_metadata, self._training_metadata_path)
 
     def save_completed(self) -> None:
         """Save the last completed epoch unless it is saved already.
