@@ -80,7 +80,7 @@ async def wait_epoch_events(jp_fetch, job_id: str, count: int, timeout: float = 
 async def test_a_run_trained_in_another_process_is_listed_and_streamed_to_the_end(
     jp_fetch, jp_ws_fetch, runs_dir
 ):
-    trainer = start_trainer(runs_dir, "from a kernel", 3)
+    trainer = start_trainer(runs_dir, "from a kernel", 3, pause_s=0.5)
     try:
         job = await wait_listed(jp_fetch, "from a kernel")
         assert job["origin"] == "script"
