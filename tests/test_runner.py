@@ -192,8 +192,53 @@ def test_runtime_defaults_respect_the_spec() -> None:
     assert runner.runtime_settings(TrainSpec(), [])["steps_per_execution"] == 16
     assert runner.runtime_settings(TrainSpec(steps_per_execution=2), [])["steps_per_execution"] == 2
     cpu = runner.runtime_settings(TrainSpec(mixed_precision=True), [])
-    assert cpu["mixed_precision"] is False and cpu["jit_compile"] is False
-    assert runner.runtime_settings(TrainSpec(mixed_precision=True), ["/gpu:0"])["mixed_precision"] is True
+    assert cpu["precision"] == "float32" and cpu["mixed_precision"] is False and cpu["jit_compile"] is False
+    assert (
+        runner.runtime_settings(TrainSpec(mixed_precision=True), ["/gpu:0"])["precision"] == "mixed_float16"
+    )
+
+
+@pytest.mark.parametrize(
+    ("mixed_precision", "gpus", "cpu_bfloat16", "policy"),
+    [
+        (None, [], True, "mixed_bfloat16"),  # the default on CPUs with native bfloat16
+        (None, [], False, "float32"),  # emulated bfloat16 would be slower than float32
+        (True, [], True, "mixed_bfloat16"),
+        (False, [], True, "float32"),
+        (None, ["/gpu:0"], True, "float32"),  # float16 on a GPU only when asked for
+        (True, ["/gpu:0"], False, "mixed_float16"),
+    ],
+)
+def test_precision_follows_the_spec_and_the_hardware(mixed_precision, gpus, cpu_bfloat16, policy) -> None:
+    settings = runner.runtime_settings(TrainSpec(mixed_precision=mixed_precision), gpus, cpu_bfloat16)
+    assert settings["precision"] == policy
+    assert settings["mixed_precision"] == (policy != "float32")
+
+
+def test_native_bfloat16_is_read_from_the_cpu_flags(tmp_path: Path) -> None:
+    with_bf16, without = tmp_path / "bf16", tmp_path / "plain"
+    with_bf16.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx512f avx512_bf16 amx_tile\n")
+    without.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f\n")
+    assert runner.cpu_has_native_bfloat16(with_bf16) is True
+    assert runner.cpu_has_native_bfloat16(without) is False
+    assert runner.cpu_has_native_bfloat16(tmp_path / "missing") is False
+
+
+def test_a_bfloat16_run_trains_saves_and_scores_like_a_float32_one(tmp_path: Path) -> None:
+    results = {}
+    for mixed in (True, False):
+        spec = _spec(name=f"mixed-{mixed}", model="small_cnn", epochs=3, mixed_precision=mixed)
+        run_dir = RunDir.create(tmp_path, spec)
+        status = runner.run(spec, run_dir)
+        assert status["status"] == "completed", status.get("traceback")
+        results[mixed] = (run_dir.read_spec_document()["runtime"]["precision"], load_run(run_dir.path))
+    if not runner.cpu_has_native_bfloat16():
+        pytest.skip("this CPU has no native bfloat16, so the runner keeps float32 (checked above)")
+    (policy, bf16), (plain_policy, plain) = results[True], results[False]
+    assert policy == "mixed_bfloat16" and plain_policy == "float32"
+    assert bf16.evaluation.accuracy == pytest.approx(plain.evaluation.accuracy, abs=0.05)
+    model = keras.saving.load_model(bf16.path / "model.keras")
+    assert model.layers[-1].dtype_policy.name == "float32"  # probabilities stay float32
 
 
 def test_train_accepts_names_and_dicts_and_runs_in_background(tmp_path: Path) -> None:

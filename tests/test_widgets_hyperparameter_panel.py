@@ -58,3 +58,12 @@ def test_setting_spec_updates_every_control_and_notifies_once_valid():
     assert 48 in panel.batch_size.options
     assert seen[-1] == spec.model_dump(mode="json")
     assert len(seen) == 1
+
+
+def test_mixed_precision_offers_auto_on_and_off():
+    panel = HyperparameterPanel()
+    assert panel.spec.mixed_precision is None  # auto: the runner picks for the hardware
+    panel.mixed_precision.value = False
+    assert panel.spec.mixed_precision is False
+    panel.spec = TrainSpec(mixed_precision=True)
+    assert panel.mixed_precision.label == "on"

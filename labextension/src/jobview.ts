@@ -356,7 +356,11 @@ export class JobView extends Widget {
         runtime.device ? `device ${runtime.device}` : '',
         runtime.steps_per_epoch ? `${runtime.steps_per_epoch} steps/epoch` : '',
         runtime.steps_per_execution ? `steps_per_execution ${runtime.steps_per_execution}` : '',
-        runtime.mixed_precision ? 'mixed precision' : ''
+        runtime.precision && runtime.precision !== 'float32'
+          ? runtime.precision
+          : runtime.mixed_precision
+            ? 'mixed precision'
+            : ''
       ].filter(Boolean);
       if (examples) {
         rows.push(kv('examples', examples, 'lepton-lab-runtime'));

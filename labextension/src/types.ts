@@ -103,7 +103,8 @@ export interface ITrainSpec {
   lr_schedule?: LrSchedule;
   early_stopping_patience?: number | null;
   seed?: number;
-  mixed_precision?: boolean;
+  /** null: the runner chooses (bfloat16 on CPUs with native bfloat16). */
+  mixed_precision?: boolean | null;
   steps_per_execution?: number | null;
 }
 
@@ -246,6 +247,8 @@ export interface IRuntime {
   gpus?: string[];
   steps_per_execution?: number;
   jit_compile?: boolean;
+  /** Keras dtype policy: `float32`, `mixed_bfloat16` or `mixed_float16`. */
+  precision?: string;
   mixed_precision?: boolean;
   steps_per_epoch?: number;
   examples?: Record<string, number>;

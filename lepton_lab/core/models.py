@@ -232,9 +232,9 @@ def build(
     _check_dropout(dropout)
     from lepton_lab.core.tf_import import keras
 
-    # Under mixed precision the softmax must stay float32, or probabilities lose precision
-    # (Keras's mixed-precision guide); otherwise leave the default policy untouched.
-    mixed = keras.mixed_precision.global_policy().name == "mixed_float16"
+    # Under mixed precision (float16 or bfloat16) the softmax must stay float32, or probabilities
+    # lose precision (Keras's mixed-precision guide); otherwise leave the default policy untouched.
+    mixed = keras.mixed_precision.global_policy().compute_dtype != "float32"
     output_dtype = {"dtype": "float32"} if mixed else {}
     return keras.Sequential(
         [

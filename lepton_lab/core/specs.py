@@ -217,7 +217,12 @@ class TrainSpec(_Spec):
     lr_schedule: Literal["constant", "cosine"] = "constant"
     early_stopping_patience: int | None = Field(None, ge=1)
     seed: int = 1
-    mixed_precision: bool = Field(False, description="float16 compute; used only when a GPU is present.")
+    mixed_precision: bool | None = Field(
+        None,
+        description="Lower-precision compute with float32 weights. None: the runner chooses (bfloat16 "
+        "on CPUs with native bfloat16 instructions, float32 elsewhere); True: float16 on a GPU, "
+        "bfloat16 on such a CPU; False: float32 everywhere.",
+    )
     steps_per_execution: int | None = Field(None, ge=1, description="None lets the runner choose.")
 
     @model_validator(mode="after")

@@ -104,9 +104,12 @@ class HyperparameterPanel(StaticSnapshot, ipywidgets.VBox):
             tooltip="epochs without improvement of the validation loss; 0 turns early stopping off",
         )  # fmt: skip
         self.seed = ipywidgets.IntText(value=start.seed, description="seed", style=_STYLE)
-        self.mixed_precision = ipywidgets.Checkbox(
-            value=start.mixed_precision, description="mixed precision (GPU only)", indent=False
-        )
+        self.mixed_precision = ipywidgets.Dropdown(
+            options=[("auto", None), ("on", True), ("off", False)], value=start.mixed_precision,
+            description="mixed precision", style=_STYLE,
+            tooltip="auto: bfloat16 on CPUs with native bfloat16, float32 elsewhere; "
+            "on: also float16 on a GPU; off: float32 everywhere",
+        )  # fmt: skip
         self.message = ipywidgets.HTML()
         self._extra = {
             key: value for key, value in start.model_dump().items() if key in ("steps_per_execution",)
@@ -144,7 +147,7 @@ class HyperparameterPanel(StaticSnapshot, ipywidgets.VBox):
             "lr_schedule": self.lr_schedule.value,
             "early_stopping_patience": int(self.early_stopping.value) or None,
             "seed": int(self.seed.value),
-            "mixed_precision": bool(self.mixed_precision.value),
+            "mixed_precision": self.mixed_precision.value,
         }
 
     def _changed(self, change: dict[str, Any] | None = None) -> None:
