@@ -18,6 +18,7 @@ from lepton_lab._version import __version__
 def _doctor(_args: argparse.Namespace) -> int:
     """Print what a user needs to know about this installation."""
     from lepton_lab.core import datasets
+    from lepton_lab.core.runner import cpu_has_native_bfloat16
     from lepton_lab.server.devices import gpus
     from lepton_lab.server.status import installed_version, tensorflow_version
 
@@ -32,6 +33,10 @@ def _doctor(_args: argparse.Namespace) -> int:
     found = gpus()
     summary = ", ".join(f"{gpu.index}: {gpu.name}" for gpu in found)
     row("GPUs", summary or "none (training runs on CPU)")
+    if cpu_has_native_bfloat16():
+        row("CPU bfloat16", "native: training uses mixed bfloat16 unless train.mixed_precision is false")
+    else:
+        row("CPU bfloat16", "not native: training on the CPU uses float32")
     print("Datasets available offline:")
     for entry in datasets.available():
         mark = "yes" if entry["offline"] else "no "
