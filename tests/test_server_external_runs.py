@@ -165,3 +165,39 @@ def test_an_index_from_before_origins_gains_the_column_and_keeps_its_rows(tmp_pa
     store.put("new", status="running", run_dir="/y", origin="kernel")
     assert {r["id"]: r["origin"] for r in store.list()} == {"old": None, "new": "kernel"}
     store.close()
+
+
+def _external_run(runs_dir: Path, pid: int) -> RunDir:
+    run = RunDir.create(runs_dir, {"name": "in a kernel", "dataset": {"name": "digits"}}, origin="kernel")
+    run.write_status(status="running", pid=pid)
+    return run
+
+
+async def _settle(manager: JobManager, job_id: str, timeout: float = 10.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while job_id in manager._jobs:
+        assert time.monotonic() < deadline, f"{job_id} still followed after {timeout} s"
+        await asyncio.sleep(0.05)
+    return manager.get(job_id)
+
+
+async def test_after_a_server_restart_external_runs_are_followed_again_or_marked_interrupted(tmp_path):
+    kernel = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    try:
+        alive_run, dead_run = _external_run(tmp_path, kernel.pid), _external_run(tmp_path, gone.pid)
+        manager = JobManager(tmp_path, executor=None)  # type: ignore[arg-type]  # nothing may start
+        manager.recover()  # what a restarted server does with the runs it finds
+        manager.start()
+        assert (await _settle(manager, dead_run.id))["status"] == "interrupted"
+        assert (
+            manager.get(alive_run.id)["status"] == "running"
+            and manager.get(alive_run.id)["origin"] == "kernel"
+        )
+        alive_run.write_status(status="completed")  # the kernel finished training
+        assert (await _settle(manager, alive_run.id))["status"] == "completed"
+        assert kernel.poll() is None  # followed, never signalled
+        await manager.stop()
+    finally:
+        kernel.kill()
