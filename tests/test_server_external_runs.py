@@ -152,6 +152,10 @@ def test_scan_indexes_new_directories_but_never_runs_the_server_s_own(tmp_path):
     assert manager.scan() == [own.id]
     assert manager.list_jobs()[0]["status"] == "queued" and manager._jobs == {}
     assert manager.scan() == []  # already known
+    # status.json arrives: the runs directory itself does not change, the half-made run does.
+    RunDir(half).write_status(status="completed", origin="script")
+    assert manager.scan() == [half.name]
+    assert manager.scan() == []
 
 
 def test_an_index_from_before_origins_gains_the_column_and_keeps_its_rows(tmp_path):

@@ -57,6 +57,9 @@ PROGRESS_INTERVAL_S = 0.25
 #: Seconds between looks for run directories that kernels and scripts created in the runs directory.
 SCAN_INTERVAL_S = 1.0
 
+#: Seconds between full listings of the runs directory when its mtime has not changed.
+FULL_SCAN_INTERVAL_S = 15.0
+
 #: Lines of ``worker.log`` kept as the traceback of a worker that died without writing one.
 _LOG_TAIL_LINES = 40
 
@@ -186,6 +189,9 @@ class JobManager:
         self._started = False
         self._stopped = False
         self._scan_task: asyncio.Task[None] | None = None
+        self._scan_mtime: int | None = None  # of the runs directory at the last full scan
+        self._full_scan_at = 0.0
+        self._unsettled: set[str] = set()  # entries that were not complete runs at the last scan
 
     # -- start-up and shutdown -----------------------------------------------------------------
 
@@ -254,22 +260,32 @@ class JobManager:
         into this runs directory. Returns their ids. Directories marked as the server's own
         (``origin`` ``server``, or no ``origin``: an older version) are only indexed, never run.
         """
-        known = self.store.ids()
-        found = []
         try:
-            entries = list(self.runs_dir.iterdir())
+            mtime = self.runs_dir.stat().st_mtime_ns
         except FileNotFoundError:
             return []
-        for path in sorted(entries):
-            if path.name in known or path.name.startswith(".") or path.name in self._jobs:
+        now = time.monotonic()
+        # An entry added or removed changes the directory's mtime. Filesystems with coarse
+        # timestamps can hide one added in the same tick, so look at everything now and then too.
+        if mtime != self._scan_mtime or now - self._full_scan_at >= FULL_SCAN_INTERVAL_S:
+            self._scan_mtime, self._full_scan_at = mtime, now
+            known = self.store.ids()
+            names = sorted(p.name for p in self.runs_dir.iterdir() if p.name not in known)
+        else:  # only the directories that were not complete runs last time (cheap when idle)
+            names = sorted(self._unsettled)
+        found = []
+        for name in names:
+            if name.startswith(".") or name in self._jobs:
                 continue
-            run = RunDir(path)
-            if not (run.spec_path.is_file() and run.status_path.is_file()):
-                continue  # being created (spec.json is written before status.json)
+            run = RunDir(self.runs_dir / name)
             try:
+                if not (run.spec_path.is_file() and run.status_path.is_file()):
+                    raise FileNotFoundError(run.status_path)  # being created: spec.json comes first
                 record = self.store.sync_run(run)
             except (OSError, ValueError):
-                continue  # half-written or foreign: look again next time
+                self._unsettled.add(name)  # half-written, or not a run: look again next time
+                continue
+            self._unsettled.discard(name)
             found.append(run.id)
             if record.get("origin", "server") != "server" and record["status"] in ACTIVE_STATUSES:
                 self._adopt(run, record)
