@@ -22,6 +22,8 @@ TINY = {
 }
 FINISHED = ("completed", "failed", "cancelled", "interrupted")
 WAIT_S = 180.0
+#: Epochs of a job a test must catch mid-run: a tiny digits epoch takes ~20-50 ms here.
+LONG_EPOCHS = 60
 
 
 def spec(epochs: int, name: str = "run") -> dict[str, Any]:
@@ -175,7 +177,8 @@ async def test_killed_worker_fails_with_its_events_kept(jp_fetch):
 
 
 async def test_restarted_server_reattaches_live_worker_and_keeps_streaming(jp_fetch, jp_ws_fetch, lab):
-    job = await submit(jp_fetch, spec(6))
+    # Enough epochs that the worker is still training when the test freezes it, however fast.
+    job = await submit(jp_fetch, spec(LONG_EPOCHS))
     await wait_epochs(jp_fetch, job["id"], 1)
     pid = (await get_json(jp_fetch, "jobs", job["id"]))["pid"]
     os.killpg(pid, signal.SIGSTOP)  # hold the worker still so it cannot finish during the restart
@@ -189,13 +192,13 @@ async def test_restarted_server_reattaches_live_worker_and_keeps_streaming(jp_fe
     os.killpg(pid, signal.SIGCONT)
     messages = await read_until_closed(ws)
     epochs = [e["epoch"] for e in events_of(messages) if e["type"] == "epoch"]
-    assert epochs and epochs[-1] == 6 and min(epochs) >= 2  # only what came after the offset
+    assert epochs and epochs[-1] == LONG_EPOCHS and min(epochs) >= 2  # only what came after the offset
     assert messages[-1]["job"]["status"] == "completed"
     assert (await get_json(jp_fetch, "jobs", job["id"]))["exit_code"] in (0, None)
 
 
 async def test_interrupted_job_resumes_to_the_full_epoch_count(jp_fetch, lab):
-    job = await submit(jp_fetch, spec(10))
+    job = await submit(jp_fetch, spec(LONG_EPOCHS))
     await wait_epochs(jp_fetch, job["id"], 2)
     pid = (await get_json(jp_fetch, "jobs", job["id"]))["pid"]
     os.killpg(pid, signal.SIGSTOP)  # frozen mid-run, so it cannot finish before it dies
@@ -214,9 +217,9 @@ async def test_interrupted_job_resumes_to_the_full_epoch_count(jp_fetch, lab):
     assert response.code == 202
     final = await wait_status(jp_fetch, job["id"], ("completed", "failed", "cancelled"))
 
-    assert final["status"] == "completed" and final["epoch"] == 10
+    assert final["status"] == "completed" and final["epoch"] == LONG_EPOCHS
     events = (await get_json(jp_fetch, "jobs", job["id"], "events"))["events"]
-    assert {e["epoch"] for e in events if e["type"] == "epoch"} == set(range(1, 11))
+    assert {e["epoch"] for e in events if e["type"] == "epoch"} == set(range(1, LONG_EPOCHS + 1))
     restarts = [e for e in events if e["type"] == "status" and e.get("status") == "running"]
     assert len(restarts) == 2 and restarts[1]["epoch"] >= 1  # continued from a checkpoint
 

@@ -18,7 +18,8 @@ SPEC = {
     "name": "outlives its server",
     "dataset": {"name": "digits", "subset": 300},
     "model": {"preset": "mlp"},
-    "train": {"epochs": 6, "batch_size": 32},
+    # Enough epochs that the worker is still training when the test freezes it, however fast.
+    "train": {"epochs": 60, "batch_size": 32},
 }
 
 
@@ -53,9 +54,9 @@ def test_restarted_server_process_reattaches_the_worker_it_did_not_start(tmp_pat
             followed = list(again.follow(after=offset, poll=0.2, timeout=300))
             final = again.refresh().info
 
-        assert final["status"] == "completed" and final["epoch"] == 6
+        assert final["status"] == "completed" and final["epoch"] == SPEC["train"]["epochs"]
         epochs = [e["epoch"] for e in followed if e["type"] == "epoch"]
-        assert epochs[-1] == 6 and epochs == sorted(set(epochs))
+        assert epochs[-1] == SPEC["train"]["epochs"] and epochs == sorted(set(epochs))
         assert followed[-1]["type"] == "status" and followed[-1]["status"] == "completed"
     finally:
         if pid is not None and alive(pid):

@@ -44,7 +44,9 @@ def badge(page: Any, job_id: str) -> str:
 def test_submitted_job_appears_progresses_and_completes_in_panel(lab, page, artifacts):
     panel = open_panel(page, lab)
     panel.locator(".lepton-lab-version .lepton-lab-value").wait_for()
-    submitted = submit(lab, "panel-digits", epochs=3, batch_size=8)
+    # Long enough (600 steps, a callback per step) for progress updates between start and end,
+    # however fast the host trains.
+    submitted = submit(lab, "panel-digits", epochs=8, batch_size=4, steps_per_execution=1)
     job_id = submitted["id"]
     page.evaluate(TRACE_ROW, job_id)
 
@@ -58,7 +60,7 @@ def test_submitted_job_appears_progresses_and_completes_in_panel(lab, page, arti
     assert "running" in statuses and statuses[-1] == "completed", trace
     partial = [s for s in trace if s["status"] == "running" and s["width"] not in ("", "0%", "100%")]
     assert partial, f"never showed partial progress while running: {trace}"
-    assert row.locator(".lepton-lab-job-progress").inner_text() == "epoch 3/3"
+    assert row.locator(".lepton-lab-job-progress").inner_text() == "epoch 8/8"
     assert row.locator(".lepton-lab-bar-fill").evaluate("e => e.style.width") == "100%"
     latest = row.locator(".lepton-lab-job-latest").inner_text()
     assert latest.startswith("loss ") and " acc " in latest, latest
