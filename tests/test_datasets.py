@@ -9,7 +9,7 @@ import pickle
 import socket
 import subprocess
 import sys
-import time
+import threading
 import tracemalloc
 from pathlib import Path
 
@@ -290,11 +290,19 @@ def test_sample_draws_distinct_examples_reproducibly() -> None:
 
 
 @pytest.mark.parametrize("name", ["fashion_mnist", "mnist", "cifar10"])
-def test_download_only_dataset_fails_offline_with_instructions(offline_machine: Path, name: str) -> None:
-    started = time.monotonic()
+def test_download_only_dataset_fails_offline_with_instructions(
+    offline_machine: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attempts: list[object] = []
+
+    def no_network(address: object, *args: object, **kwargs: object) -> socket.socket:
+        attempts.append(address)
+        raise OSError("this test has no network")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
     with pytest.raises(datasets.DatasetUnavailable) as caught:
         datasets.load(name)
-    assert time.monotonic() - started < 2
+    assert attempts == []  # it said so at once, without trying (and waiting on) the network
     message = str(caught.value)
     assert message.startswith(f"{name} is not available offline.")
     assert str(offline_machine / "keras" / "datasets") in message
@@ -310,9 +318,14 @@ def test_network_probe_gives_up_quickly_on_an_unreachable_host(monkeypatch: pyte
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    started = time.monotonic()
     assert dataset_files.is_online("127.0.0.1", closed_port, timeout=1.0) is False
-    assert time.monotonic() - started < 1.5
+    # A machine without DNS hangs in name resolution, which ignores socket timeouts: the probe
+    # must stop waiting anyway (without that, this call would never return).
+    hang = threading.Event()
+    with monkeypatch.context() as patched:
+        patched.setattr(socket, "create_connection", lambda *args, **kwargs: hang.wait())
+        assert dataset_files.is_online("pypi.org", timeout=0.1) is False
+    hang.set()
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
@@ -555,10 +568,8 @@ def test_available_lists_every_registry_dataset_without_loading_any() -> None:
 def test_repeated_loads_reuse_the_raw_data_of_the_process() -> None:
     datasets.load("digits")
     hits = datasets._digits.cache_info().hits
-    started = time.monotonic()
     datasets.load("digits", seed=5)
     assert datasets._digits.cache_info().hits == hits + 1
-    assert time.monotonic() - started < 0.5
 
 
 def test_progress_line_appears_only_for_slow_work() -> None:

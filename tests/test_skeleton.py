@@ -32,18 +32,15 @@ async def test_status_route_refuses_request_without_token(jp_fetch):
     assert excinfo.value.code == 403
 
 
-def test_import_is_fast_and_tensorflow_free():
+def test_import_is_tensorflow_free():
     code = (
-        "import sys, time\n"
-        "t = time.perf_counter()\n"
+        "import sys\n"
         "import lepton_lab, lepton_lab.core.specs\n"
-        "elapsed = time.perf_counter() - t\n"
-        "print(elapsed, 'tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    elapsed, tf_loaded, keras_loaded = out.split()
+    tf_loaded, keras_loaded = out.split()
     assert tf_loaded == "False" and keras_loaded == "False"
-    assert float(elapsed) < 1.0
 
 
 def test_server_extension_app_loads_without_tensorflow():
