@@ -205,3 +205,28 @@ async def test_after_a_server_restart_external_runs_are_followed_again_or_marked
         await manager.stop()
     finally:
         kernel.kill()
+
+
+async def test_a_kernel_run_found_while_still_queued_is_listed_running_once_it_trains(tmp_path):
+    manager = JobManager(tmp_path, executor=None)  # type: ignore[arg-type]  # nothing may start
+    manager.start()
+    seen: list[str] = []
+    manager.broadcaster.publish = lambda message: seen.append(message.get("job", {}).get("status"))  # type: ignore[method-assign]
+    try:
+        # lepton_lab.train creates its run "queued" and marks it "running" a moment later: the
+        # scan can find it in between.
+        run = RunDir.create(tmp_path, {"name": "in a kernel", "dataset": {"name": "digits"}}, origin="kernel")
+        assert manager.scan() == [run.id]
+        assert manager.get(run.id)["status"] == "queued"
+        run.write_status(status="running", pid=os.getpid())
+        deadline = time.monotonic() + 10
+        while manager.get(run.id)["status"] != "running":
+            assert time.monotonic() < deadline, "the listed run never became running"
+            await asyncio.sleep(0.05)
+        assert manager.list_jobs(["running"])[0]["id"] == run.id
+        assert manager.get(run.id)["started"] is not None
+        assert "running" in seen  # the panel's all-jobs stream hears of it
+        run.write_status(status="completed")
+        assert (await _settle(manager, run.id))["status"] == "completed"
+    finally:
+        await manager.stop()

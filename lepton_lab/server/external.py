@@ -70,6 +70,9 @@ class ExternalRun(WorkerHandle):
         status = run.read_status()
         self.pid = int(status.get("pid") or 0)
         self.create_time = 0.0
+        #: ``status.json``'s status at the last read: ``lepton_lab.train`` creates its run
+        #: ``queued`` and marks it ``running`` a moment later, often after the server found it.
+        self.status: str | None = status.get("status")
         self._next_check = 0.0
 
     def poll(self) -> WorkerExit | None:
@@ -80,6 +83,7 @@ class ExternalRun(WorkerHandle):
         self._next_check = now + STATUS_POLL_INTERVAL_S
         status = self.run.read_status()
         self.pid = int(status.get("pid") or 0)
+        self.status = status.get("status")
         if status.get("status") in FINISHED_STATUSES:
             return WorkerExit(None)
         if status.get("status") == "running" and not process_alive(status.get("pid"), status.get("started")):

@@ -560,11 +560,25 @@ class JobManager:
             if outcome is not None:
                 self._pump(job)  # the last events it wrote before exiting
                 return outcome
+            if isinstance(worker, ExternalRun):
+                self._follow_status(job, worker)
             if job.kill_at is not None and time.monotonic() >= job.kill_at:
                 self.log.warning("Lepton Lab: job %s ignored SIGTERM; sending SIGKILL", job.id)
                 worker.kill()
                 job.kill_at = None
             await asyncio.sleep(self.poll_interval_s)
+
+    def _follow_status(self, job: Job, worker: ExternalRun) -> None:
+        """Take over the status an external run's own process records while it is active.
+
+        The server sets its own workers' status itself; a kernel's run moves from ``queued``
+        to ``running`` in ``status.json`` only, and without this the list would show the status
+        it had when the scan found it for the whole training.
+        """
+        if worker.status in ACTIVE_STATUSES and worker.status != job.status:
+            job.status = worker.status
+            self.store.sync_run(job.run)
+            self._publish_status(job.id)
 
     def on_complete(self, job: Job, outcome: WorkerExit) -> None:
         """Record ``completed``: the worker exited with code 0."""
