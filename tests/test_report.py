@@ -208,3 +208,11 @@ def test_batch_chart_is_downsampled_and_keeps_the_last_step():
     assert len(trace.x) == report_figures.MAX_BATCH_POINTS
     assert trace.x[0] == 1 and trace.x[-1] == 2000
     assert "500 of 2000 logged batches" in figure.layout.title.text
+
+
+def test_a_report_written_elsewhere_is_also_stored_in_its_run_directory(tmp_path):
+    run_dir = RunDir.create(tmp_path / "runs", {"name": "shared", "dataset": {"name": "digits"}})
+    target = report(run_dir.path, tmp_path / "to-share" / "shared.html")
+    assert target == tmp_path / "to-share" / "shared.html"
+    # What the Lab job view's "Open report" reads (GET jobs/{id}/artifacts/report.html).
+    assert run_dir.report_path.read_text(encoding="utf-8") == target.read_text(encoding="utf-8")

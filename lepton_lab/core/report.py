@@ -125,20 +125,29 @@ def report(
     run
         A :class:`~lepton_lab.core.store.Run`, a run directory, or a run id inside ``runs_dir``.
     path
-        Where to write the report (default ``RUN_DIR/report.html``).
+        Where to write the report as well: it is always also stored as ``RUN_DIR/report.html``,
+        where the Lab job view's "Open report" and ``GET jobs/{id}/artifacts/report.html`` find
+        it (unless the run directory is read-only, e.g. a copied archive).
     runs_dir
         Where to look up a run id (default ``lepton-runs``).
 
     Returns
     -------
     pathlib.Path
-        The written file. It needs no network to view: plotly.js is inlined once and images
-        are ``data:`` URIs.
+        The written file (``path``, or ``RUN_DIR/report.html``). It needs no network to view:
+        plotly.js is inlined once and images are ``data:`` URIs.
     """
     resolved = resolve_run(run, runs_dir)
-    target = Path(path) if path is not None else resolved.dir.report_path
+    stored = resolved.dir.report_path
+    target = Path(path) if path is not None else stored
+    text = render(resolved)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render(resolved), encoding="utf-8")
+    target.write_text(text, encoding="utf-8")
+    if target.resolve() != stored.resolve():
+        try:
+            stored.write_text(text, encoding="utf-8")
+        except OSError:
+            pass  # a read-only run directory: the report the caller asked for is written all the same
     return target
 
 
