@@ -50,4 +50,4 @@ class LivePlotCallback(MetricsCallback):
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         super().on_train_end(logs)
         self.plot.on_event(make_event("status", status="finished", epochs=self.epochs))
-        self.plot.flush()
+        self.plot.finish()

@@ -15,8 +15,12 @@ default), coalescing everything that arrived in between, and each redraw costs O
 whatever the run's length (see :class:`~lepton_lab.widgets._plots.Series`). A redraw due while
 events pause is made by a timer, so the plot never lags more than one interval.
 
-The plot shows in the cell (:meth:`display`: ordinary outputs updated by display id, which stay
-in a saved notebook) or as a widget (:attr:`widget`, for composed dashboards).
+While training runs the plot is a :class:`~lepton_lab.widgets.live_chart.LiveChart` widget, whose
+front end (the Lab job view's chart code) appends the points each redraw sends. In the cell
+(:meth:`display`) the widget is replaced by the final plot as ordinary outputs when training
+ends (:meth:`finish`: a plotly figure with a static SVG drawing, and the progress line), so a
+saved notebook stays small and shows the plot offline. As :attr:`widget` (composed dashboards)
+it stays a widget.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from typing import Any
 
 import ipywidgets
 
-from lepton_lab.widgets._plots import PALETTE, FigureDisplay, FigureView, HtmlDisplay, Series
+from lepton_lab.widgets._plots import PALETTE, HtmlDisplay, Series, bundle
+from lepton_lab.widgets.live_chart import EventFeed, LiveChart
 
 _LOG = logging.getLogger("lepton_lab.widgets")
 
@@ -129,7 +134,9 @@ class LivePlot:
         self._dirty = False
         self._lock = threading.RLock()
         self._timer: threading.Timer | None = None
-        self._sinks: list[tuple[Any, Any]] = []  # (figure sink, progress sink)
+        self._feed = EventFeed(clock=clock)
+        self._charts: list[LiveChart] = []
+        self._cells: list[_CellOutputs] = []  # where display() showed the plot
         self._widget: ipywidgets.VBox | None = None
         self._shown_in_cell: int | None = None  # execution count of the cell display() drew in
         self._follower: threading.Thread | None = None
@@ -144,6 +151,7 @@ class LivePlot:
         """
         with self._lock:
             self._record(event)
+            self._feed.add(event)
             self.events += 1
             self._dirty = True
             self._maybe_draw()
@@ -155,6 +163,7 @@ class LivePlot:
         with self._lock:
             for event in events:
                 self._record(event)
+                self._feed.add(event)
             self.events += len(events)
             self._dirty = True
             self._maybe_draw()
@@ -257,17 +266,16 @@ class LivePlot:
         self._last_draw = self.clock() if now is None else now
         self._dirty = False
         self.redraws += 1
-        if not self._sinks:
+        if not self._charts:
             return
-        figure = self.figure()
-        progress = self.progress_html()
-        for figure_sink, progress_sink in self._sinks:
-            if isinstance(figure_sink, FigureView):
-                progress_sink.value = progress
-                figure_sink.show(figure, "training plot")
-            else:
-                progress_sink.show(progress, self.progress_text())
-                figure_sink.show(figure, "training plot")
+        # History first: a view created between the two then misses no epoch or status event.
+        history = self._feed.history() if self._feed.history_due() else None
+        events = self._feed.take()
+        for chart in self._charts:
+            with chart.hold_sync():
+                if history is not None:
+                    chart.history = history
+            chart.send_events(events)
 
     # -- rendering -------------------------------------------------------------------------------
 
@@ -391,28 +399,57 @@ class LivePlot:
     # -- showing ---------------------------------------------------------------------------------
 
     def display(self) -> LivePlot:
-        """Show the plot as outputs of the current cell, redrawn in place; returns ``self``.
+        """Show the plot in the current cell, growing while training runs; returns ``self``.
 
-        These are ordinary outputs: an executed and saved notebook keeps the final plot.
+        The live widget gives way to ordinary outputs (the final plot and progress line) when
+        :meth:`finish` runs, so an executed and saved notebook keeps the final plot.
         """
+        from IPython.display import display
+
         with self._lock:
-            sinks = (FigureDisplay(), HtmlDisplay())
-            self._sinks.append(sinks)
-            sinks[0].show(self.figure(), "training plot")
-            sinks[1].show(self.progress_html(), self.progress_text())
+            progress = HtmlDisplay()
+            progress.show("", "")  # filled in by finish(); the chart shows progress meanwhile
+            chart = self._new_chart()
+            handle = display(chart, display_id=True)
+            self._cells.append(_CellOutputs(progress, handle, chart))
             self._shown_in_cell = _execution_count()
         return self
 
+    def finish(self) -> None:
+        """Draw what is pending and replace each live widget in a cell by the final plot.
+
+        Called when training ends (the Keras callback, a followed run or job); the plot takes
+        no more events afterwards in those cells. The widget of :attr:`widget` stays.
+        """
+        with self._lock:
+            self.flush()
+            cells, self._cells = self._cells, []
+            if not cells:
+                return
+            figure = self.figure()
+            progress_html, progress_text = self.progress_html(), self.progress_text()
+            for cell in cells:
+                cell.progress.show(progress_html, progress_text)
+                if cell.handle is not None:
+                    cell.handle.update(bundle(figure, "training plot"), raw=True)
+                self._charts.remove(cell.chart)
+                cell.chart.close()
+
+    def _new_chart(self) -> LiveChart:
+        chart = LiveChart(snapshot=self._snapshot_html, title=self.title or "")
+        chart.history = self._feed.history()  # everything so far; later draws send what is new
+        self._charts.append(chart)
+        return chart
+
+    def _snapshot_html(self) -> str:
+        return self.progress_html() + str(bundle(self.figure(), "training plot")["text/html"])
+
     @property
     def widget(self) -> ipywidgets.VBox:
-        """The plot as a widget (progress line above the figure), for dashboards."""
+        """The plot as a widget (progress line above the charts), for dashboards."""
         with self._lock:
             if self._widget is None:
-                figure = FigureView(layout=ipywidgets.Layout(min_height="340px"))
-                progress = ipywidgets.HTML(self.progress_html())
-                figure.show(self.figure(), "training plot")
-                self._sinks.append((figure, progress))
-                self._widget = ipywidgets.VBox([progress, figure])
+                self._widget = ipywidgets.VBox([self._new_chart()])
                 self._widget.add_class("lepton-live-plot")
             return self._widget
 
@@ -517,7 +554,10 @@ class LivePlot:
                     self.on_events(read())  # written between the last read and the end
                     break
                 stop.wait(poll_s)
-            self.flush()
+            if stop.is_set():
+                self.flush()  # stopped by the user: the plot stays live for whatever feeds it next
+            else:
+                self.finish()
 
         self._follower = threading.Thread(target=loop, name=name, daemon=True)
         self._follower.start()
@@ -529,6 +569,15 @@ class LivePlot:
         if self._follower is not None and self._follower is not threading.current_thread():
             self._follower.join(timeout=5)
         self._follower = None
+
+
+class _CellOutputs:
+    """The outputs :meth:`LivePlot.display` made in one cell."""
+
+    def __init__(self, progress: HtmlDisplay, handle: Any, chart: LiveChart) -> None:
+        self.progress = progress
+        self.handle = handle
+        self.chart = chart
 
 
 def _execution_count() -> int | None:
