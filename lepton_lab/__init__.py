@@ -34,6 +34,7 @@ _LAZY: dict[str, str] = {
     "train": "lepton_lab.core.runner:train",
     "runs": "lepton_lab.core.store:runs",
     "load_run": "lepton_lab.core.store:load_run",
+    "delete_run": "lepton_lab.core.deletion:delete_run",
     "report": "lepton_lab.core.report:report",
     "export_notebook": "lepton_lab.export:export_notebook",
     # notebook widgets

@@ -2,7 +2,8 @@
 
 Inside a kernel started by JupyterLab, :meth:`LabClient.discover` finds the server that started
 the kernel (its runtime file ``jpserver-<pid>.json``); elsewhere set ``LEPTON_LAB_URL`` and
-``LEPTON_LAB_TOKEN``. Only the standard library is used: no server code, no TensorFlow.
+``LEPTON_LAB_TOKEN``. Only the standard library is imported (``Job.delete`` borrows the
+confirmation prompt of :mod:`lepton_lab.core.deletion` when called): no server code, no TensorFlow.
 
 Examples
 --------
@@ -286,6 +287,51 @@ class Job:
         """Cancel the job; with ``wait``, return once its worker has stopped."""
         self.info = self.client.request("DELETE", self._path())
         return self.wait(timeout) if wait else self
+
+    def _annotate(self, **changes: Any) -> Job:
+        self.info = self.client.request("PATCH", self._path(), changes)
+        return self
+
+    def rename(self, name: str | None) -> Job:
+        """Show the job as ``name`` in the panel and ``runs()`` (None: its trained name again)."""
+        return self._annotate(name=name)
+
+    def set_note(self, text: str | None) -> Job:
+        """Attach a note to the job's run (at most 10 000 characters; None or '' removes it)."""
+        return self._annotate(note=text)
+
+    def archive(self) -> Job:
+        """Hide the job from the panel and ``runs()`` unless archived runs are asked for."""
+        return self._annotate(archived=True)
+
+    def unarchive(self) -> Job:
+        """Show an archived job again."""
+        return self._annotate(archived=False)
+
+    def delete(self, confirm: bool = True) -> bool:
+        """Delete the job's run directory on the server, after asking ``Delete run <id> (<name>, N MB)?``.
+
+        A queued or running job is refused: cancel it first. Returns True if it was deleted,
+        False if the answer was no.
+        """
+        from lepton_lab.core.deletion import ActiveRunError, confirm_delete
+
+        status = self.status  # fetched: ask about the job as it is now
+        if status in ("queued", "running"):
+            raise ActiveRunError(
+                f"job {self.id} is {status}; cancel it first with job.cancel(), then delete it"
+            )
+        if confirm:
+            size = sum(int(item.get("size") or 0) for item in self.artifacts())
+            if not confirm_delete(self.id, self.info.get("name"), size):
+                return False
+        self.client.request("DELETE", self._path("run"))
+        return True
+
+    def artifacts(self) -> list[dict[str, Any]]:
+        """Files of the run directory: ``[{"name": "model.keras", "size": 123}, ...]``."""
+        result: list[dict[str, Any]] = self.client.request("GET", self._path("artifacts"))["artifacts"]
+        return result
 
     def resume(self) -> Job:
         """Continue an interrupted, failed or cancelled job from its checkpoints."""

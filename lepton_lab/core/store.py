@@ -23,6 +23,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lepton_lab.core import deletion, runmeta
 from lepton_lab.core.evaluate import Evaluation
 from lepton_lab.core.rundir import FINISHED_STATUSES, RunDir
 from lepton_lab.core.specs import JobSpec
@@ -148,6 +149,59 @@ class Run:
         except FileNotFoundError:
             return None
 
+    # -- annotations (meta.json) -----------------------------------------------------------------
+
+    @property
+    def name(self) -> str | None:
+        """The name to show: the one given with :meth:`rename`, else the name it was trained with."""
+        return runmeta.display_name(self.dir)
+
+    @property
+    def note(self) -> str | None:
+        """The note set with :meth:`set_note`, or None."""
+        note: str | None = runmeta.read_meta(self.dir)["note"]
+        return note
+
+    @property
+    def archived(self) -> bool:
+        """Whether the run is archived (hidden from :func:`runs` and the Lab panel by default)."""
+        return bool(runmeta.read_meta(self.dir)["archived"])
+
+    def rename(self, name: str | None) -> Run:
+        """Show the run as ``name`` (at most 200 characters; None: its trained name again).
+
+        ``spec.json`` keeps the name it was trained with; the new one goes to ``meta.json``.
+        """
+        runmeta.update_meta(self.dir, name=name)
+        return self
+
+    def set_note(self, text: str | None) -> Run:
+        """Attach a note to the run (at most 10 000 characters; None or '' removes it)."""
+        runmeta.update_meta(self.dir, note=text)
+        return self
+
+    def archive(self) -> Run:
+        """Hide the run from :func:`runs` and the Lab panel unless archived runs are asked for."""
+        runmeta.update_meta(self.dir, archived=True)
+        return self
+
+    def unarchive(self) -> Run:
+        """Show an archived run again."""
+        runmeta.update_meta(self.dir, archived=False)
+        return self
+
+    def delete(self, confirm: bool = True) -> bool:
+        """Delete the run directory after asking ``Delete run <id> (<name>, N MB)? [y/N]``.
+
+        Refuses a queued or running run (:class:`~lepton_lab.core.deletion.ActiveRunError`).
+        Returns True if it was deleted, False if the answer was no.
+        """
+        if self._thread is not None and self._thread.is_alive():
+            raise deletion.ActiveRunError(
+                f"run {self.id} is training in this process; stop it first with run.stop(), then delete it"
+            )
+        return deletion.delete_run(self, confirm=confirm)
+
     def events(self, type: str | None = None) -> list[dict[str, Any]]:
         """All events of ``events.jsonl`` (only those of ``type`` if given), in file order."""
         events = _read_jsonl(self.dir.events_path)
@@ -177,9 +231,12 @@ class Run:
         """One flat row for :func:`runs`: id, name, status, times, hyperparameters, metrics."""
         document = self.spec_document
         status = self.status
+        meta = runmeta.read_meta(self.dir)
         row: dict[str, Any] = {
             "id": self.id,
-            "name": document.get("name"),
+            "name": meta["name"] or document.get("name"),
+            "note": meta["note"],
+            "archived": meta["archived"],
             "status": status.get("status"),
             "created": status.get("created"),
             "duration_s": _duration(status),
@@ -292,10 +349,13 @@ def _creation_order(run_dir: RunDir) -> tuple[str, str, str]:
     return run_dir.id[:15], created, run_dir.id
 
 
-def runs(runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> pd.DataFrame:
+def runs(runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR, archived: bool = False) -> pd.DataFrame:
     """One row per run in ``runs_dir``: hyperparameters, status and metrics, for comparing runs.
 
-    Columns include ``id``, ``name``, ``status``, ``created``, ``duration_s``, ``origin`` (who
+    Archived runs are left out unless ``archived=True``.
+
+    Columns include ``id``, ``name`` (as renamed, else as trained), ``note``, ``archived``,
+    ``status``, ``created``, ``duration_s``, ``origin`` (who
     trained it: ``server``, ``kernel`` or ``script``), flattened spec
     fields (``dataset.name``, ``model.preset``, ``train.learning_rate`` ...), ``final_<metric>``
     and ``best_<metric>`` for each epoch metric (``final_val_accuracy``, ``best_val_loss`` ...),
@@ -306,9 +366,13 @@ def runs(runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> pd.DataFrame:
     rows = []
     for run_dir in run_dirs(runs_dir):
         try:
-            rows.append(Run(run_dir.path).summary())
+            row = Run(run_dir.path).summary()
         except (OSError, ValueError):
             continue  # a half-created or foreign directory should not hide the other runs
+        if archived or not row["archived"]:
+            rows.append(row)
     if not rows:
-        return pd.DataFrame(columns=["id", "name", "status", "created", "duration_s", "path"])
+        return pd.DataFrame(
+            columns=["id", "name", "note", "archived", "status", "created", "duration_s", "path"]
+        )
     return pd.DataFrame(rows)
