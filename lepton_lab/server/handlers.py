@@ -154,7 +154,7 @@ class JobsHandler(LeptonHandler):
 
 
 class JobHandler(LeptonHandler):
-    """``GET jobs/{id}``: one job; ``DELETE jobs/{id}``: cancel it."""
+    """``GET jobs/{id}``: one job; ``PATCH``: rename, note, archive; ``DELETE``: cancel it."""
 
     @tornado.web.authenticated
     @authorized
@@ -166,11 +166,31 @@ class JobHandler(LeptonHandler):
     @tornado.web.authenticated
     @authorized
     @api_errors
+    async def patch(self, job_id: str) -> None:
+        """Set any of ``name``, ``note``, ``archived``; answer with the updated job."""
+        self.write_json(self.manager.annotate(job_id, self.read_json()))
+
+    @tornado.web.authenticated
+    @authorized
+    @api_errors
     async def delete(self, job_id: str) -> None:
         """Cancel the job: 200 if it was queued, 202 while its worker stops."""
         job = self.manager.cancel(job_id)
         # A running worker gets time to stop: 202 until its status says cancelled.
         self.write_json(job, status=200 if job["status"] == "cancelled" else 202)
+
+
+class JobRunHandler(LeptonHandler):
+    """``DELETE jobs/{id}/run``: delete a finished job's run directory and forget the job."""
+
+    @tornado.web.authenticated
+    @authorized
+    @api_errors
+    async def delete(self, job_id: str) -> None:
+        """Delete the run directory: 204, or 409 while the job is queued or running."""
+        self.manager.delete_run(job_id)
+        self.set_status(204)
+        self.finish()
 
 
 class JobResumeHandler(LeptonHandler):

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lepton_lab.core import deletion, runmeta
 from lepton_lab.core.events import EventWriter, read_events
 from lepton_lab.core.rundir import STATUSES, RunDir, now_iso, read_json
 from lepton_lab.core.specs import parse_job
@@ -39,7 +40,7 @@ from lepton_lab.server import devices as devices_module
 from lepton_lab.server.devices import WAIT, GpuAllocator, visible_devices
 from lepton_lab.server.executors import Executor, WorkerExit, WorkerHandle
 from lepton_lab.server.external import ExternalRun
-from lepton_lab.server.store import INDEX_FILE, JobStore
+from lepton_lab.server.store import INDEX_FILE, JobStore, meta_mtime
 from lepton_lab.server.streams import Broadcaster, JobStream, Subscriber, encode
 
 #: Statuses of jobs the manager is responsible for (their worker runs or will run).
@@ -269,6 +270,7 @@ class JobManager:
         # timestamps can hide one added in the same tick, so look at everything now and then too.
         if mtime != self._scan_mtime or now - self._full_scan_at >= FULL_SCAN_INTERVAL_S:
             self._scan_mtime, self._full_scan_at = mtime, now
+            self._follow_known_runs()
             known = self.store.ids()
             names = sorted(p.name for p in self.runs_dir.iterdir() if p.name not in known)
         else:  # only the directories that were not complete runs last time (cheap when idle)
@@ -292,6 +294,25 @@ class JobManager:
             else:
                 self._publish_status(run.id)
         return found
+
+    def _follow_known_runs(self) -> None:
+        """Notice what other processes did to indexed runs: deleted, renamed, annotated or archived them.
+
+        ``lepton_lab.delete_run`` removes the directory; ``Run.rename()`` and co. write ``meta.json``.
+        """
+        for record in self.store.list():
+            run = RunDir(record["run_dir"])
+            if record["id"] not in self._jobs and not run.spec_path.is_file():
+                self._forget(record["id"])
+            elif meta_mtime(run) != record.get("meta_mtime"):
+                self.store.sync_meta(run)
+                self._publish_status(record["id"])
+
+    def _forget(self, job_id: str) -> None:
+        """Drop a deleted run from the index and tell every client."""
+        self.store.delete(job_id)
+        self.broadcaster.publish({"type": "deleted", "id": job_id})
+        self.log.info("Lepton Lab: run %s deleted", job_id)
 
     def _adopt(self, run: RunDir, record: dict[str, Any]) -> None:
         """Follow an active run trained by a kernel or a script, as if it were a re-attached job."""
@@ -328,7 +349,8 @@ class JobManager:
 
     def _view(self, record: dict[str, Any]) -> dict[str, Any]:
         """Return the JSON form of a job: its index record plus live state."""
-        view = {key: value for key, value in record.items() if key not in ("pid_create_time", "updated")}
+        hidden = ("pid_create_time", "updated", "meta_mtime")
+        view = {key: value for key, value in record.items() if key not in hidden}
         job = self._jobs.get(record["id"])
         view["cancel_requested"] = bool(job and job.cancel_requested)
         view["progress"] = dict(job.progress) if job and job.progress else None
@@ -448,6 +470,32 @@ class JobManager:
             job.kill_at = time.monotonic() + self.cancel_grace_s
             self.log.info("Lepton Lab: cancelling job %s (SIGTERM to worker %s)", job_id, job.worker.pid)
         return self._view(self._record(job_id))
+
+    def annotate(self, job_id: str, changes: Any) -> dict[str, Any]:
+        """Set any of the job's display ``name``, ``note`` and ``archived`` flag (its ``meta.json``)."""
+        record = self._record(job_id)
+        run = RunDir(record["run_dir"])
+        runmeta.update_meta(run, **runmeta.validate_meta(changes))
+        self.store.sync_meta(run)
+        self._publish_status(job_id)
+        return self._view(self._record(job_id))
+
+    def delete_run(self, job_id: str) -> None:
+        """Delete the job's run directory and its index record; a queued or running job is refused."""
+        record = self._record(job_id)
+        job = self._jobs.get(job_id)
+        status = job.status if job is not None else record["status"]
+        if job is not None or status in ACTIVE_STATUSES:
+            raise JobStateError(
+                f"job {job_id} is {status}; cancel it first (DELETE jobs/{job_id}), then delete its run"
+            )
+        try:
+            run = deletion.run_directory(self.runs_dir, job_id)
+        except FileNotFoundError:
+            run = None  # already gone from disk: only the index still lists it
+        if run is not None:
+            deletion.remove_run_dir(run)
+        self._forget(job_id)
 
     def resume(self, job_id: str) -> dict[str, Any]:
         """Queue an interrupted, failed or cancelled job again; its worker resumes from the checkpoints."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from lepton_lab._version import __version__
 from lepton_lab.core.rundir import ORIGINS, STATUSES
+from lepton_lab.core.runmeta import NAME_MAX, NOTE_MAX
 from lepton_lab.server.routes import API_PREFIX, ROUTES
 
 _JOB = {"$ref": "#/components/schemas/Job"}
@@ -97,6 +98,16 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "jobs/{job_id}": {
         "get": _op("One job, with its spec and traceback", {"200": _json("Job", _JOB)}, [_JOB_ID]),
+        "patch": _op(
+            "Rename a job, set its note or archive it (stored in the run directory's meta.json; "
+            "spec.json keeps the trained name)",
+            {"200": _json("The updated job", _JOB), "400": _ERROR},
+            [_JOB_ID],
+            requestBody={
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobPatch"}}},
+            },
+        ),
         "delete": _op(
             "Cancel a job (SIGTERM, then SIGKILL after the grace period; a run trained by a kernel or "
             "a script is asked to stop through its stop-requested file); events are kept",
@@ -105,6 +116,14 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                 "202": _json("Cancelling", _JOB),
                 "409": _ERROR,
             },
+            [_JOB_ID],
+        ),
+    },
+    "jobs/{job_id}/run": {
+        "delete": _op(
+            "Delete the job's run directory (events, checkpoints, model, everything) and forget the "
+            "job; a queued or running job must be cancelled first",
+            {"204": {"description": "Deleted"}, "409": _ERROR},
             [_JOB_ID],
         ),
     },
@@ -197,7 +216,7 @@ _JOB_SCHEMA: dict[str, Any] = {
     "required": ["id", "status"],
     "properties": {
         "id": {"type": "string"},
-        "name": {"type": "string"},
+        "name": {"type": "string", "description": "As renamed (PATCH), else as trained."},
         "tags": {"type": "array", "items": {"type": "string"}},
         "status": {"enum": list(STATUSES)},
         "created": {"type": ["string", "null"]},
@@ -216,11 +235,31 @@ _JOB_SCHEMA: dict[str, Any] = {
             "description": "Who trains it: a worker of this server, lepton_lab.train in a kernel, "
             "or a script/the CLI writing into the runs directory (cancel asks those to stop).",
         },
+        "note": {"type": ["string", "null"], "description": "A person's note on the run (meta.json)."},
+        "archived": {
+            "type": "boolean",
+            "description": "Hidden from lists unless archived runs are asked for.",
+        },
         "cancel_requested": {"type": "boolean"},
         "queue_position": {"type": ["integer", "null"]},
         "progress": {"type": ["object", "null"], "description": "Latest step, epoch, total_steps, metrics."},
         "traceback": {"type": ["string", "null"], "description": "Only in GET jobs/{job_id}."},
         "spec": {"description": "Only in GET jobs/{job_id}.", "$ref": "#/components/schemas/JobSpec"},
+    },
+}
+
+_JOB_PATCH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "properties": {
+        "name": {
+            "type": ["string", "null"],
+            "maxLength": NAME_MAX,
+            "description": "Display name; null or '' shows the trained name again.",
+        },
+        "note": {"type": ["string", "null"], "maxLength": NOTE_MAX, "description": "null or '' removes it."},
+        "archived": {"type": "boolean"},
     },
 }
 
@@ -245,6 +284,7 @@ def openapi_document() -> dict[str, Any]:
     schemas.update(
         JobSpec=spec_schema,
         Job=_JOB_SCHEMA,
+        JobPatch=_JOB_PATCH_SCHEMA,
         Event=_EVENT_SCHEMA,
         Error={"type": "object", "properties": {"message": {"type": "string"}, "reason": {"type": "string"}}},
     )

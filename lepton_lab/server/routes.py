@@ -26,6 +26,7 @@ ROUTES: list[tuple[str, type[Any]]] = [
     ("openapi.json", handlers.OpenApiHandler),
     ("jobs", handlers.JobsHandler),
     ("jobs/{job_id}", handlers.JobHandler),
+    ("jobs/{job_id}/run", handlers.JobRunHandler),
     ("jobs/{job_id}/resume", handlers.JobResumeHandler),
     ("jobs/{job_id}/events", handlers.JobEventsHandler),
     ("jobs/{job_id}/evaluation", handlers.JobEvaluationHandler),

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from lepton_lab.core import runmeta
 from lepton_lab.core.rundir import RunDir
 
 #: File name of the index inside the runs directory (hidden: it is not a run).
@@ -40,6 +41,9 @@ COLUMNS: dict[str, str] = {
     "dataset": "TEXT",
     "run_dir": "TEXT NOT NULL",
     "origin": "TEXT",  # server | kernel | script (rundir.ORIGINS)
+    "note": "TEXT",  # meta.json: a person's note
+    "archived": "INTEGER",  # meta.json: 1 when archived
+    "meta_mtime": "INTEGER",  # st_mtime_ns of meta.json when last indexed (None: no file)
     "updated": "REAL",
 }
 
@@ -59,6 +63,24 @@ _STATUS_KEYS = (
 )
 #: Of those, the ones the server knows before the worker writes them.
 _SERVER_KNOWN = ("pid", "gpu", "started")
+
+
+def meta_mtime(run: RunDir) -> int | None:
+    """``st_mtime_ns`` of the run's ``meta.json``, None without one (tells when to re-read it)."""
+    try:
+        return runmeta.meta_path(run).stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+def _meta_fields(run: RunDir, document: dict[str, Any]) -> dict[str, Any]:
+    meta = runmeta.read_meta(run)
+    return {
+        "name": meta["name"] or document.get("name"),
+        "note": meta["note"],
+        "archived": int(meta["archived"]),
+        "meta_mtime": meta_mtime(run),
+    }
 
 
 class JobStore:
@@ -107,6 +129,7 @@ class JobStore:
     def _record(row: sqlite3.Row) -> dict[str, Any]:
         record = dict(row)
         record["tags"] = json.loads(record["tags"]) if record.get("tags") else []
+        record["archived"] = bool(record.get("archived"))
         return record
 
     def put(self, job_id: str, **fields: Any) -> None:
@@ -154,9 +177,10 @@ class JobStore:
     # -- run directories -----------------------------------------------------------------------
 
     def sync_run(self, run: RunDir) -> dict[str, Any]:
-        """Copy what ``run``'s ``spec.json`` and ``status.json`` say into the index and return the record.
+        """Copy what ``run``'s ``spec.json``, ``status.json`` and ``meta.json`` say into the index.
 
-        Columns the run directory does not know (such as ``pid_create_time``) are kept.
+        Returns the record. Columns the run directory does not know (such as ``pid_create_time``)
+        are kept.
         """
         status = run.read_status()
         fields: dict[str, Any] = {key: status.get(key) for key in _STATUS_KEYS}
@@ -170,7 +194,7 @@ class JobStore:
             document = run.read_spec_document()
         except (OSError, ValueError):
             document = {}
-        fields["name"] = document.get("name")
+        fields.update(_meta_fields(run, document))
         fields["tags"] = document.get("tags") or []
         fields["dataset"] = (document.get("dataset") or {}).get("name")
         if fields["epochs"] is None:
@@ -179,6 +203,14 @@ class JobStore:
         record = self.get(run.id)
         assert record is not None
         return record
+
+    def sync_meta(self, run: RunDir) -> None:
+        """Copy ``run``'s ``meta.json`` (display name, note, archived) into the index; nothing else."""
+        try:
+            document = run.read_spec_document()
+        except (OSError, ValueError):
+            document = {}
+        self.put(run.id, **_meta_fields(run, document))
 
     def rebuild(self, runs_dir: str | os.PathLike[str]) -> int:
         """Make the index match the run directories in ``runs_dir``.
