@@ -6,6 +6,7 @@ import pytest
 
 from lepton_lab.core.specs import SpecError, TrainSpec
 from lepton_lab.widgets.hyperparameter_panel import HyperparameterPanel
+from tests.widget_comm import comms_fixture  # noqa: F401 - provides the `comms` fixture
 
 
 def test_spec_is_the_train_spec_the_controls_describe():
@@ -67,3 +68,34 @@ def test_mixed_precision_offers_auto_on_and_off():
     assert panel.spec.mixed_precision is False
     panel.spec = TrainSpec(mixed_precision=True)
     assert panel.mixed_precision.label == "on"
+
+
+def _front_end_state(comms, widget):
+    """The state the front end was given when ``widget`` was opened."""
+    return next(c for c in comms if c.comm_id == widget.model_id).opened["data"]["state"]
+
+
+def test_mixed_precision_auto_is_a_visible_choice_in_the_front_end(comms):
+    panel = HyperparameterPanel()
+    state = _front_end_state(comms, panel.mixed_precision)
+    # ipywidgets shows the option at `index`; None there is an empty drop-down.
+    assert state["_options_labels"][state["index"]] == "auto"
+    panel.mixed_precision.value = True
+    panel.mixed_precision.value = None
+    comm = next(c for c in comms if c.comm_id == panel.mixed_precision.model_id)
+    assert comm.updates("index")[-2:] == [1, 0]
+    assert panel.spec.mixed_precision is None and panel.settings()["mixed_precision"] is None
+
+
+def test_sliders_leave_values_set_from_the_kernel_alone(comms):
+    """The page's sliders re-snap a kernel-set value (0.9 → 0.9000000000000001) and, when they
+    send while moving, write it back after the cell has moved on (tutorial 03's momentum)."""
+    panel = HyperparameterPanel()
+    for slider in (panel.learning_rate, panel.momentum, panel.dropout):
+        assert _front_end_state(comms, slider)["continuous_update"] is False, slider.description
+
+
+def test_a_dragged_slider_value_keeps_no_float_noise():
+    panel = HyperparameterPanel({"optimizer": "sgd"})
+    panel.momentum.value = 0.9000000000000001  # what the page sends for 0.9
+    assert panel.spec.momentum == 0.9

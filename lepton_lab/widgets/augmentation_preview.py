@@ -19,6 +19,7 @@ import traitlets
 
 from lepton_lab.core.specs import AUGMENT_OPS, AugmentSpec, SpecError, parse
 from lepton_lab.widgets import _images
+from lepton_lab.widgets._controls import FloatSlider
 from lepton_lab.widgets._snapshot import StaticSnapshot
 
 #: Slider of each op's parameter: (name, low, high, step, default).
@@ -122,9 +123,9 @@ class AugmentationPreview(StaticSnapshot, ipywidgets.VBox):
                 )  # fmt: skip
             else:
                 parameter, low, high, step, default = _PARAMETERS[name]
-                control = ipywidgets.FloatSlider(
+                control = FloatSlider(
                     value=getattr(op, parameter) if op is not None else default, min=low, max=high, step=step,
-                    description=parameter, continuous_update=True, layout=ipywidgets.Layout(width="300px"),
+                    description=parameter, layout=ipywidgets.Layout(width="300px"),
                 )  # fmt: skip
             self.parameters[name] = control
             rows.append(ipywidgets.HBox([self.enabled[name], control]))

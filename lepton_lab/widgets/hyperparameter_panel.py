@@ -15,6 +15,7 @@ import ipywidgets
 import traitlets
 
 from lepton_lab.core.specs import SpecError, TrainSpec, parse
+from lepton_lab.widgets._controls import ChoiceDropdown, FloatLogSlider, FloatSlider
 from lepton_lab.widgets._snapshot import StaticSnapshot
 
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024, 2048)
@@ -59,7 +60,7 @@ class HyperparameterPanel(StaticSnapshot, ipywidgets.VBox):
 
     def __init__(self, spec: TrainSpec | dict[str, Any] | None = None, **kwargs: Any) -> None:
         start: TrainSpec = parse(TrainSpec, spec or {})
-        self.learning_rate = ipywidgets.FloatLogSlider(
+        self.learning_rate = FloatLogSlider(
             value=start.learning_rate, base=10, min=-6, max=0, step=0.1, readout_format=".1e",
             description="learning rate", style=_STYLE, layout=_WIDE,
         )  # fmt: skip
@@ -76,7 +77,7 @@ class HyperparameterPanel(StaticSnapshot, ipywidgets.VBox):
             description="optimizer",
             style=_STYLE,
         )
-        self.momentum = ipywidgets.FloatSlider(
+        self.momentum = FloatSlider(
             value=start.momentum,
             min=0.0,
             max=0.99,
@@ -88,7 +89,7 @@ class HyperparameterPanel(StaticSnapshot, ipywidgets.VBox):
         self.dropout_override = ipywidgets.Checkbox(
             value=start.dropout is not None, description="override dropout", style=_STYLE, indent=False
         )
-        self.dropout = ipywidgets.FloatSlider(
+        self.dropout = FloatSlider(
             value=start.dropout or 0.0, min=0.0, max=0.9, step=0.05, description="dropout", style=_STYLE,
             layout=_WIDE, disabled=start.dropout is None,
         )  # fmt: skip
@@ -104,7 +105,7 @@ class HyperparameterPanel(StaticSnapshot, ipywidgets.VBox):
             tooltip="epochs without improvement of the validation loss; 0 turns early stopping off",
         )  # fmt: skip
         self.seed = ipywidgets.IntText(value=start.seed, description="seed", style=_STYLE)
-        self.mixed_precision = ipywidgets.Dropdown(
+        self.mixed_precision = ChoiceDropdown(
             options=[("auto", None), ("on", True), ("off", False)], value=start.mixed_precision,
             description="mixed precision", style=_STYLE,
             tooltip="auto: bfloat16 on CPUs with native bfloat16, float32 elsewhere; "
@@ -141,13 +142,14 @@ class HyperparameterPanel(StaticSnapshot, ipywidgets.VBox):
             "batch_size": int(self.batch_size.value),
             "epochs": int(self.epochs.value),
             "optimizer": self.optimizer.value,
-            "momentum": float(self.momentum.value),
-            "dropout": float(self.dropout.value) if self.dropout_override.value else None,
+            # A dragged slider reports its grid value with float noise (0.9000000000000001).
+            "momentum": round(float(self.momentum.value), 6),
+            "dropout": round(float(self.dropout.value), 6) if self.dropout_override.value else None,
             "weight_decay": float(self.weight_decay.value),
             "lr_schedule": self.lr_schedule.value,
             "early_stopping_patience": int(self.early_stopping.value) or None,
             "seed": int(self.seed.value),
-            "mixed_precision": self.mixed_precision.value,
+            "mixed_precision": self.mixed_precision.choice(),
         }
 
     def _changed(self, change: dict[str, Any] | None = None) -> None:
