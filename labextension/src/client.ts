@@ -10,6 +10,7 @@ import type {
   IDevice,
   IEventsPage,
   IJob,
+  IJobPatch,
   IJobSpec,
   IServerStatus,
   JobStatus
@@ -109,6 +110,22 @@ export class LeptonClient {
   /** Cancel a queued or running job. */
   cancel(id: string): Promise<IJob> {
     return this.request<IJob>(jobPath(id), { method: 'DELETE' });
+  }
+
+  /** Rename a job, set its note or archive it; resolves to the updated job. */
+  annotate(id: string, changes: IJobPatch): Promise<IJob> {
+    return this.request<IJob>(jobPath(id), { method: 'PATCH', body: JSON.stringify(changes) });
+  }
+
+  /** Delete a finished job's run directory (HTTP 204; 409 while it is queued or running). */
+  async deleteRun(id: string): Promise<void> {
+    await this.request<null>(`${jobPath(id)}/run`, { method: 'DELETE' });
+  }
+
+  /** Files of the job's run directory, with their sizes. */
+  async artifacts(id: string): Promise<{ name: string; size: number }[]> {
+    const data = await this.request<{ artifacts: { name: string; size: number }[] }>(`${jobPath(id)}/artifacts`);
+    return data.artifacts;
   }
 
   /** Continue an interrupted or failed job from its checkpoints. */

@@ -69,6 +69,9 @@ export class JobsState {
       case 'progress':
         this.progress(message as IProgressMessage);
         return [];
+      case 'deleted':
+        this.remove((message as { id?: unknown }).id as string);
+        return [];
       default:
         return [];
     }
@@ -108,6 +111,15 @@ export class JobsState {
       return null;
     }
     return { id: job.id, from: before ? before.status : null, to: merged.status, job: merged };
+  }
+
+  /** Forget a deleted job; returns whether it was listed. */
+  remove(id: string): boolean {
+    if (!this._jobs.delete(id)) {
+      return false;
+    }
+    this._version += 1;
+    return true;
   }
 
   /** Merge a `progress` message into its job (ignored for unknown jobs). */

@@ -16,7 +16,7 @@ import { Emitter } from './emitter';
 import { IJobTransition, JobsState } from './jobs';
 import { IMetricsOptions, JobMetrics } from './metrics';
 import { IReconnectOptions, ReconnectingSocket, SocketFactory, SocketState } from './socket';
-import { IEventsMessage, IJob, IJobSpec, StreamMessage, isFinished } from './types';
+import { IEventsMessage, IJob, IJobPatch, IJobSpec, StreamMessage, isFinished } from './types';
 
 export interface IModelOptions {
   client: LeptonClient;
@@ -258,6 +258,19 @@ export class LeptonModel {
     return job;
   }
 
+  /** Rename a job, set its note or archive it (other clients hear it on the stream). */
+  async annotate(id: string, changes: IJobPatch): Promise<IJob> {
+    const job = await this.client.annotate(id, changes);
+    this._onStreamMessage({ type: 'status', job });
+    return job;
+  }
+
+  /** Delete a finished job's run directory and drop it from the list. */
+  async deleteRun(id: string): Promise<void> {
+    await this.client.deleteRun(id);
+    this._onStreamMessage({ type: 'deleted', id });
+  }
+
   dispose(): void {
     this._socket?.dispose();
     this._socket = null;
@@ -275,6 +288,9 @@ export class LeptonModel {
       return;
     }
     const before = this.state.version;
+    if (message.type === 'deleted') {
+      this._dropFeed(message.id);
+    }
     const transitions = this.state.apply(message);
     this._applyTransitions(transitions, message.type === 'snapshot');
     if (transitions.length === 0 && this.state.version !== before) {
@@ -330,6 +346,15 @@ export class LeptonModel {
       } else {
         feed.open();
       }
+    }
+  }
+
+  private _dropFeed(id: string): void {
+    this._follow.delete(id);
+    const feed = this._feeds.get(id);
+    if (feed && feed.refs === 0) {
+      feed.dispose();
+      this._feeds.delete(id);
     }
   }
 

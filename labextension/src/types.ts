@@ -163,6 +163,17 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 export const FINISHED_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled', 'interrupted'];
 /** Statuses from which `POST jobs/{id}/resume` continues a job. */
 export const RESUMABLE_STATUSES: readonly JobStatus[] = ['failed', 'interrupted', 'cancelled'];
+/** What `PATCH jobs/{id}` changes (the `JobPatch` schema); null or '' clears name and note. */
+export interface IJobPatch {
+  name?: string | null;
+  note?: string | null;
+  archived?: boolean;
+}
+
+/** Longest display name and note the server accepts (`JobPatch` in `openapi.json`). */
+export const NAME_MAX = 200;
+export const NOTE_MAX = 10_000;
+
 /** Statuses that `DELETE jobs/{id}` can cancel. */
 export const CANCELLABLE_STATUSES: readonly JobStatus[] = ['queued', 'running'];
 
@@ -207,6 +218,10 @@ export interface IJob {
   run_dir?: string | null;
   /** Who trains it: a worker of this server, `lepton_lab.train` in a kernel, or a script. */
   origin?: JobOrigin;
+  /** A person's note on the run (its `meta.json`). */
+  note?: string | null;
+  /** Hidden from the panel unless archived runs are shown. */
+  archived?: boolean;
   cancel_requested?: boolean;
   queue_position?: number | null;
   progress?: IJobProgress | null;
@@ -234,6 +249,8 @@ export const JOB_FIELDS = [
   'dataset',
   'run_dir',
   'origin',
+  'note',
+  'archived',
   'cancel_requested',
   'queue_position',
   'progress',
@@ -354,7 +371,13 @@ export interface ISnapshotMessage {
   jobs: IJob[];
 }
 
-export type StreamMessage = IEventsMessage | IStatusMessage | IProgressMessage | ISnapshotMessage;
+/** A job's run directory was deleted (`DELETE jobs/{id}/run`, or `lepton_lab.delete_run`). */
+export interface IDeletedMessage {
+  type: 'deleted';
+  id: string;
+}
+
+export type StreamMessage = IEventsMessage | IStatusMessage | IProgressMessage | ISnapshotMessage | IDeletedMessage;
 
 // ---------------------------------------------------------------- type-level checks
 
