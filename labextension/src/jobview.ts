@@ -24,6 +24,7 @@ import {
   stepLabel
 } from './format';
 import { JobFeed, LeptonModel } from './model';
+import { RunNote } from './runactions';
 import { FrameThrottle } from './throttle';
 import {
   CANCELLABLE_STATUSES,
@@ -86,7 +87,8 @@ export class JobView extends Widget {
     this._error.hidden = true;
     this._message = el('div', 'lepton-lab-banner');
     this._message.hidden = true;
-    header.append(titleRow, this._bar, progressRow, this._metrics, this._error, this._message);
+    this._note = new RunNote(this._model);
+    header.append(titleRow, this._note.node, this._bar, progressRow, this._metrics, this._error, this._message);
 
     // Charts.
     const charts = el('div', 'lepton-lab-charts');
@@ -244,6 +246,7 @@ export class JobView extends Widget {
     const metrics = this._feed.metrics;
     const name = job.name || job.spec?.name || job.id;
     setText(this._name, name);
+    this._note.update(job, this._model.state.initialized && !this._model.state.get(this.jobId));
     if (this.title.label !== name) {
       this.title.label = name;
     }
@@ -598,6 +601,7 @@ export class JobView extends Widget {
   private _metrics: HTMLElement;
   private _error: HTMLElement;
   private _message: HTMLElement;
+  private _note: RunNote;
   private _lossChart: LineChart;
   private _accuracyChart: LineChart;
   private _spec: ISection;

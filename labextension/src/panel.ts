@@ -19,8 +19,11 @@ import {
   progressLabel,
   progressOf
 } from './format';
+import { FilterBox } from './filterbox';
+import { filterJobs } from './jobfilter';
 import { JobFilter } from './jobs';
 import { JobFeed, LeptonModel } from './model';
+import { RunActions } from './runactions';
 import { FrameThrottle } from './throttle';
 import {
   CANCELLABLE_STATUSES,
@@ -72,6 +75,7 @@ export class LeptonLabPanel extends Widget {
       this._scheduleRender();
     });
     jobsHeader.append(el('span', '', 'Jobs'), this._filter);
+    this._filterBox = new FilterBox(() => this._scheduleRender());
     this._list = el('ul', 'lepton-lab-jobs');
     this._empty = el('div', 'lepton-lab-empty');
     this._empty.textContent = 'No jobs yet. Submit one with lepton_lab.submit(spec) in a notebook, or open a tutorial.';
@@ -86,6 +90,7 @@ export class LeptonLabPanel extends Widget {
       this._banner,
       this._status,
       jobsHeader,
+      this._filterBox.node,
       this._list,
       this._empty,
       devicesHeader,
@@ -235,7 +240,9 @@ export class LeptonLabPanel extends Widget {
       return;
     }
     this._renderFilter();
-    const jobs = this._model.state.list(this._filterValue);
+    const listed = this._model.state.list(this._filterValue);
+    const jobs = filterJobs(listed, this._filterBox.query);
+    this._filterBox.showCount(jobs.length, listed.length, listed.filter(job => job.archived).length);
     const wanted = new Set(jobs.map(job => job.id));
     for (const [id, row] of this._rows) {
       if (!wanted.has(id)) {
@@ -267,7 +274,7 @@ export class LeptonLabPanel extends Widget {
     });
     this._empty.hidden = jobs.length > 0 || !this._model.state.initialized;
     if (!this._empty.hidden && this._model.state.size > 0) {
-      this._empty.textContent = 'No jobs with this status.';
+      this._empty.textContent = this._filterBox.active ? 'No jobs match the filter.' : 'No jobs with this status.';
     }
   }
 
@@ -346,6 +353,7 @@ export class LeptonLabPanel extends Widget {
   private _filter: HTMLSelectElement;
   private _filterValue: JobFilter = 'all';
   private _filterKey = '';
+  private _filterBox: FilterBox;
   private _list: HTMLElement;
   private _empty: HTMLElement;
   private _devices: HTMLElement;
@@ -381,7 +389,8 @@ class JobRow {
     this._badge = el('span', 'lepton-lab-badge');
     this._origin = el('span', 'lepton-lab-origin');
     this._origin.hidden = true;
-    head.append(this._name, this._badge, this._origin);
+    this._manage = new RunActions(id, this._model);
+    head.append(this._name, this._badge, this._origin, this._manage.archivedLabel);
     this._bar = bar(null, 'lepton-lab-progress');
     this._progress = el('div', 'lepton-lab-job-progress');
     const metricsLine = el('div', 'lepton-lab-job-metrics');
@@ -403,8 +412,17 @@ class JobRow {
       this._resume.disabled = true;
       this._actions.resume(id);
     });
-    actions.append(open, this._cancel, this._resume);
-    this.node.append(head, this._bar, this._progress, metricsLine, this._error, actions);
+    actions.append(open, this._cancel, this._resume, ...this._manage.buttons);
+    this.node.append(
+      head,
+      this._manage.noteNode,
+      this._bar,
+      this._progress,
+      metricsLine,
+      this._error,
+      actions,
+      this._manage.bar
+    );
   }
 
   readonly node: HTMLElement;
@@ -424,6 +442,7 @@ class JobRow {
     const feed = this._feed ?? this._model.existingFeed(this.id) ?? null;
     const metrics = feed?.metrics ?? null;
     setText(this._name, job.name || job.spec?.name || job.id);
+    this._manage.update(job, this.node);
     setText(this._badge, job.status);
     if (this.node.dataset.status !== job.status) {
       this.node.dataset.status = job.status;
@@ -466,6 +485,7 @@ class JobRow {
   private _name: HTMLElement;
   private _badge: HTMLElement;
   private _origin: HTMLElement;
+  private _manage: RunActions;
   private _bar: HTMLElement;
   private _progress: HTMLElement;
   private _latest: HTMLElement;
