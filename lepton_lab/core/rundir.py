@@ -5,6 +5,7 @@ A run directory holds everything about a run (see DESIGN.md, "Run directory")::
     RUNS_DIR/<run_id>/
       spec.json  status.json  events.jsonl  tensorboard/  checkpoints/
       model.keras  evaluation.json  worker.log  report.html
+      meta.json     (a person's name, note and archived flag: lepton_lab.core.runmeta)
 
 This module is TensorFlow-free: the server and the run store read run
 directories without importing TensorFlow.
