@@ -27,12 +27,13 @@ def _write_runs(runs_dir: Path) -> list[dict[str, Any]]:
     for i in range(RUNS):
         model = "cnn" if i % 2 else "mlp"
         tags = ["sweep"] if i % 3 == 0 else ["lesson-1"]
-        spec = {"name": f"{model} lr {i}", "tags": tags, "dataset": {"name": "digits"}, "train": {"epochs": 2}}
+        spec = {"name": f"{model} lr {i}", "tags": tags, "dataset": {"name": "digits"}}
         run = RunDir.create(runs_dir, spec, run_id=f"20250101-{i:06d}-{model}-{i:04x}")
         status = STATUSES[(i // 2) % len(STATUSES)]
         with EventWriter(run.events_path) as writer:
             for epoch in (1, 2):
-                writer.emit("epoch", step=epoch * 10, epoch=epoch, metrics={"loss": 1 / epoch, "accuracy": 0.5})
+                metrics = {"loss": 1 / epoch, "accuracy": 0.5}
+                writer.emit("epoch", step=epoch * 10, epoch=epoch, metrics=metrics)
         run.write_status(status=status, epoch=2)
         made.append({"id": run.id, "name": spec["name"], "tags": tags, "status": status, "path": run.path})
     return made
@@ -86,7 +87,9 @@ def test_filter_rename_note_archive_and_delete_with_100_runs(many, page, artifac
 
     # The example filter: status, tag and a word.
     _type_filter(panel, "status:failed tag:sweep cnn")
-    expected = {r["id"] for r in runs if r["status"] == "failed" and "sweep" in r["tags"] and "cnn" in r["name"]}
+    expected = {
+        r["id"] for r in runs if r["status"] == "failed" and "sweep" in r["tags"] and "cnn" in r["name"]
+    }
     assert expected
     wait_for(lambda: _rows(panel) == len(expected), 5, "the filter keeps the failed cnn sweep runs")
     shown = set(panel.locator(".lepton-lab-job").evaluate_all("rows => rows.map(r => r.dataset.jobId)"))
@@ -164,7 +167,8 @@ def test_panel_follows_renames_and_deletions_made_by_another_client(many, page):
     panel = open_panel(page, lab)
     other, gone = runs[50], runs[51]
     job_row(page, other["id"]).wait_for(timeout=30_000)
-    api(lab, "PATCH", f"jobs/{other['id']}", {"name": "renamed by the teacher's notebook", "note": "from afar"})
+    changes = {"name": "renamed by the teacher's notebook", "note": "from afar"}
+    api(lab, "PATCH", f"jobs/{other['id']}", changes)
     row = job_row(page, other["id"])
     row.locator(".lepton-lab-job-name", has_text="renamed by the teacher's notebook").wait_for(timeout=10_000)
     assert row.locator(".lepton-lab-job-note").inner_text() == "from afar"
