@@ -528,13 +528,20 @@ def train(
     result = Run(rd.path)
     result._stop = threading.Event()
     extra = list(callbacks)
+    live_cb = None
     if live:
         live_cb = _live_callback(result)
         if live_cb is not None:
             extra.append(live_cb)
 
     def target() -> None:
-        run(job, rd, dataset=dataset_object, model=model_object, callbacks=extra, stop=result._stop)
+        try:
+            run(job, rd, dataset=dataset_object, model=model_object, callbacks=extra, stop=result._stop)
+        finally:
+            # A cancelled or failed fit never reaches on_train_end: the plot learns the end here.
+            end_run = getattr(live_cb, "end_run", None)
+            if end_run is not None:
+                end_run(result)
 
     if background:
         result._thread = threading.Thread(target=target, name=f"lepton-train-{rd.id}", daemon=True)

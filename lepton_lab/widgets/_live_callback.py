@@ -35,13 +35,38 @@ class _PlotWriter:
 
 
 class LivePlotCallback(MetricsCallback):
-    """Feed a LivePlot from ``fit``; draws the final state when training ends."""
+    """Feed a LivePlot from ``fit``; draws the final state when training ends.
+
+    Parameters
+    ----------
+    finish_on_train_end : bool
+        Replace the live widget by the final plot in ``on_train_end``. ``lepton_lab.train``
+        turns it off and calls :meth:`end_run` instead: a run can also end without
+        ``on_train_end`` (cancelled or failed mid-fit), and its final status and test metrics
+        come after it.
+    """
 
     def __init__(
-        self, plot: LivePlot, *, epochs: int | None = None, steps_per_epoch: int | None = None
+        self,
+        plot: LivePlot,
+        *,
+        epochs: int | None = None,
+        steps_per_epoch: int | None = None,
+        finish_on_train_end: bool = True,
     ) -> None:
         super().__init__(_PlotWriter(plot), epochs=epochs, steps_per_epoch=steps_per_epoch)  # type: ignore[arg-type]
         self.plot = plot
+        self.finish_on_train_end = finish_on_train_end
+
+    def end_run(self, run: Any) -> None:
+        """Show how ``run`` ended (its last status event and test metrics), then the final plot."""
+        try:
+            events = [e for e in run.events() if e.get("type") in ("status", "eval")]
+        except OSError:
+            events = []
+        statuses = [e for e in events if e.get("type") == "status"]
+        self.plot.on_events([e for e in events if e.get("type") == "eval"] + statuses[-1:])
+        self.plot.finish()
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         super().on_train_begin(logs)
@@ -49,5 +74,8 @@ class LivePlotCallback(MetricsCallback):
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         super().on_train_end(logs)
-        self.plot.on_event(make_event("status", status="finished", epochs=self.epochs))
-        self.plot.finish()
+        if self.finish_on_train_end:
+            self.plot.on_event(make_event("status", status="finished", epochs=self.epochs))
+            self.plot.finish()
+        else:
+            self.plot.flush()

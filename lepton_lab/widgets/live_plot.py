@@ -464,11 +464,18 @@ class LivePlot:
 
     # -- sources ---------------------------------------------------------------------------------
 
-    def callback(self) -> Any:
-        """Return a Keras callback feeding this plot from ``model.fit`` (the events ``events.jsonl`` gets)."""
+    def callback(self, finish_on_train_end: bool = True) -> Any:
+        """Return a Keras callback feeding this plot from ``model.fit`` (the events ``events.jsonl`` gets).
+
+        With ``finish_on_train_end`` (the default) the plot gives way to the final plot when
+        ``fit`` ends (:meth:`finish`).
+        """
         from lepton_lab.widgets._live_callback import LivePlotCallback
 
-        return LivePlotCallback(self, epochs=self.total_epochs, steps_per_epoch=self.steps_per_epoch)
+        return LivePlotCallback(
+            self, epochs=self.total_epochs, steps_per_epoch=self.steps_per_epoch,
+            finish_on_train_end=finish_on_train_end,
+        )  # fmt: skip
 
     def follow_run(self, run: Any, poll_s: float = 0.25) -> threading.Thread:
         """Tail a run directory's ``events.jsonl`` in a thread until the run finishes.
@@ -614,4 +621,5 @@ def live_callback(run: Any) -> Any | None:
     if hasattr(run, "events"):
         plot.on_events([e for e in run.events() if e.get("type") in ("batch", "epoch")])
     plot.display()
-    return plot.callback()
+    # train() calls the callback's end_run(run) when the run has ended, however it ended.
+    return plot.callback(finish_on_train_end=False)
