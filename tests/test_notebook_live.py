@@ -66,7 +66,8 @@ def test_saved_notebook_shows_the_final_metrics(executed):
     assert len(progress) == 1
     assert "epoch 1/1" in progress[0]
     assert "step 36/36 (100%)" in progress[0]
-    assert "val_accuracy" in progress[0] and "finished" in progress[0]
+    assert "val_accuracy" in progress[0] and "completed" in progress[0]  # how the run ended
+    assert "test_accuracy" in progress[0]  # and its test metrics, which come after fit
     stream = "".join(o.get("text", "") for o in nb.cells[1].outputs if o["output_type"] == "stream")
     assert "completed" in stream
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from lepton_lab.core.events import EventWriter
-from lepton_lab.widgets._plots import PLOTLY_MIME, Series
+from lepton_lab.widgets._plots import Series
 from lepton_lab.widgets.live_plot import LivePlot, live_callback
 from tests.widget_comm import comms_fixture  # noqa: F401 - provides the `comms` fixture
 
@@ -82,7 +82,9 @@ def test_the_front_end_gets_every_epoch_and_a_bounded_share_of_batches(comms):
     plot.widget  # noqa: B018
     feed_ten_thousand(plot, clock)
     plot.flush()  # what the end of training does
-    chart_comm = next(c for c in comms if c.opened["data"]["state"].get("_anywidget_id", "").endswith("LiveChart"))
+    chart_comm = next(
+        c for c in comms if c.opened["data"]["state"].get("_anywidget_id", "").endswith("LiveChart")
+    )
     messages = _custom_messages(chart_comm)
     sent = [event for message in messages for event in message["events"]]
     seqs = [event["seq"] for event in sent]
@@ -99,7 +101,8 @@ def test_the_front_end_gets_every_epoch_and_a_bounded_share_of_batches(comms):
     assert len(last) <= 2 * 600 + 11
     assert chart_comm.sent_bytes() / plot.redraws < 100_000
     # No plotly FigureWidget (5 MB of plotly.js in the saved state) and no output re-rendering.
-    assert not any(c.opened["data"]["state"].get("_model_name") in ("FigureModel", "OutputModel") for c in comms)
+    models = {c.opened["data"]["state"].get("_model_name") for c in comms}
+    assert not models & {"FigureModel", "OutputModel"}
 
 
 def test_events_during_a_pause_are_drawn_by_the_trailing_timer():

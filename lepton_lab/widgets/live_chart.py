@@ -120,7 +120,7 @@ class EventFeed:
         self._last_history = float("-inf")
 
     def add(self, event: dict[str, Any]) -> None:
-        """Number ``event`` and keep it for the next :meth:`take` and the history."""
+        """Give ``event`` the next number; keep it for the next :meth:`take` and the history."""
         self.seq += 1
         numbered = {**event, "seq": self.seq}
         self._pending.append(numbered)
