@@ -8,6 +8,11 @@
  * final evaluation; and the last log lines. Memory stays bounded however long
  * the job runs, and the cost of `apply` is linear in the events given.
  *
+ * The Lab panel, the job view and the notebook's live plot all read progress
+ * from here, so they agree: `currentEpoch()` is the one definition of "the
+ * current epoch", `etaSeconds()` of the ETA and `elapsedSeconds()` of the time
+ * a run has trained (every session of a resumed run counted).
+ *
  * No JupyterLab or DOM imports: unit-tested under plain Node.
  */
 import { BoundedSeries } from './series';
@@ -33,14 +38,35 @@ export interface IMetricsOptions {
   sparkPoints?: number;
   /** Log messages kept (default 200). */
   logLines?: number;
-  /** Seconds of history the step rate (and so the ETA) is measured over (default 30). */
+  /**
+   * @deprecated Ignored. The step rate used to be measured over this many recent seconds,
+   * which made the ETA swing with every validation pause; it is now the average of whole
+   * epochs of the current session (see `stepRate`).
+   */
   rateWindow?: number;
 }
 
-/** A (time, step) sample for the rate estimate. */
-interface IAnchor {
-  t: number;
-  step: number;
+/** What the step rate of one session is measured from. */
+interface IRate {
+  /** The latest batch event. */
+  last: { t: number; step: number; epoch: number | null } | null;
+  /** Seconds and steps between batch events of the same epoch. */
+  trainSeconds: number;
+  trainSteps: number;
+  intervals: number;
+  /** Seconds between epochs beyond training (validation, checkpoints), and their count. */
+  pauseSeconds: number;
+  pauses: number;
+}
+
+/** One training session: from a `running` status (or the first event) to the next status. */
+interface ISession {
+  /** Unix time (s) it started. */
+  start: number;
+  /** Unix time (s) of its latest event. */
+  end: number;
+  /** Whether a finishing status event ended it. */
+  ended: boolean;
 }
 
 export class JobMetrics {
@@ -57,7 +83,6 @@ export class JobMetrics {
     };
     this.spark = new BoundedSeries(options.sparkPoints ?? 48);
     this._logLines = options.logLines ?? 200;
-    this._rateWindow = options.rateWindow ?? 30;
   }
 
   /** Line offset of the events consumed so far: resume a stream with `?after=` this. */
@@ -70,7 +95,7 @@ export class JobMetrics {
   step = 0;
   /** Steps of the whole run, when the events say. */
   totalSteps: number | null = null;
-  /** 1-based epoch in progress (or last finished). */
+  /** The current epoch: see `currentEpoch()`, which it always equals. */
   epoch = 0;
   /** Epochs of the whole run, when the events say. */
   epochs: number | null = null;
@@ -126,14 +151,65 @@ export class JobMetrics {
     return null;
   }
 
-  /** Training steps per second over the recent window, or null before two samples. */
+  /**
+   * The current epoch, one definition for every view: while the run trains (or before any
+   * status is known), the 1-based epoch in progress, i.e. the epoch of the newest batch and
+   * never less than the epochs done; once it has ended, the epochs it completed (a run
+   * cancelled in epoch 4 after 3 epochs shows 3). 0 before any event.
+   *
+   * @param status - The job's status when known better than the events' (the server's
+   *   record can say `cancelled` before the stream's last status event arrives).
+   */
+  currentEpoch(status?: JobStatus | null): number {
+    if (isFinished(status ?? this.status)) {
+      return this.epochsDone;
+    }
+    return Math.max(this.epoch, this.epochsDone);
+  }
+
+  /**
+   * Training steps per second, or null before two batch events of this session.
+   *
+   * Measured over the whole session (from its first batch), between batch events of the
+   * same epoch only: validation and checkpoint pauses at epoch ends are measured apart (see
+   * `etaSeconds`), so neither a pause nor a burst of events (`steps_per_execution`) moves
+   * it much. At the start of a resumed session, the rate of the previous one.
+   */
   stepRate(): number | null {
-    const first = this._anchors[0];
-    const last = this._anchors[this._anchors.length - 1];
-    if (!first || !last || last.t <= first.t || last.step <= first.step) {
+    const rate = this._rate;
+    if (rate.trainSeconds > 0 && rate.trainSteps > 0) {
+      return rate.trainSteps / rate.trainSeconds;
+    }
+    return this._previousRate?.steps ?? null;
+  }
+
+  /** Mean seconds between the last batch of an epoch and the first of the next (validation, checkpoint). */
+  private _epochPause(): number {
+    const rate = this._rate;
+    if (rate.pauses > 0) {
+      return rate.pauseSeconds / rate.pauses;
+    }
+    return this._previousRate?.pause ?? 0;
+  }
+
+  /**
+   * Seconds the run has trained, summed over all its sessions (a resumed run keeps the
+   * time of the sessions before), or null before any event.
+   *
+   * @param now - Unix time in seconds: a session still running counts up to it.
+   */
+  elapsedSeconds(now?: number): number | null {
+    if (this._sessions.length === 0) {
       return null;
     }
-    return (last.step - first.step) / (last.t - first.t);
+    let total = 0;
+    this._sessions.forEach((session, index) => {
+      const current = index === this._sessions.length - 1;
+      const running = current && !session.ended && !isFinished(this.status);
+      const end = running && now !== undefined ? Math.max(now, session.end) : session.end;
+      total += Math.max(0, end - session.start);
+    });
+    return total;
   }
 
   /**
@@ -147,8 +223,11 @@ export class JobMetrics {
     }
     let eta: number | null = null;
     const rate = this.stepRate();
+    const pause = this._epochPause();
     if (rate && this.totalSteps) {
-      eta = Math.max(0, this.totalSteps - this.step) / rate;
+      // Training time left at the measured rate, plus a pause at each epoch end still to come.
+      const endsLeft = this.epochs ? Math.max(0, this.epochs - this.epochsDone) : 0;
+      eta = Math.max(0, this.totalSteps - this.step) / rate + endsLeft * pause;
     } else if (this.epochs && this._epochTimes.length > 0) {
       const mean = this._epochTimes.reduce((a, b) => a + b, 0) / this._epochTimes.length;
       eta = Math.max(0, this.epochs - this.epochsDone) * mean;
@@ -157,7 +236,10 @@ export class JobMetrics {
       return null;
     }
     if (now !== undefined && this.lastTime !== null && now > this.lastTime) {
-      eta -= now - this.lastTime;
+      // Time without events counts down, for as long as a normal gap or an epoch-end pause
+      // lasts: a longer stall holds the ETA rather than running it out and jumping back.
+      const gap = this._rate.intervals > 0 ? this._rate.trainSeconds / this._rate.intervals : 0;
+      eta -= Math.min(now - this.lastTime, Math.max(gap, pause));
     }
     return Math.max(0, eta);
   }
@@ -168,6 +250,7 @@ export class JobMetrics {
     }
     if (typeof event.t === 'number') {
       this.lastTime = event.t;
+      this._track(event);
     }
     if (typeof event.epochs === 'number' && event.epochs > 0) {
       this.epochs = event.epochs;
@@ -204,7 +287,7 @@ export class JobMetrics {
     const metrics = event.metrics ?? {};
     this.latest = metrics;
     if (typeof event.epoch === 'number') {
-      this.epoch = event.epoch;
+      this.epoch = Math.max(event.epoch, this.epochsDone);
     }
     // After a resume the worker repeats the steps since its last checkpoint: keep the curves
     // monotonic in x by skipping steps already plotted.
@@ -216,7 +299,7 @@ export class JobMetrics {
     }
     this.step = step;
     if (typeof event.t === 'number') {
-      this._sample(event.t, step);
+      this._sample(event.t, step, typeof event.epoch === 'number' ? event.epoch : null);
     }
   }
 
@@ -252,40 +335,86 @@ export class JobMetrics {
     this.status = event.status;
     this.error = typeof event.error === 'string' ? event.error : null;
     if (event.status === 'running') {
-      // A (re)start: the rate of an earlier session says nothing about this one.
-      this._anchors = [];
-      if (typeof event.epoch === 'number' && event.epoch > this.epochsDone) {
-        this.epochsDone = event.epoch;
-      }
+      this._newRateSession();
     }
-    if (typeof event.epoch === 'number' && event.epoch > 0) {
-      this.epoch = Math.max(this.epoch, event.epoch);
+    if (typeof event.epoch === 'number' && event.epoch > this.epochsDone) {
+      this.epochsDone = event.epoch; // resumed after, or ended after, this many epochs
+    }
+    this.epoch = isFinished(event.status) ? this.epochsDone : Math.max(this.epoch, this.epochsDone);
+  }
+
+  /** Sessions for `elapsedSeconds`: a `running` status opens one, a finishing status closes it. */
+  private _track(event: IJobEvent): void {
+    const t = event.t;
+    const current = this._sessions[this._sessions.length - 1];
+    const opens = event.type === 'status' && event.status === 'running';
+    if (!current || opens || (current.ended && event.type !== 'status')) {
+      this._sessions.push({ start: t, end: t, ended: false });
+      if (this._sessions.length > MAX_SESSIONS) {
+        // Keep the total: fold the oldest two sessions into one of the same length.
+        const [a, b] = this._sessions.splice(0, 2);
+        this._sessions.unshift({ start: b.start - (a.end - a.start), end: b.end, ended: true });
+      }
+    } else if (!current.ended) {
+      current.end = Math.max(current.end, t);
+      if (event.type === 'status' && isFinished(event.status)) {
+        current.ended = true;
+      }
     }
   }
 
-  private _sample(t: number, step: number): void {
-    const anchors = this._anchors;
-    const last = anchors[anchors.length - 1];
+  /** A (re)start: the rate of an earlier session is only a stand-in until this one has its own. */
+  private _newRateSession(): void {
+    const steps = this.stepRate();
+    if (steps !== null) {
+      this._previousRate = { steps, pause: this._epochPause() };
+    }
+    this._rate = emptyRate();
+  }
+
+  private _sample(t: number, step: number, epoch: number | null): void {
+    const rate = this._rate;
+    const last = rate.last;
     if (last && step < last.step) {
-      anchors.length = 0; // steps went back (a resume without a status event): start over
+      this._newRateSession(); // steps went back (a resume without a status event)
+      this._sample(t, step, epoch);
+      return;
     }
-    if (!last || t - last.t >= 0.25 || anchors.length < 2) {
-      anchors.push({ t, step });
-    } else {
-      anchors[anchors.length - 1] = { t, step };
+    if (last && step > last.step && t >= last.t) {
+      const dt = t - last.t;
+      const steps = step - last.step;
+      if (epoch !== null && last.epoch !== null && epoch > last.epoch && rate.trainSeconds > 0) {
+        // The first batch of a new epoch: the gap holds the last epoch's validation and
+        // checkpoint, besides training the steps in between.
+        const training = steps / (rate.trainSteps / rate.trainSeconds);
+        rate.pauseSeconds += Math.max(0, dt - training);
+        rate.pauses += 1;
+        rate.trainSeconds += Math.min(dt, training);
+      } else {
+        rate.trainSeconds += dt;
+      }
+      rate.trainSteps += steps;
+      rate.intervals += 1;
     }
-    while (anchors.length > 2 && t - anchors[1].t >= this._rateWindow) {
-      anchors.shift();
-    }
+    // The session's first batch is its start: loading data and tracing are not training.
+    rate.last = { t, step, epoch };
   }
 
   private _plottedStep = 0;
-  private _anchors: IAnchor[] = [];
+  private _rate: IRate = emptyRate();
+  private _previousRate: { steps: number; pause: number } | null = null;
+  private _sessions: ISession[] = [];
   private _epochTimes: number[] = [];
   private _logs: string[] = [];
   private _logLines: number;
-  private _rateWindow: number;
 }
+
+function emptyRate(): IRate {
+  return { last: null, trainSeconds: 0, trainSteps: 0, intervals: 0, pauseSeconds: 0, pauses: 0 };
+}
+
+/** Sessions kept for `elapsedSeconds` (older ones are folded together). */
+const MAX_SESSIONS = 50;
 
 function clamp01(value: number): number {
   return Math.min(1, Math.max(0, value));

@@ -68,9 +68,12 @@ test('the ETA follows the recent step rate', () => {
   assert.ok(rate !== null && Math.abs(rate - 20) < 0.5, `rate ${rate}`);
   const eta = metrics.etaSeconds();
   assert.ok(eta !== null && Math.abs(eta - 250 / 20) < 0.5, `eta ${eta}`);
-  // Time passing without events counts down.
-  const later = metrics.etaSeconds((metrics.lastTime as number) + 5);
-  assert.ok(later !== null && Math.abs(later - (eta - 5)) < 1e-6);
+  // Time passing without events counts down, for as long as the usual gap between events
+  // (0.05 s here); a longer stall holds the ETA instead of running it out.
+  const later = metrics.etaSeconds((metrics.lastTime as number) + 0.04);
+  assert.ok(later !== null && Math.abs(later - (eta - 0.04)) < 1e-6);
+  const stalled = metrics.etaSeconds((metrics.lastTime as number) + 5);
+  assert.ok(stalled !== null && Math.abs(stalled - (eta - 0.05)) < 1e-6, `stalled ${stalled}`);
   assert.ok(Math.abs((metrics.fraction() as number) - 150 / 400) < 1e-9);
 });
 
@@ -151,4 +154,101 @@ test('an empty apply changes nothing but may move the offset', () => {
   assert.equal(metrics.after, 5);
   metrics.apply([], 3);
   assert.equal(metrics.after, 5, 'the offset never moves back');
+});
+
+/**
+ * A run as a busy host trains it: a batch event every `burst` steps (steps_per_execution), 20
+ * steps/s while training, and a validation pause of `pause` s after each epoch (no events).
+ */
+function pausedRun(epochs: number, steps: number, burst: number, pause: number, t0 = 1000): IJobEvent[] {
+  const events: IJobEvent[] = [{ t: t0, type: 'status', status: 'running', epoch: 0, epochs }];
+  let t = t0 + 3; // start-up: loading data, tracing
+  for (let e = 1; e <= epochs; e++) {
+    for (let s = burst; s <= steps; s += burst) {
+      t += burst / 20;
+      const step = (e - 1) * steps + s;
+      events.push({ t, type: 'batch', step, epoch: e, metrics: { loss: 1 }, total_steps: epochs * steps, epochs });
+    }
+    t += pause;
+    events.push({ t, type: 'epoch', step: e * steps, epoch: e, epochs, metrics: { loss: 1, epoch_time_s: steps / 20 + pause } });
+  }
+  return events;
+}
+
+test('the ETA counts down steadily through validation pauses instead of swinging', () => {
+  const events = pausedRun(10, 160, 16, 8); // 8 s of training + 8 s of validation per epoch
+  const end = events[events.length - 1].t;
+  const metrics = new JobMetrics();
+  let next = 0;
+  let previous: number | null = null;
+  // The panel looks twice a second; events arrive as they were written.
+  for (let now = events[0].t; now < end; now += 0.5) {
+    const arrived: IJobEvent[] = [];
+    while (next < events.length && events[next].t <= now) {
+      arrived.push(events[next++]);
+    }
+    metrics.apply(arrived);
+    const eta = metrics.etaSeconds(now);
+    if (metrics.epoch < 2 || eta === null) {
+      continue; // until the first epoch end has shown what a validation pause costs
+    }
+    const truth = end - now;
+    assert.ok(Math.abs(eta - truth) <= 0.1 * truth + 2, `ETA ${eta.toFixed(1)} s at t=${now}, truth ${truth} s`);
+    if (previous !== null) {
+      // Half a second later the ETA is about half a second less: no jumps, up or down.
+      assert.ok(Math.abs(eta - (previous - 0.5)) <= 1.5, `ETA jumped ${previous.toFixed(1)} → ${eta.toFixed(1)} s at t=${now}`);
+    }
+    previous = eta;
+  }
+});
+
+test('elapsed time counts every session of a resumed run', () => {
+  const metrics = new JobMetrics();
+  metrics.apply([
+    { t: 1000, type: 'status', status: 'running', epoch: 0, epochs: 4 },
+    { t: 1005, type: 'batch', step: 5, epoch: 1, metrics: { loss: 1 } },
+    { t: 1010, type: 'status', status: 'cancelled', epoch: 1 }
+  ]);
+  assert.equal(metrics.elapsedSeconds(2000), 10, 'a cancelled run does not count up');
+  metrics.apply([
+    { t: 5000, type: 'status', status: 'running', epoch: 1, epochs: 4 },
+    { t: 5004, type: 'batch', step: 12, epoch: 2, metrics: { loss: 1 } }
+  ]);
+  assert.equal(metrics.elapsedSeconds(5007), 10 + 7);
+  // A session that ended without a status (the process was killed) counts to its last event.
+  metrics.apply([
+    { t: 9000, type: 'status', status: 'running', epoch: 1, epochs: 4 },
+    { t: 9010, type: 'status', status: 'completed', epoch: 4 }
+  ]);
+  assert.equal(metrics.elapsedSeconds(99_999), 10 + 4 + 10);
+  assert.equal(new JobMetrics().elapsedSeconds(5), null);
+});
+
+test('a resumed session starts with the ETA of the previous one, not none', () => {
+  const metrics = new JobMetrics();
+  metrics.apply(run(4, 100, 0.05).slice(0, 1 + 100 + 1 + 20));
+  const rate = metrics.stepRate();
+  metrics.apply([{ t: 9000, type: 'status', status: 'running', epoch: 1, epochs: 4 }]);
+  assert.equal(metrics.stepRate(), rate);
+  assert.ok(metrics.etaSeconds(9000) !== null);
+});
+
+test('the current epoch: the one in progress while running, the epochs done once ended', () => {
+  const metrics = new JobMetrics();
+  metrics.apply([{ t: 1, type: 'status', status: 'running', epoch: 0, epochs: 10 }]);
+  assert.equal(metrics.currentEpoch(), 0);
+  metrics.apply(run(3, 10).slice(1));
+  metrics.apply([{ t: 2000, type: 'batch', step: 31, epoch: 4, metrics: { loss: 1 } }]);
+  assert.equal(metrics.currentEpoch(), 4);
+  assert.equal(metrics.epoch, 4);
+  // Cancelled in epoch 4 after 3 whole epochs.
+  assert.equal(metrics.currentEpoch('cancelled'), 3, 'the server already says cancelled');
+  metrics.apply([{ t: 2001, type: 'status', status: 'cancelled', epoch: 3 }]);
+  assert.equal(metrics.currentEpoch(), 3);
+  assert.equal(metrics.epoch, 3, 'the field agrees with currentEpoch()');
+  // Resumed: epoch 4 again once its first batch arrives.
+  metrics.apply([{ t: 3000, type: 'status', status: 'running', epoch: 3, epochs: 10 }]);
+  assert.equal(metrics.currentEpoch(), 3);
+  metrics.apply([{ t: 3001, type: 'batch', step: 31, epoch: 4, metrics: { loss: 1 } }]);
+  assert.equal(metrics.currentEpoch(), 4);
 });
