@@ -9,21 +9,16 @@ import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyte
 import { ICommandPalette, InputDialog, MainAreaWidget, Notification, WidgetTracker } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { ILauncher } from '@jupyterlab/launcher';
-import { LabIcon } from '@jupyterlab/ui-components';
 
 import { createClient, socketFactory } from './api';
+import { leptonIcon, tutorialIcons } from './icons';
 import { JobView } from './jobview';
 import { LeptonModel } from './model';
 import { completionMessage, shouldNotify } from './notifications';
 import { LeptonLabPanel } from './panel';
-import { IContentsEntry, pickTutorials } from './tutorials';
+import { IContentsEntry, TutorialIcon, pickTutorials, tutorialsFolder } from './tutorials';
 
-const ICON_SVG =
-  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><g class="jp-icon3" fill="#616161">' +
-  '<circle cx="12" cy="12" r="2.6"/><path d="M12 3c4.6 0 8 4 8 9s-3.4 9-8 9-8-4-8-9 3.4-9 8-9zm0 1.8' +
-  'c-3.3 0-6.2 3.1-6.2 7.2s2.9 7.2 6.2 7.2 6.2-3.1 6.2-7.2S15.3 4.8 12 4.8z"/></g></svg>';
-
-export const leptonIcon = new LabIcon({ name: 'lepton-lab:icon', svgstr: ICON_SVG });
+export { leptonIcon };
 
 /** Command ids. */
 export namespace CommandIDs {
@@ -33,8 +28,6 @@ export namespace CommandIDs {
   export const openTutorial = 'lepton-lab:open-tutorial';
 }
 
-/** Folder of tutorial notebooks below the server root. */
-const TUTORIALS_DIR = 'notebooks';
 const CATEGORY = 'Lepton Lab';
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -104,7 +97,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(CommandIDs.openTutorial, {
       label: args => String(args.title ?? args.path ?? 'Lepton Lab tutorial'),
       caption: args => `Open the tutorial notebook ${args.path ?? ''}`,
-      icon: leptonIcon,
+      icon: args => tutorialIcons[args.icon as TutorialIcon] ?? leptonIcon,
       execute: args => app.commands.execute('docmanager:open', { path: String(args.path) })
     });
     for (const command of [CommandIDs.openPanel, CommandIDs.openJob, CommandIDs.refresh]) {
@@ -176,14 +169,17 @@ async function addTutorials(app: JupyterFrontEnd, launcher: ILauncher): Promise<
       return null;
     }
   };
-  const folder = await list(TUTORIALS_DIR);
-  const root = folder === null ? ((await list('')) ?? []) : [];
+  // The root first: asking for a `notebooks/` folder that is not there (the server runs inside
+  // it, as `make lab` starts it) would log a 404 on every page load.
+  const root = (await list('')) ?? [];
+  const folderName = tutorialsFolder(root);
+  const folder = folderName === null ? null : await list(folderName);
   pickTutorials(folder, root).forEach((tutorial, index) => {
     launcher.add({
       command: CommandIDs.openTutorial,
       category: CATEGORY,
       rank: index + 1,
-      args: { path: tutorial.path, title: tutorial.title }
+      args: { path: tutorial.path, title: tutorial.title, icon: tutorial.icon }
     });
   });
 }
