@@ -4,7 +4,8 @@
  * Pure functions (no DOM, no JupyterLab) so they are unit-tested under Node.
  */
 import type { JobMetrics } from './metrics';
-import type { IDevice, IJob, IJobProgress } from './types';
+import { isFinished } from './types';
+import type { IDevice, IJob, IJobProgress, ISummaryRow } from './types';
 
 const DASH = '–';
 
@@ -85,8 +86,13 @@ export function progressOf(job: IJob, metrics?: JobMetrics | null, now?: number)
   const totalSteps = live?.totalSteps ?? numberOr(record.total_steps);
   const step = live ? live.step : numberOr(record.step);
   const epochsDone = live ? live.epochsDone : numberOr(record.epochs_done, job.epoch);
-  // The epoch in progress while running; the epochs done once finished.
-  const epoch = live ? live.epoch : numberOr(record.epoch, job.epoch);
+  // One definition (JobMetrics.currentEpoch): the epoch in progress while running, the epochs
+  // done once finished; the record's `epoch` counts epochs done, its progress the one in progress.
+  const epoch = live
+    ? live.currentEpoch(job.status)
+    : isFinished(job.status)
+      ? numberOr(job.epoch, record.epochs_done)
+      : numberOr(record.epoch, job.epoch);
   let fraction: number | null = live ? live.fraction() : null;
   if (fraction === null) {
     if (totalSteps && step !== null) {
@@ -217,9 +223,14 @@ function numberOr(...values: unknown[]): number | null {
   return null;
 }
 
-/** Tag for a job the server did not start (trained in a kernel or by a script), else null. */
+/** Tag saying who trains a job: a worker of this server, a notebook kernel or a script. */
 export function originLabel(job: IJob): { text: string; title: string } | null {
-  switch (job.origin) {
+  switch (job.origin ?? 'server') {
+    case 'server':
+      return {
+        text: 'server',
+        title: 'Trained by a worker process this Jupyter server started; Cancel stops it after the current batch'
+      };
     case 'kernel':
       return {
         text: 'kernel',
@@ -233,4 +244,57 @@ export function originLabel(job: IJob): { text: string; title: string } | null {
     default:
       return null;
   }
+}
+
+/** The random part of a run id ("20260101-120000-my-cnn-1a2b" → "1a2b"); the id itself if none. */
+export function shortId(id: string): string {
+  const match = /-([0-9a-f]{4,})$/i.exec(id);
+  return match ? match[1] : id;
+}
+
+/**
+ * What tells a job from others with the same name: its short id and when it started (or was
+ * created), e.g. "1a2b · 14:02:07".
+ */
+export function jobTag(job: IJob, now: Date = new Date()): string {
+  const when = job.started || job.created;
+  return when ? `${shortId(job.id)} · ${formatTime(when, now)}` : shortId(job.id);
+}
+
+/** The question a Cancel button asks before cancelling `job`. */
+export function cancelQuestion(job: IJob): { title: string; body: string } {
+  const name = job.name || job.spec?.name || job.id;
+  const what =
+    job.status === 'queued'
+      ? 'It has not started yet and will not start.'
+      : 'Training stops after the current batch; the epochs done so far are kept and Resume continues from the last checkpoint.';
+  const who =
+    job.origin === 'kernel'
+      ? ' The notebook kernel training it is asked to stop; the kernel itself keeps running.'
+      : job.origin === 'script'
+        ? ' The script training it is asked to stop.'
+        : '';
+  return { title: `Cancel "${name}" (${shortId(job.id)})?`, body: `${what}${who}` };
+}
+
+/** How to make the report of a run that has none yet: notebook code and a terminal command. */
+export function reportHint(job: IJob): { text: string; python: string; shell: string } {
+  const where = job.run_dir || job.id;
+  const python = `import lepton_lab as ll\nll.report(${JSON.stringify(where)})`;
+  const shell = `lepton-lab report ${shellQuote(where)}`;
+  const text = isFinished(job.status)
+    ? 'This run has no report yet. Make one in a notebook (or a terminal), then click Open report again:'
+    : 'A report is made on request once training has ended. When it has, run this in a notebook (or a terminal):';
+  return { text, python, shell };
+}
+
+function shellQuote(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
+}
+
+/** The cells of one model-summary row: index, layer type, its settings, output shape, parameters. */
+export function summaryCells(row: ISummaryRow): [string, string, string, string, string] {
+  const shape = `(${row.output_shape.map(d => (d === null ? 'None' : String(d))).join(', ')})`;
+  const details = row.description && row.description !== row.layer ? row.description : '';
+  return [String(row.index), row.layer, details, shape, row.params.toLocaleString('en-US')];
 }

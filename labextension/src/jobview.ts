@@ -11,18 +11,24 @@ import { Widget } from '@lumino/widgets';
 
 import { LineChart } from './chart';
 import { ApiError } from './client';
+import { confirmCancel } from './dialogs';
 import { bar, button, el, kv, messageOf, setBar, setText } from './dom';
 import {
   formatDuration,
   formatMetric,
   formatTime,
+  jobTag,
   latestMetrics,
   metricsLabel,
   originLabel,
   progressLabel,
   progressOf,
-  stepLabel
+  reportHint,
+  shortId,
+  stepLabel,
+  summaryCells
 } from './format';
+import { readableLog } from './logtext';
 import { JobFeed, LeptonModel } from './model';
 import { RunNote } from './runactions';
 import { FrameThrottle } from './throttle';
@@ -71,11 +77,13 @@ export class JobView extends Widget {
     this._badge = el('span', 'lepton-lab-badge');
     this._origin = el('span', 'lepton-lab-origin');
     this._origin.hidden = true;
+    this._tag = el('span', 'lepton-lab-job-tag');
+    this._tag.title = this.jobId;
     this._cancel = button('Cancel', 'lepton-lab-cancel', 'Cancel this job (it can be resumed later)');
     this._cancel.addEventListener('click', () => this._act('cancel'));
     this._resume = button('Resume', 'lepton-lab-resume', 'Continue from the last checkpoint');
     this._resume.addEventListener('click', () => this._act('resume'));
-    titleRow.append(this._name, this._badge, this._origin, this._cancel, this._resume);
+    titleRow.append(this._name, this._badge, this._origin, this._tag, this._cancel, this._resume);
     this._bar = bar(null, 'lepton-lab-progress');
     const progressRow = el('div', 'lepton-lab-jobview-progress');
     this._progress = el('span', 'lepton-lab-jobview-epoch');
@@ -247,9 +255,12 @@ export class JobView extends Widget {
     const name = job.name || job.spec?.name || job.id;
     setText(this._name, name);
     this._note.update(job, this._model.state.initialized && !this._model.state.get(this.jobId));
-    if (this.title.label !== name) {
-      this.title.label = name;
+    // The short id tells apart the tabs of two jobs with one name.
+    const label = name === job.id ? name : `${name} · ${shortId(job.id)}`;
+    if (this.title.label !== label) {
+      this.title.label = label;
     }
+    setText(this._tag, jobTag(job));
     setText(this._badge, job.status);
     if (this._badge.dataset.status !== job.status) {
       this._badge.dataset.status = job.status;
@@ -263,12 +274,16 @@ export class JobView extends Widget {
     this._origin.title = origin?.title ?? '';
     this._cancel.hidden = !CANCELLABLE_STATUSES.includes(job.status);
     this._resume.hidden = !RESUMABLE_STATUSES.includes(job.status);
-    const progress = progressOf(job, metrics, Date.now() / 1000);
+    const now = Date.now() / 1000;
+    const progress = progressOf(job, metrics, now);
     setBar(this._bar, progress.fraction);
     setText(this._progress, progressLabel(progress, job.status) || (job.status === 'queued' ? 'queued' : ''));
     setText(this._step, stepLabel(progress));
     this._step.dataset.step = String(progress.step ?? '');
-    const elapsed = job.started ? elapsedSeconds(job) : null;
+    // Every session of a resumed run counts (its record's `started` is the latest session's).
+    const running = job.status === 'running';
+    const elapsed =
+      metrics.eventCount > 0 ? metrics.elapsedSeconds(running ? now : undefined) : job.started ? elapsedSeconds(job) : null;
     setText(
       this._times,
       [job.created ? `created ${formatTime(job.created)}` : '', elapsed !== null ? `ran ${formatDuration(elapsed)}` : '']
@@ -389,22 +404,18 @@ export class JobView extends Widget {
     if (summary && summary.length > 0) {
       const table = el('table', 'lepton-lab-table lepton-lab-summary');
       const head = el('tr', '');
-      head.append(el('th', '', '#'), el('th', '', 'layer'), el('th', '', 'output shape'), el('th', '', 'params'));
+      for (const [text, className] of HEADINGS) {
+        head.append(el('th', className, text));
+      }
       table.append(head);
       let total = 0;
       for (const row of summary) {
         total += row.params;
         const tr = el('tr', '');
-        const shape = `(${row.output_shape.map(d => (d === null ? 'None' : String(d))).join(', ')})`;
-        tr.append(
-          el('td', '', String(row.index)),
-          el('td', '', row.description || row.layer),
-          el('td', '', shape),
-          el('td', 'lepton-lab-num', row.params.toLocaleString())
-        );
+        summaryCells(row).forEach((text, index) => tr.append(el('td', HEADINGS[index][1], text)));
         table.append(tr);
       }
-      body.replaceChildren(table, el('div', 'lepton-lab-muted', `${total.toLocaleString()} parameters`));
+      body.replaceChildren(table, el('div', 'lepton-lab-muted', `${total.toLocaleString('en-US')} parameters`));
       return;
     }
     const model = spec?.model;
@@ -464,7 +475,35 @@ export class JobView extends Widget {
     log.addEventListener('click', () => void this._openArtifact('worker.log', 'text/plain'));
     actions.append(report, log);
     nodes.push(actions);
+    this._reportHint = el('div', 'lepton-lab-report-hint');
+    this._reportHint.hidden = true;
+    nodes.push(this._reportHint);
     body.replaceChildren(...nodes);
+  }
+
+  /** Say plainly how to make the report of a run that has none (instead of an HTTP 404). */
+  private _showReportHint(job: IJob): void {
+    const hint = reportHint(job);
+    const code = (text: string, label: string): HTMLElement => {
+      const row = el('div', 'lepton-lab-hint-code');
+      row.append(el('pre', '', text));
+      const copy = button('Copy', 'lepton-lab-copy', `Copy the ${label}`);
+      copy.addEventListener('click', () => {
+        void navigator.clipboard?.writeText(text).then(
+          () => setText(copy, 'Copied'),
+          () => setText(copy, 'Copy failed')
+        );
+      });
+      row.append(copy);
+      return row;
+    };
+    this._reportHint.replaceChildren(
+      el('div', '', hint.text),
+      code(hint.python, 'notebook code'),
+      el('div', 'lepton-lab-muted', 'or in a terminal:'),
+      code(hint.shell, 'command')
+    );
+    this._reportHint.hidden = false;
   }
 
   private _pathRow(label: string, path: string, className: string, tensorboard = false): HTMLElement {
@@ -496,6 +535,9 @@ export class JobView extends Widget {
   private async _openArtifact(name: string, type: string): Promise<void> {
     // Open the tab within the click's user activation; fill it once the file arrives.
     const tab = window.open('', '_blank');
+    if (name === 'report.html') {
+      this._reportHint.hidden = true;
+    }
     try {
       const text = await this._model.client.artifactText(this.jobId, name);
       const url = URL.createObjectURL(new Blob([text], { type }));
@@ -507,11 +549,16 @@ export class JobView extends Widget {
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
     } catch (error) {
       tab?.close();
-      const hint =
-        name === 'report.html'
-          ? ' — write one in a notebook: from lepton_lab.core.report import report; report("<run folder>")'
-          : '';
-      this._showMessage(`${name}: ${messageOf(error)}${hint}`);
+      const job = this._job();
+      if (error instanceof ApiError && error.status === 404 && job) {
+        if (name === 'report.html') {
+          this._showReportHint(job);
+        } else {
+          this._showMessage(`This run has no ${name} yet.`);
+        }
+        return;
+      }
+      this._showMessage(`Could not open ${name}: ${messageOf(error)}`);
     }
   }
 
@@ -521,7 +568,7 @@ export class JobView extends Widget {
     }
     this._logLoading = true;
     try {
-      const text = await this._model.client.artifactText(this.jobId, 'worker.log');
+      const text = readableLog(await this._model.client.artifactText(this.jobId, 'worker.log'));
       const lines = text.split('\n');
       if (lines[lines.length - 1] === '') {
         lines.pop();
@@ -534,7 +581,9 @@ export class JobView extends Widget {
       }
     } catch (error) {
       const logs = this._feed.metrics.logs;
-      setText(this._log, logs.length > 0 ? logs.join('\n') : `No log yet (${messageOf(error)}).`);
+      const missing = error instanceof ApiError && error.status === 404;
+      const none = missing ? 'No log yet.' : `No log yet (${messageOf(error)}).`;
+      setText(this._log, logs.length > 0 ? readableLog(logs.join('\n')) : none);
     } finally {
       this._logLoading = false;
     }
@@ -564,6 +613,11 @@ export class JobView extends Widget {
   private async _act(action: 'cancel' | 'resume'): Promise<void> {
     const target = action === 'cancel' ? this._cancel : this._resume;
     target.disabled = true;
+    const job = this._job();
+    if (action === 'cancel' && job && !(await confirmCancel(job))) {
+      target.disabled = false;
+      return;
+    }
     try {
       if (action === 'cancel') {
         await this._model.cancel(this.jobId);
@@ -592,6 +646,7 @@ export class JobView extends Widget {
   private _name: HTMLElement;
   private _badge: HTMLElement;
   private _origin: HTMLElement;
+  private _tag: HTMLElement;
   private _cancel: HTMLButtonElement;
   private _resume: HTMLButtonElement;
   private _bar: HTMLElement;
@@ -608,12 +663,22 @@ export class JobView extends Widget {
   private _modelSection: ISection;
   private _evaluation: ISection;
   private _links: ISection;
+  private _reportHint: HTMLElement = el('div', 'lepton-lab-report-hint');
   private _log: HTMLElement;
   private _headerThrottle: FrameThrottle;
   private _disconnect: (() => void)[] = [];
   private _logTimer: ReturnType<typeof setInterval> | null = null;
   private _logLoading = false;
 }
+
+/** Columns of the model table: heading and cell class. */
+const HEADINGS: [string, string][] = [
+  ['#', 'lepton-lab-num'],
+  ['type', 'lepton-lab-layer-type'],
+  ['settings', ''],
+  ['output shape', ''],
+  ['params', 'lepton-lab-num']
+];
 
 interface ISection {
   node: HTMLElement;

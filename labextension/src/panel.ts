@@ -8,11 +8,13 @@
 import { Widget } from '@lumino/widgets';
 
 import { Sparkline } from './chart';
+import { confirmCancel } from './dialogs';
 import { bar, button, el, kv, messageOf, setBar, setText } from './dom';
 import {
   deviceLabel,
   formatBytes,
   formatPercent,
+  jobTag,
   latestMetrics,
   metricsLabel,
   originLabel,
@@ -257,7 +259,7 @@ export class LeptonLabPanel extends Widget {
       if (!row) {
         row = new JobRow(job.id, this._model, {
           open: id => this._openJob(id),
-          cancel: id => this._act(() => this._model.cancel(id)),
+          cancel: id => this._confirmCancel(id),
           resume: id => this._act(() => this._model.resume(id)),
           changed: () => this._scheduleRender()
         });
@@ -310,6 +312,16 @@ export class LeptonLabPanel extends Widget {
       nodes.push(item);
     }
     this._devices.replaceChildren(...nodes);
+  }
+
+  /** Cancel `id` once the user confirms; resolves to whether it was asked to cancel. */
+  private async _confirmCancel(id: string): Promise<boolean> {
+    const job = this._model.state.get(id);
+    if (!job || !(await confirmCancel(job))) {
+      return false;
+    }
+    await this._act(() => this._model.cancel(id));
+    return true;
   }
 
   private async _act(action: () => Promise<unknown>): Promise<void> {
@@ -366,7 +378,8 @@ export class LeptonLabPanel extends Widget {
 
 interface IRowActions {
   open: (id: string) => void;
-  cancel: (id: string) => void;
+  /** Resolves to false when the user decided not to cancel after all. */
+  cancel: (id: string) => Promise<boolean>;
   resume: (id: string) => void;
   changed: () => void;
 }
@@ -389,8 +402,11 @@ class JobRow {
     this._badge = el('span', 'lepton-lab-badge');
     this._origin = el('span', 'lepton-lab-origin');
     this._origin.hidden = true;
+    // Short id and start time: two jobs with one name are told apart by these.
+    this._tag = el('span', 'lepton-lab-job-tag');
+    this._tag.title = id;
     this._manage = new RunActions(id, this._model);
-    head.append(this._name, this._badge, this._origin, this._manage.archivedLabel);
+    head.append(this._name, this._badge, this._origin, this._tag, this._manage.archivedLabel);
     this._bar = bar(null, 'lepton-lab-progress');
     this._progress = el('div', 'lepton-lab-job-progress');
     const metricsLine = el('div', 'lepton-lab-job-metrics');
@@ -405,7 +421,11 @@ class JobRow {
     this._cancel = button('Cancel', 'lepton-lab-cancel', 'Cancel this job (it can be resumed later)');
     this._cancel.addEventListener('click', () => {
       this._cancel.disabled = true;
-      this._actions.cancel(id);
+      void this._actions.cancel(id).then(asked => {
+        if (!asked) {
+          this._cancel.disabled = false;
+        }
+      });
     });
     this._resume = button('Resume', 'lepton-lab-resume', 'Continue from the last checkpoint');
     this._resume.addEventListener('click', () => {
@@ -442,6 +462,7 @@ class JobRow {
     const feed = this._feed ?? this._model.existingFeed(this.id) ?? null;
     const metrics = feed?.metrics ?? null;
     setText(this._name, job.name || job.spec?.name || job.id);
+    setText(this._tag, jobTag(job));
     this._manage.update(job, this.node);
     setText(this._badge, job.status);
     if (this.node.dataset.status !== job.status) {
@@ -460,7 +481,7 @@ class JobRow {
     setBar(this._bar, progress.fraction);
     const label = progressLabel(progress, job.status);
     const waiting = job.origin && job.origin !== 'server' ? 'starting' : 'waiting for a free slot';
-    setText(this._progress, label || (job.status === 'queued' ? waiting : ''));
+    setText(this._progress, job.status === 'queued' ? waiting : label);
     setText(this._latest, metricsLabel(pick(latestMetrics(job, metrics), ['loss', 'accuracy'])));
     this._spark.update(metrics ? metrics.spark : null);
     const error = job.status === 'failed' ? job.error || metrics?.error || '' : '';
@@ -485,6 +506,7 @@ class JobRow {
   private _name: HTMLElement;
   private _badge: HTMLElement;
   private _origin: HTMLElement;
+  private _tag: HTMLElement;
   private _manage: RunActions;
   private _bar: HTMLElement;
   private _progress: HTMLElement;

@@ -7,12 +7,17 @@ import {
   formatDuration,
   formatMetric,
   formatTime,
+  cancelQuestion,
+  jobTag,
   latestMetrics,
   metricsLabel,
   originLabel,
   progressLabel,
   progressOf,
-  stepLabel
+  reportHint,
+  shortId,
+  stepLabel,
+  summaryCells
 } from '../src/format';
 import { JobMetrics } from '../src/metrics';
 import { IJob } from '../src/types';
@@ -113,11 +118,64 @@ test('times show the clock today and the date otherwise', () => {
   assert.equal(formatTime(null, now), '–');
 });
 
-test('only jobs the server did not start carry an origin tag', () => {
+test('every job carries an origin tag, server jobs (and records without an origin) "server"', () => {
   const job: IJob = { id: 'a', status: 'running' };
-  assert.equal(originLabel(job), null);
-  assert.equal(originLabel({ ...job, origin: 'server' }), null);
+  assert.equal(originLabel(job)?.text, 'server');
+  assert.equal(originLabel({ ...job, origin: 'server' })?.text, 'server');
+  assert.match(originLabel({ ...job, origin: 'server' })?.title ?? '', /worker process this Jupyter server started/);
   assert.equal(originLabel({ ...job, origin: 'kernel' })?.text, 'kernel');
   assert.match(originLabel({ ...job, origin: 'kernel' })?.title ?? '', /notebook kernel/);
   assert.equal(originLabel({ ...job, origin: 'script' })?.text, 'script');
+});
+
+test('two jobs with one name differ in their tag: short id and start time', () => {
+  const now = new Date(2026, 0, 1, 18, 0, 0);
+  const a: IJob = { id: '20260101-140207-cnn-1a2b', name: 'cnn', status: 'completed', created: new Date(2026, 0, 1, 14, 2, 7).toISOString() };
+  const b: IJob = { ...a, id: '20260101-140207-cnn-9f0e', started: new Date(2026, 0, 1, 14, 2, 9).toISOString() };
+  assert.equal(shortId(a.id), '1a2b');
+  assert.equal(jobTag(a, now), '1a2b · 14:02:07');
+  assert.equal(jobTag(b, now), '9f0e · 14:02:09');
+  assert.equal(shortId('my-own-id'), 'my-own-id');
+  assert.equal(jobTag({ id: 'x', status: 'queued' }, now), 'x');
+});
+
+test('the cancel question names the job and says what cancelling does', () => {
+  const job: IJob = { id: '20260101-140207-cnn-1a2b', name: 'cnn', status: 'running', origin: 'kernel' };
+  const question = cancelQuestion(job);
+  assert.equal(question.title, 'Cancel "cnn" (1a2b)?');
+  assert.match(question.body, /Resume continues from the last checkpoint/);
+  assert.match(question.body, /kernel itself keeps running/);
+  assert.match(cancelQuestion({ ...job, status: 'queued', origin: 'server' }).body, /will not start/);
+});
+
+test('a run without a report gets code that makes one, for its own run folder', () => {
+  const hint = reportHint({ id: 'r', status: 'completed', run_dir: '/home/me/lepton-runs/r 1' });
+  assert.match(hint.text, /no report yet/);
+  assert.equal(hint.python, 'import lepton_lab as ll\nll.report("/home/me/lepton-runs/r 1")');
+  assert.equal(hint.shell, "lepton-lab report '/home/me/lepton-runs/r 1'");
+  assert.equal(reportHint({ id: 'r', status: 'completed', run_dir: '/runs/r' }).shell, 'lepton-lab report /runs/r');
+  assert.match(reportHint({ id: 'r', status: 'running' }).text, /once training has ended/);
+});
+
+test('each row of the model table shows the layer type beside its settings', () => {
+  const row = { index: 1, layer: 'Conv2D', output_shape: [null, 8, 8, 32], params: 18496, description: '32 filters 3x3, same, relu' };
+  assert.deepEqual(summaryCells(row), ['1', 'Conv2D', '32 filters 3x3, same, relu', '(None, 8, 8, 32)', '18,496']);
+  const flatten = { index: 5, layer: 'Flatten', output_shape: [null, 256], params: 0, description: '' };
+  assert.deepEqual(summaryCells(flatten), ['5', 'Flatten', '', '(None, 256)', '0']);
+});
+
+test('the epoch shown is the one definition of JobMetrics, for followed and unfollowed jobs', () => {
+  const metrics = new JobMetrics();
+  metrics.apply([
+    { t: 1, type: 'status', status: 'running', epoch: 0, epochs: 10 },
+    { t: 2, type: 'epoch', step: 10, epoch: 3, metrics: { loss: 1 } },
+    { t: 3, type: 'batch', step: 12, epoch: 4, metrics: { loss: 1 } }
+  ]);
+  const job: IJob = { id: 'a', status: 'running', epochs: 10, epoch: 3, progress: { epoch: 4, epochs_done: 3 } };
+  assert.equal(progressOf(job, metrics).epoch, 4);
+  assert.equal(progressOf(job, null).epoch, 4);
+  // Cancelled in epoch 4 after 3 epochs: both say 3, whether or not the stream has ended yet.
+  const cancelled: IJob = { ...job, status: 'cancelled' };
+  assert.equal(progressOf(cancelled, metrics).epoch, 3);
+  assert.equal(progressOf(cancelled, null).epoch, 3);
 });

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from typing import Any
 
 import pytest
 
+import lepton_lab
 from tests.browser.lab_api import api, job_row, open_panel, submit, wait_for
 from tests.lab_server import running_lab
 
@@ -37,8 +39,48 @@ TRACE_ROW = """
 """
 
 
+#: Records every status the panel row of each job named ``name`` showed, by job id.
+TRACE_NAMED = """
+(name) => {
+  window.__leptonStatuses = {};
+  const panel = document.querySelector('#lepton-lab-panel');
+  const record = () => {
+    for (const row of panel.querySelectorAll('.lepton-lab-job')) {
+      if (row.querySelector('.lepton-lab-job-name').textContent !== name) continue;
+      const seen = (window.__leptonStatuses[row.dataset.jobId] ??= []);
+      if (seen[seen.length - 1] !== row.dataset.status) seen.push(row.dataset.status);
+    }
+  };
+  const options = {subtree: true, childList: true, characterData: true, attributes: true};
+  new MutationObserver(record).observe(panel, options);
+  record();
+}
+"""
+
+
 def badge(page: Any, job_id: str) -> str:
     return job_row(page, job_id).locator(".lepton-lab-badge").inner_text()
+
+
+def font_px(locator: Any) -> float:
+    return float(locator.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
+
+
+UI_FONT_PX = """
+() => {
+  const probe = document.createElement('div');
+  probe.style.fontSize = 'var(--jp-ui-font-size1)';
+  document.body.append(probe);
+  const px = parseFloat(getComputedStyle(probe).fontSize);
+  probe.remove();
+  return px;
+}
+"""
+
+
+def ui_font_px(page: Any) -> float:
+    """JupyterLab's --jp-ui-font-size1: what the file browser's names are set in."""
+    return float(page.evaluate(UI_FONT_PX))
 
 
 def test_submitted_job_appears_progresses_and_completes_in_panel(lab, page, artifacts):
@@ -53,6 +95,12 @@ def test_submitted_job_appears_progresses_and_completes_in_panel(lab, page, arti
     row = job_row(page, job_id)
     row.wait_for(timeout=10_000)
     assert row.locator(".lepton-lab-job-name").inner_text() == "panel-digits"
+    # Server jobs are tagged as such, like kernel and script runs; the short id tells twins apart.
+    assert row.locator(".lepton-lab-origin").inner_text() == "server"
+    assert row.locator(".lepton-lab-job-tag").inner_text().startswith(job_id[-4:] + " · ")
+    # Text reads at the size of the file browser's (JupyterLab's --jp-ui-font-size1).
+    assert font_px(row.locator(".lepton-lab-job-progress")) >= ui_font_px(page)
+    assert font_px(row.locator(".lepton-lab-open")) >= ui_font_px(page)
     row.locator(".lepton-lab-badge", has_text="completed").wait_for(timeout=180_000)
 
     trace = page.evaluate("window.__leptonTrace")
@@ -76,22 +124,41 @@ def test_submitted_job_appears_progresses_and_completes_in_panel(lab, page, arti
     page.screenshot(path=str(artifacts / "lab-panel-job-completed.png"))
 
 
-def test_cancel_button_stops_a_running_job(lab, page, artifacts):
+def test_cancel_button_asks_first_then_stops_a_running_job(lab, page, artifacts):
     open_panel(page, lab)
     job_id = submit(lab, "to-cancel", epochs=500, batch_size=4)["id"]
-    row = job_row(page, job_id)
+    twin_id = submit(lab, "to-cancel", epochs=500, batch_size=4)["id"]  # same name, queued behind it
+    row, twin = job_row(page, job_id), job_row(page, twin_id)
     row.locator(".lepton-lab-badge", has_text="running").wait_for(timeout=120_000)
     # Training, not just starting: the row shows a step-based progress once batches arrive.
     row.locator(".lepton-lab-job-latest", has_text="loss").wait_for(timeout=60_000)
+    # Two jobs with one name: each row shows its own short id (and start or creation time).
+    tags = row.locator(".lepton-lab-job-tag").inner_text(), twin.locator(".lepton-lab-job-tag").inner_text()
+    assert tags[0] != tags[1] and tags[0].startswith(job_id[-4:]) and tags[1].startswith(twin_id[-4:]), tags
+    page.screenshot(path=str(artifacts / "lab-panel-twin-jobs.png"))
+
     row.locator(".lepton-lab-cancel").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for(timeout=10_000)
+    assert f'Cancel "to-cancel" ({job_id[-4:]})?' in dialog.inner_text()
+    page.screenshot(path=str(artifacts / "lab-panel-cancel-dialog.png"))
+    dialog.locator("button", has_text="Keep training").click()
+    dialog.wait_for(state="detached", timeout=10_000)
+    assert api(lab, "GET", f"jobs/{job_id}")["status"] == "running"
+    assert row.locator(".lepton-lab-cancel").is_enabled()
+
+    row.locator(".lepton-lab-cancel").click()
+    page.locator(".jp-Dialog button", has_text="Cancel job").click()
     row.locator(".lepton-lab-badge", has_text="cancelled").wait_for(timeout=60_000)
+    api(lab, "DELETE", f"jobs/{twin_id}")  # it started in the freed slot; later tests need the slot
     assert api(lab, "GET", f"jobs/{job_id}")["status"] == "cancelled"
     assert row.locator(".lepton-lab-resume").is_visible()
     assert row.locator(".lepton-lab-cancel").is_hidden()
+    twin.locator(".lepton-lab-badge", has_text="cancelled").wait_for(timeout=60_000)
 
     panel = page.locator("#lepton-lab-panel")
     panel.locator(".lepton-lab-filter").select_option("cancelled")
-    wait_for(lambda: panel.locator(".lepton-lab-job").count() == 1, 5, "only the cancelled job is listed")
+    wait_for(lambda: panel.locator(".lepton-lab-job").count() == 2, 5, "only the cancelled jobs are listed")
     assert row.is_visible()
     page.screenshot(path=str(artifacts / "lab-panel-job-cancelled.png"))
     panel.locator(".lepton-lab-filter").select_option("running")
@@ -106,6 +173,7 @@ def test_a_run_trained_from_a_terminal_shows_up_tagged_and_completes(lab, page, 
     spec_file.write_text(json.dumps(spec))
     command = [sys.executable, "-m", "lepton_lab.cli", "train", str(spec_file)]
     command += ["--runs-dir", str(lab.runs_dir)]
+    page.evaluate(TRACE_NAMED, "from-terminal")
     trainer = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         row = page.locator("#lepton-lab-panel .lepton-lab-job", has_text="from-terminal")
@@ -115,6 +183,10 @@ def test_a_run_trained_from_a_terminal_shows_up_tagged_and_completes(lab, page, 
         assert trainer.wait(timeout=60) == 0
     finally:
         trainer.kill()
+    # Listed while its process was still starting (queued), then running, then completed: the
+    # panel followed the run's own status.json rather than keeping the status it was found in.
+    (statuses,) = page.evaluate("window.__leptonStatuses").values()
+    assert statuses[-2:] == ["running", "completed"], statuses
     assert row.locator(".lepton-lab-job-progress").inner_text() == "epoch 3/3"
     page.screenshot(path=str(artifacts / "lab-panel-terminal-run.png"))
 
@@ -144,13 +216,35 @@ def test_job_view_draws_live_charts_spec_and_log(lab, page, artifacts):
 
     spec = view.locator(".lepton-lab-jobview-spec").inner_text()
     assert "digits" in spec and "batch_size" in spec
-    # The runner records the per-layer summary; the view shows it as a table.
+    # The runner records the per-layer summary; the view shows it as a table, a type per layer.
     model = view.locator(".lepton-lab-jobview-model").inner_text()
     assert "Flatten" in model and "(None, 64)" in model
+    types = view.locator(".lepton-lab-summary td.lepton-lab-layer-type").all_inner_texts()
+    assert types[:3] == ["Input", "Flatten", "Dense"] and types[-1] == "Dense", types
     view.locator(".lepton-lab-jobview-evaluation", has_text="test accuracy").wait_for(timeout=10_000)
-    wait_for(lambda: "view-digits" in view.locator(".lepton-lab-log").inner_text(), 15, "log tail shown")
+    log = view.locator(".lepton-lab-log")
+    wait_for(lambda: "view-digits" in log.inner_text(), 15, "log tail shown")
+    # The runtime dict of the "training:" line is laid out a key per line, not one long line.
+    assert "  steps_per_execution: " in log.inner_text(), log.inner_text()
     assert "tensorboard" in view.locator(".lepton-lab-link-tensorboard").inner_text()
     page.screenshot(path=str(artifacts / "lab-job-view.png"))
+
+    # No report yet: the view says how to make one (no HTTP 404 shown to the person).
+    view.locator(".lepton-lab-link-report").click()
+    hint = view.locator(".lepton-lab-report-hint")
+    hint.wait_for(timeout=10_000)
+    assert "ll.report(" in hint.inner_text() and "lepton-lab report" in hint.inner_text()
+    assert "404" not in view.inner_text() and "HTTP" not in view.inner_text()
+    view.locator(".lepton-lab-jobview-links").screenshot(path=str(artifacts / "lab-job-view-no-report.png"))
+    # Made in a notebook (ll.report(run, path) also stores it in the run folder): it opens.
+    lepton_lab.report(lab.runs_dir / job_id, lab.root.parent / "shared-report.html")
+    with page.context.expect_page(timeout=20_000) as opened:
+        view.locator(".lepton-lab-link-report").click()
+    report_tab = opened.value
+    report_tab.wait_for_url(re.compile("^blob:"), timeout=20_000)  # filled once the report arrives
+    assert report_tab.title() == "view-digits — Lepton Lab report"
+    report_tab.close()
+    assert hint.is_hidden()
 
 
 def test_panel_follows_new_jobs_after_a_server_restart_without_reload(tmp_path, page, artifacts):
@@ -200,6 +294,8 @@ def test_launcher_section_opens_the_tutorial_notebooks(lab, page, artifacts):
     # Without a notebooks/ folder the numbered notebooks at the server root are the tutorials.
     notebook = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     (lab.root / "90_launcher_check.ipynb").write_text(json.dumps(notebook))
+    missing: list[str] = []
+    page.on("response", lambda r: r.status == 404 and "/api/contents/" in r.url and missing.append(r.url))
     page.goto(lab.lab_url())
     # A fresh launcher: the restored layout may show an earlier test's job view instead.
     page.locator(".lm-DockPanel-tabBar .lm-TabBar-addButton").first.click(timeout=60_000)
@@ -208,6 +304,16 @@ def test_launcher_section_opens_the_tutorial_notebooks(lab, page, artifacts):
     card = section.locator(".jp-LauncherCard", has_text="Launcher check").last
     card.wait_for(timeout=60_000)
     assert section.last.locator(".jp-LauncherCard", has_text="Jobs Panel").count() == 1
+    # Numbered in order, each with an icon of its own.
+    cards = section.last.locator(".jp-LauncherCard")
+    labels = [label.strip() for label in cards.locator(".jp-LauncherCard-label").all_inner_texts()]
+    tutorials = [label for label in labels if label != "Jobs Panel"]
+    numbered = ["1 · Quickstart", "2 · Augmentation", "3 · Hyperparameters", "4 · Background jobs"]
+    assert tutorials[:5] == [*numbered, "5 · Fashion mnist"], labels
+    icons = [cards.nth(i).locator(".jp-LauncherCard-icon").inner_html() for i in range(cards.count())]
+    assert len(set(icons[:6])) == 6, "the panel tile and the five tutorials share icons"
+    # The server root is the notebooks folder itself: nothing asked for a `notebooks/` inside it.
+    assert missing == [], missing
     page.screenshot(path=str(artifacts / "lab-launcher-section.png"))
     card.click()
     page.locator(".lm-TabBar-tab.lm-mod-current", has_text="90_launcher_check.ipynb").wait_for(timeout=30_000)

@@ -1,0 +1,19 @@
+/**
+ * Questions the panel and the job view ask before acting (JupyterLab dialogs).
+ */
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+
+import { cancelQuestion } from './format';
+import { IJob } from './types';
+
+/** Ask whether to cancel `job`; resolves to true only when the user confirms. */
+export async function confirmCancel(job: IJob): Promise<boolean> {
+  const { title, body } = cancelQuestion(job);
+  const result = await showDialog({
+    title,
+    body,
+    buttons: [Dialog.cancelButton({ label: 'Keep training' }), Dialog.warnButton({ label: 'Cancel job' })],
+    defaultButton: 0
+  });
+  return result.button.accept;
+}
