@@ -138,12 +138,15 @@ function splitTopLevel(text: string, separator: string, limit = Infinity): strin
   return parts;
 }
 
-/** A literal at `indent`: on one line when it fits, else one item per line. */
-function layout(literal: string, indent: number, width: number): string {
+/** Levels of nesting broken over lines: a dict and the lists in it; their items stay whole. */
+const MAX_DEPTH = 2;
+
+/** A literal at `indent`: on one line when it fits (or nests deeper than MAX_DEPTH), else one item per line. */
+function layout(literal: string, indent: number, width: number, depth = 0): string {
   const text = literal.trim();
   const open = text[0];
   const isBracketed = open in CLOSERS && closingIndex(text, 0) === text.length - 1;
-  if (text.length + indent <= width || !isBracketed) {
+  if (text.length + indent <= width || !isBracketed || depth >= MAX_DEPTH) {
     return text;
   }
   const inner = text.slice(1, -1).trim();
@@ -156,14 +159,14 @@ function layout(literal: string, indent: number, width: number): string {
     .filter(item => item.length > 0)
     .map(item => {
       if (open !== '{') {
-        return pad + layout(item, indent + 2, width);
+        return pad + layout(item, indent + 2, width, depth + 1);
       }
       const [key, value] = splitTopLevel(item, ':', 1);
       if (value === undefined) {
         return pad + item;
       }
       const name = key.trim().replace(/^(['"])([\w.-]+)\1$/, '$2');
-      return `${pad}${name}: ${layout(value, indent + 2, width)}`;
+      return `${pad}${name}: ${layout(value, indent + 2, width, depth + 1)}`;
     });
   return `${open}\n${items.join(',\n')}\n${' '.repeat(indent)}${text[text.length - 1]}`;
 }
