@@ -311,8 +311,11 @@ export class JobMetrics {
     if (typeof event.step === 'number') {
       this.step = Math.max(this.step, event.step);
     }
-    if (epoch > this.epochsDone) {
-      this.epochsDone = epoch;
+    this.epochsDone = Math.max(this.epochsDone, epoch);
+    // After a resume from an earlier checkpoint the epochs since are trained again: their
+    // points are plotted already, and the curves stay monotonic in x.
+    if (epoch > this._plottedEpoch) {
+      this._plottedEpoch = epoch;
       const x = typeof event.step === 'number' ? event.step : this.step;
       this.series.epoch_loss.push(x, metrics.loss);
       this.series.epoch_accuracy.push(x, metrics.accuracy);
@@ -337,8 +340,15 @@ export class JobMetrics {
     if (event.status === 'running') {
       this._newRateSession();
     }
-    if (typeof event.epoch === 'number' && event.epoch > this.epochsDone) {
-      this.epochsDone = event.epoch; // resumed after, or ended after, this many epochs
+    if (typeof event.epoch === 'number') {
+      if (event.status === 'running') {
+        // A restart point (lepton_lab.core.epochs): the run resumes after this epoch, and the
+        // epochs logged after it before the restart are trained again.
+        this.epochsDone = event.epoch;
+        this.epoch = event.epoch;
+      } else {
+        this.epochsDone = Math.max(this.epochsDone, event.epoch);
+      }
     }
     this.epoch = isFinished(event.status) ? this.epochsDone : Math.max(this.epoch, this.epochsDone);
   }
@@ -401,6 +411,7 @@ export class JobMetrics {
   }
 
   private _plottedStep = 0;
+  private _plottedEpoch = 0;
   private _rate: IRate = emptyRate();
   private _previousRate: { steps: number; pause: number } | null = null;
   private _sessions: ISession[] = [];

@@ -252,3 +252,20 @@ test('the current epoch: the one in progress while running, the epochs done once
   metrics.apply([{ t: 3001, type: 'batch', step: 31, epoch: 4, metrics: { loss: 1 } }]);
   assert.equal(metrics.currentEpoch(), 4);
 });
+
+test('a resume from an earlier checkpoint counts the epochs done from its restart point', () => {
+  const metrics = new JobMetrics();
+  metrics.apply(run(5, 10)); // 5 epochs logged, then the process was killed
+  assert.equal(metrics.epochsDone, 5);
+  // The last checkpoint was after epoch 3 (checkpoints are throttled): epochs 4 and 5 train again.
+  metrics.apply([{ t: 9000, type: 'status', status: 'running', epoch: 3, epochs: 5 }]);
+  assert.equal(metrics.epochsDone, 3);
+  assert.equal(metrics.currentEpoch(), 3);
+  metrics.apply([
+    { t: 9001, type: 'batch', step: 31, epoch: 4, metrics: { loss: 0.1 } },
+    { t: 9002, type: 'epoch', step: 40, epoch: 4, metrics: { loss: 0.1 } }
+  ]);
+  assert.equal(metrics.currentEpoch(), 4);
+  assert.equal(metrics.epochsDone, 4);
+  assert.equal(metrics.series.epoch_loss.length, 5, 'retrained epochs are not plotted twice');
+});
