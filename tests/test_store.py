@@ -97,6 +97,25 @@ def test_resumed_epoch_appears_once_with_newest_values(tmp_path: Path) -> None:
     assert run.metrics("batch").set_index("step").loc[4, "loss"] == 0.1
 
 
+def test_resume_from_an_earlier_checkpoint_shows_one_value_per_epoch(tmp_path: Path) -> None:
+    """Killed after epoch 5 with its last checkpoint at 2: epochs 3-5 of the first attempt go."""
+    run_dir = _make_run(tmp_path, "resumed", 1e-3, [0.1, 0.2, 0.3, 0.4, 0.5], evaluated=False)
+    with EventWriter(run_dir.events_path) as writer:
+        writer.emit("status", status="running", epoch=2, epochs=6)  # the restart point
+        writer.emit("batch", step=7, epoch=3, metrics={"loss": 0.7})
+        writer.emit("epoch", step=9, epoch=3, metrics={"val_accuracy": 0.33, "loss": 0.2})
+        writer.emit("status", status="failed", epoch=3, error="killed")
+    run = load_run(run_dir.path)
+    epochs = run.metrics()
+    assert epochs["epoch"].tolist() == [1, 2, 3]
+    assert epochs["val_accuracy"].tolist() == [0.1, 0.2, 0.33]
+    batches = run.metrics("batch")
+    assert batches["epoch"].max() == 3 and batches.set_index("step").loc[7, "loss"] == 0.7
+    assert 9 not in batches["step"].tolist()  # step 9 of the first attempt was in its epoch 3
+    row = runs(tmp_path).iloc[0]
+    assert row["final_val_accuracy"] == 0.33 and row["best_val_accuracy"] == 0.33
+
+
 def test_run_without_events_or_evaluation_reads_as_empty(tmp_path: Path) -> None:
     run_dir = RunDir.create(tmp_path, JobSpec.model_validate({"dataset": {"name": "digits"}}))
     run = load_run(run_dir.path)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lepton_lab.core import deletion, runmeta
+from lepton_lab.core.epochs import latest_records
 from lepton_lab.core.evaluate import Evaluation
 from lepton_lab.core.rundir import FINISHED_STATUSES, RunDir
 from lepton_lab.core.specs import JobSpec
@@ -41,9 +42,13 @@ def _lower_is_better(metric: str) -> bool:
     return any(part in metric for part in _LOWER_IS_BETTER)
 
 
+_EPOCH_MARKERS = (b'"type":"epoch"', b'"type": "epoch"', b'"type":"status"', b'"type": "status"')
+
+
 def _epoch_line(line: bytes) -> bool:
-    # Cheap pre-filter so a table of many runs does not parse every batch event.
-    return b'"type":"epoch"' in line or b'"type": "epoch"' in line
+    # Cheap pre-filter so a table of many runs does not parse every batch event. Status events
+    # stay: they mark the restart points of resumed runs (lepton_lab.core.epochs).
+    return any(marker in line for marker in _EPOCH_MARKERS)
 
 
 def _read_jsonl(path: Path, keep: Any = None) -> list[dict[str, Any]]:
@@ -62,15 +67,6 @@ def _read_jsonl(path: Path, keep: Any = None) -> list[dict[str, Any]]:
         if isinstance(event, dict):
             events.append(event)
     return events
-
-
-def _latest_per_key(events: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    # A resumed run repeats the epoch that was cut off: keep the newest record of each epoch/step.
-    latest: dict[Any, dict[str, Any]] = {}
-    for event in events:
-        if event.get(key) is not None:
-            latest[event[key]] = event
-    return [latest[k] for k in sorted(latest)]
 
 
 def _parse_time(value: Any) -> _dt.datetime | None:
@@ -212,7 +208,8 @@ class Run:
 
         Columns: ``epoch``, ``step``, ``t`` and one per metric (``loss``, ``accuracy``,
         ``val_loss`` ...). An epoch (or step) repeated by a resumed run appears once, with its
-        newest values.
+        newest values, and epochs logged after the checkpoint a resume restarted from are dropped
+        until trained again (the policy of :mod:`lepton_lab.core.epochs`).
         """
         import pandas as pd
 
@@ -220,10 +217,10 @@ class Run:
             raise ValueError(f"level must be 'epoch' or 'batch', got {level!r}")
         key = "epoch" if level == "epoch" else "step"
         keep = _epoch_line if level == "epoch" else None
-        events = [e for e in _read_jsonl(self.dir.events_path, keep) if e.get("type") == level]
+        events = [e for e in _read_jsonl(self.dir.events_path, keep) if e.get("type") in (level, "status")]
         rows = [
             {"epoch": e.get("epoch"), "step": e.get("step"), "t": e.get("t"), **(e.get("metrics") or {})}
-            for e in _latest_per_key(events, key)
+            for e in latest_records(events, key)
         ]
         return pd.DataFrame(rows, columns=None if rows else ["epoch", "step", "t"])
 
@@ -253,8 +250,8 @@ class Run:
         ops = document.get("augment", {}).get("ops", [])
         row["augment"] = ",".join(op.get("op", "?") for op in ops) or None
         row["tags"] = ",".join(document.get("tags", [])) or None
-        epochs = _latest_per_key(
-            [e for e in _read_jsonl(self.dir.events_path, _epoch_line) if e.get("type") == "epoch"], "epoch"
+        epochs = latest_records(
+            e for e in _read_jsonl(self.dir.events_path, _epoch_line) if e.get("type") in ("epoch", "status")
         )
         names = sorted({name for e in epochs for name in (e.get("metrics") or {})})
         for name in names:
