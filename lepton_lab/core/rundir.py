@@ -28,6 +28,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import sys
 import threading
 from pathlib import Path
@@ -98,12 +99,16 @@ def write_json_atomic(path: Path, data: Any) -> None:
     """Write ``data`` as JSON so that readers see either the old or the new file, never half of one."""
     # A unique temporary name per process and thread: two writers never share a temp file.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk keeps the old file whole and no stray copy
+        raise
 
 
 def read_json(path: Path) -> Any:
@@ -245,17 +250,22 @@ class RunDir:
             raise FileExistsError(f"could not find a free run id in {parent}")
         run = cls(parent / name)
         document = {**job.model_dump(mode="json"), "versions": package_versions()}
-        write_json_atomic(run.spec_path, document)
-        write_json_atomic(
-            run.status_path,
-            {
-                "id": run.id,
-                "status": "queued",
-                "created": now_iso(),
-                "epochs": job.train.epochs,
-                "origin": origin,
-            },
-        )
+        try:
+            write_json_atomic(run.spec_path, document)
+            write_json_atomic(
+                run.status_path,
+                {
+                    "id": run.id,
+                    "status": "queued",
+                    "created": now_iso(),
+                    "epochs": job.train.epochs,
+                    "origin": origin,
+                },
+            )
+        except BaseException:
+            # A full disk (or an interrupt) leaves no half-made run behind for listings to trip on.
+            shutil.rmtree(run.path, ignore_errors=True)
+            raise
         return run
 
     # -- spec ------------------------------------------------------------------------------------

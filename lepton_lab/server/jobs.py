@@ -26,12 +26,13 @@ import logging
 import signal
 import time
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lepton_lab.core import deletion, runmeta
+from lepton_lab.core.epochs import last_epochs_done
 from lepton_lab.core.events import EventWriter, read_events
 from lepton_lab.core.rundir import STATUSES, RunDir, now_iso, read_json
 from lepton_lab.core.specs import parse_job
@@ -40,6 +41,7 @@ from lepton_lab.server import devices as devices_module
 from lepton_lab.server.devices import WAIT, GpuAllocator, visible_devices
 from lepton_lab.server.executors import Executor, WorkerExit, WorkerHandle
 from lepton_lab.server.external import ExternalRun
+from lepton_lab.server.storage import STORAGE_ERRORS, is_disk_full, refuse_when_full
 from lepton_lab.server.store import INDEX_FILE, JobStore, meta_mtime
 from lepton_lab.server.streams import Broadcaster, JobStream, Subscriber, encode
 
@@ -60,6 +62,12 @@ SCAN_INTERVAL_S = 1.0
 
 #: Seconds between full listings of the runs directory when its mtime has not changed.
 FULL_SCAN_INTERVAL_S = 15.0
+
+#: Seconds between the first two tries to record a job's outcome that the disk refused; the wait
+#: doubles up to :data:`RECORD_RETRY_MAX_S`, so an outcome is recorded at most that long after
+#: space returns.
+RECORD_RETRY_MIN_S = 0.25
+RECORD_RETRY_MAX_S = 2.0
 
 #: Lines of ``worker.log`` kept as the traceback of a worker that died without writing one.
 _LOG_TAIL_LINES = 40
@@ -98,6 +106,9 @@ class Job:
     stream: JobStream = field(init=False)
     progress: dict[str, Any] = field(default_factory=dict)
     progress_sent: float = 0.0  # monotonic time of its last progress message
+    exited: bool = False  # its worker has exited: it holds no slot while its outcome is recorded
+    write_failing: bool = False  # the last write about it failed (logged once, not per retry)
+    disk_full: bool = False  # a write about it met a full disk: part of the reason it ended
 
     def __post_init__(self) -> None:
         self.stream = JobStream(self.run.events_path)
@@ -230,7 +241,8 @@ class JobManager:
             f"the server stopped while this job ran and {who} is gone; "
             f"resume it with POST jobs/{run.id}/resume or lepton_lab.job({run.id!r}).resume()"
         )
-        run.write_status(status="interrupted", error=error)
+        epoch = last_epochs_done(run.events_path)
+        run.write_status(status="interrupted", error=error, **({} if epoch is None else {"epoch": epoch}))
         self._append_status_event(run, "interrupted", error)
         self.store.sync_run(run)
         self.log.warning("Lepton Lab: job %s interrupted: %s is gone", run.id, who)
@@ -386,7 +398,7 @@ class JobManager:
 
     def summary(self) -> dict[str, Any]:
         """Count slots, running and queued jobs (for ``GET status``)."""
-        running = sum(1 for job in self._jobs.values() if job.status == "running" and not job.external)
+        running = sum(1 for job in self._jobs.values() if self._holds_slot(job))
         external = sum(1 for job in self._jobs.values() if job.external)
         return {"slots": self.slots, "running": running, "queued": len(self._queue), "external": external}
 
@@ -427,7 +439,7 @@ class JobManager:
         """List the CPU and GPUs with the running jobs placed on each."""
         holders: dict[int | None, list[str]] = {}
         for job in self._jobs.values():
-            if job.status == "running" and not job.external:  # where a kernel trains is not known here
+            if self._holds_slot(job):  # where a kernel trains is not known here
                 holders.setdefault(job.gpu, []).append(job.id)
         return {
             "devices": devices_module.devices(holders),
@@ -441,8 +453,13 @@ class JobManager:
     def submit(self, data: Any) -> dict[str, Any]:
         """Validate a JobSpec, create its run directory and queue it. Returns the new job."""
         spec = access.allowed_dataset(parse_job(data), self.cwd, self.dataset_roots)
-        run = RunDir.create(self.runs_dir, spec)
-        self.store.sync_run(run)
+        with refuse_when_full(self.runs_dir, "the new job's run directory could not be written"):
+            run = RunDir.create(self.runs_dir, spec)  # removes what it wrote when a write fails
+            try:
+                self.store.sync_run(run)
+            except STORAGE_ERRORS:
+                deletion.remove_run_dir(run)  # not indexed, so never queued: leave no orphan
+                raise
         job = Job(run)
         self._enqueue(job)
         self._publish_status(job.id)
@@ -455,6 +472,10 @@ class JobManager:
         job = self._jobs.get(job_id)
         if job is None:
             raise JobStateError(f"job {job_id} is already {record['status']}; there is nothing to cancel")
+        if job.exited:
+            raise JobStateError(
+                f"job {job_id} has already ended (its worker exited); its outcome is being recorded"
+            )
         job.cancel_requested = True
         if job.external:
             job.run.request_stop()
@@ -509,25 +530,30 @@ class JobManager:
         # A run a kernel trained may name data this server may not read: check as for a new job.
         access.allowed_dataset(run.read_spec(), self.cwd, self.dataset_roots)
         attempts = int(run.read_status().get("attempts") or 1) + 1
-        run.stop_request_path.unlink(missing_ok=True)
-        run.write_status(
-            status="queued",
-            origin="server",
-            attempts=attempts,
-            pid=None,
-            exit_code=None,
-            error=None,
-            traceback=None,
-            finished=None,
-        )
-        self.store.sync_run(run)
-        self.store.put(job_id, pid=None, pid_create_time=None, exit_code=None, error=None, finished=None)
+        with refuse_when_full(self.runs_dir, f"job {job_id} could not be queued again"):
+            run.stop_request_path.unlink(missing_ok=True)
+            run.write_status(
+                status="queued",
+                origin="server",
+                attempts=attempts,
+                pid=None,
+                exit_code=None,
+                error=None,
+                traceback=None,
+                finished=None,
+            )
+            self.store.sync_run(run)
+            self.store.put(job_id, pid=None, pid_create_time=None, exit_code=None, error=None, finished=None)
         self._enqueue(Job(run))
         self._publish_status(job_id)
         self._schedule()
         return self._view(self._record(job_id))
 
     # -- scheduling ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _holds_slot(job: Job) -> bool:
+        return job.status == "running" and not job.external and not job.exited
 
     def _enqueue(self, job: Job) -> None:
         self._jobs[job.id] = job
@@ -538,7 +564,7 @@ class JobManager:
         if not self._started or self._stopped:
             return
         while self._queue:
-            running = [job for job in self._jobs.values() if job.status == "running" and not job.external]
+            running = [job for job in self._jobs.values() if self._holds_slot(job)]
             if len(running) >= self.slots:
                 return
             held = Counter(job.gpu for job in running if job.gpu is not None)
@@ -564,15 +590,53 @@ class JobManager:
             raise  # the server is stopping; the worker carries on and a later server re-attaches
         except Exception as failure:
             error = failure
+            job.disk_full = job.disk_full or is_disk_full(failure)
             self.log.exception("Lepton Lab: job %s could not run", job.id)
+        job.exited = True  # its slot is free now, even if the disk makes its outcome wait
+        self._schedule()
+        await self._conclude(job, outcome, error)
+        self._schedule()
+
+    async def _conclude(self, job: Job, outcome: WorkerExit, error: BaseException | None) -> None:
+        """Record how ``job`` ended, retrying for as long as the disk refuses the writes."""
+        wait = RECORD_RETRY_MIN_S
+        while True:
+            try:
+                if error is None and self._completed(job, outcome):
+                    self.on_complete(job, outcome)
+                else:
+                    self.on_failure(job, outcome, error)
+            except STORAGE_ERRORS as failure:
+                self._write_failed(job, "how it ended", failure)
+                await asyncio.sleep(wait)  # a stopping server cancels this; a restart recovers the job
+                wait = min(wait * 2, RECORD_RETRY_MAX_S)
+                continue
+            except Exception:
+                self.log.exception("Lepton Lab: could not record how job %s ended", job.id)
+            break
+        if job.write_failing:
+            self.log.info("Lepton Lab: job %s: outcome recorded now that the disk takes writes", job.id)
+        self._finish(job)
+
+    def _write_failed(self, job: Job, what: str, error: BaseException) -> None:
+        """Log (once per run of failures) that a write about ``job`` failed; following it goes on."""
+        job.disk_full = job.disk_full or is_disk_full(error)
+        if not job.write_failing:
+            self.log.warning(
+                "Lepton Lab: job %s: could not record %s (%s: %s); still following it, retrying",
+                job.id,
+                what,
+                type(error).__name__,
+                error,
+            )
+        job.write_failing = True
+
+    def _try_write(self, job: Job, what: str, write: Callable[[], object]) -> None:
+        """Do a write that following ``job`` can do without for now (a later one catches up)."""
         try:
-            if error is None and self._completed(job, outcome):
-                self.on_complete(job, outcome)
-            else:
-                self.on_failure(job, outcome, error)
-        finally:
-            self._finish(job)
-            self._schedule()
+            write()
+        except STORAGE_ERRORS as error:
+            self._write_failed(job, what, error)
 
     @staticmethod
     def _completed(job: Job, outcome: WorkerExit) -> bool:
@@ -599,8 +663,12 @@ class JobManager:
         if job.worker is None:
             if job.cancel_requested:
                 return WorkerExit(None)
-            job.worker = self.executor.start(job.run, self.worker_env(job), self.cwd)
-            self.store.put(job.id, pid=job.worker.pid, pid_create_time=job.worker.create_time)
+            job.worker = worker = self.executor.start(job.run, self.worker_env(job), self.cwd)
+            self._try_write(
+                job,
+                "its worker's pid",
+                lambda: self.store.put(job.id, pid=worker.pid, pid_create_time=worker.create_time),
+            )
         worker = job.worker
         while True:
             self._pump(job)
@@ -625,7 +693,7 @@ class JobManager:
         """
         if worker.status in ACTIVE_STATUSES and worker.status != job.status:
             job.status = worker.status
-            self.store.sync_run(job.run)
+            self._try_write(job, "its status", lambda: self.store.sync_run(job.run))
             self._publish_status(job.id)
 
     def on_complete(self, job: Job, outcome: WorkerExit) -> None:
@@ -656,6 +724,11 @@ class JobManager:
         fields: dict[str, Any] = {"status": status, "gpu": job.gpu}
         if outcome.code is not None:
             fields["exit_code"] = outcome.code
+        if status != "completed" and recorded.get("status") != status:
+            # The worker died before recording its end: its events know how far it got.
+            epoch = last_epochs_done(job.run.events_path)
+            if epoch is not None:
+                fields["epoch"] = epoch
         if status in ("failed", "cancelled", "interrupted") and not (
             recorded.get("status") == status and recorded.get("error")
         ):
@@ -673,6 +746,15 @@ class JobManager:
         self.log.info("Lepton Lab: job %s %s (exit code %s)", job.id, status, outcome.code)
 
     def _failure_message(
+        self, job: Job, outcome: WorkerExit, error: BaseException | None, status: str
+    ) -> str | None:
+        message = self._plain_failure_message(job, outcome, error, status)
+        if job.disk_full and status == "failed":
+            disk = "the runs directory's disk was full (no space left on device) while it ran"
+            return f"{message}; {disk}" if message else disk
+        return message
+
+    def _plain_failure_message(
         self, job: Job, outcome: WorkerExit, error: BaseException | None, status: str
     ) -> str | None:
         pid = job.worker.pid if job.worker else None
@@ -712,7 +794,13 @@ class JobManager:
     def _finish(self, job: Job) -> None:
         """Forget ``job`` (no longer active): drain its stream, publish its final status, close it."""
         if self._record(job.id)["status"] in ACTIVE_STATUSES:  # recording the outcome itself failed
-            self.store.put(job.id, status="failed", error="the server could not record how this job ended")
+            self._try_write(
+                job,
+                "that it failed",
+                lambda: self.store.put(
+                    job.id, status="failed", error="the server could not record how this job ended"
+                ),
+            )
         self._jobs.pop(job.id, None)
         job.stream.poll()
         message = {"type": "status", "job": self._view(self._record(job.id))}
@@ -745,7 +833,8 @@ class JobManager:
             elif kind == "status" and event.get("epochs") is not None:
                 job.progress.setdefault("epochs", event["epochs"])
         if epoch_done:
-            self.store.put(job.id, epoch=job.progress.get("epochs_done"))
+            epoch = job.progress.get("epochs_done")
+            self._try_write(job, f"epoch {epoch}", lambda: self.store.put(job.id, epoch=epoch))
         now = time.monotonic()
         if epoch_done or now - job.progress_sent >= PROGRESS_INTERVAL_S:
             job.progress_sent = now
