@@ -296,13 +296,50 @@ class RunDir:
     def read_status(self) -> dict[str, Any]:
         """``status.json`` as a dict (``{"status": "queued", ...}``).
 
-        Returns ``{"id": ..., "status": "queued"}`` when the file does not exist yet.
+        Returns ``{"id": ..., "status": "queued"}`` when the file does not exist yet. A damaged
+        file (torn, not JSON) reads as the status rebuilt from ``events.jsonl`` with a
+        ``damaged`` key saying so (see :meth:`rebuilt_status`), so the run can still be listed,
+        inspected, resumed or deleted; the next :meth:`write_status` replaces the file whole.
         """
         try:
-            status: dict[str, Any] = read_json(self.status_path)
+            status = read_json(self.status_path)
         except FileNotFoundError:
             return {"id": self.id, "status": "queued"}
+        except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
+            return self.rebuilt_status(f"{type(error).__name__}: {error}")
+        if not isinstance(status, dict):
+            return self.rebuilt_status("it holds no JSON object")
         return status
+
+    def rebuilt_status(self, problem: str) -> dict[str, Any]:
+        """Rebuild ``status.json``'s content from ``events.jsonl`` after ``problem`` made it unreadable.
+
+        The status is the last finished status an event recorded, else ``interrupted`` (its
+        process may have died; resuming continues from the checkpoints); the epoch follows the
+        resume policy of :mod:`lepton_lab.core.epochs`.
+        """
+        from lepton_lab.core.epochs import epochs_done
+        from lepton_lab.core.events import read_events
+
+        events, _ = read_events(self.events_path)
+        statuses = [e for e in events if e.get("type") == "status" and e.get("status") in STATUSES]
+        last = statuses[-1] if statuses else {}
+        finished = last.get("status") in FINISHED_STATUSES
+        epochs = [e["epochs"] for e in events if isinstance(e.get("epochs"), int)]
+        try:
+            created = _dt.datetime.fromtimestamp(self.path.stat().st_ctime, _dt.timezone.utc)
+        except OSError:
+            created = None
+        message = f"status.json is damaged ({problem}); this status was rebuilt from events.jsonl"
+        return {
+            "id": self.id,
+            "status": last["status"] if finished else "interrupted",
+            "created": created.isoformat(timespec="milliseconds") if created else None,
+            "epoch": epochs_done(events),
+            "epochs": epochs[-1] if epochs else None,
+            "error": last.get("error") or message,
+            "damaged": message,
+        }
 
     def write_status(self, **fields: Any) -> dict[str, Any]:
         """Merge ``fields`` into ``status.json`` atomically and return the new status.
@@ -321,6 +358,7 @@ class RunDir:
         if value is not None and value not in STATUSES:
             raise ValueError(f"unknown run status {value!r}; use one of {', '.join(STATUSES)}")
         status = self.read_status()
+        status.pop("damaged", None)  # written whole from here on
         if value == "running":
             for stale in ("error", "traceback", "exit_code", "finished"):
                 status.pop(stale, None)

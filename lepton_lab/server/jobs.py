@@ -194,7 +194,7 @@ class JobManager:
         self.cancel_grace_s = cancel_grace_s
         self.poll_interval_s = poll_interval_s
         self.log = log or logging.getLogger("lepton_lab")
-        self.store = JobStore(self.runs_dir / INDEX_FILE)
+        self.store = JobStore(self.runs_dir / INDEX_FILE, log=self.log)
         self.broadcaster = Broadcaster()
         self._jobs: dict[str, Job] = {}  # queued and running jobs
         self._queue: deque[str] = deque()

@@ -8,6 +8,7 @@ time. Delete it and :meth:`JobStore.rebuild` recreates it from the run directori
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -90,10 +91,13 @@ class JobStore:
     ----------
     path
         The database file; a corrupt file is moved aside and recreated empty.
+    log
+        Where damaged run directories are reported.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], log: logging.Logger | None = None) -> None:
         self.path = Path(path)
+        self.log = log or logging.getLogger("lepton_lab")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         try:
@@ -180,9 +184,13 @@ class JobStore:
         """Copy what ``run``'s ``spec.json``, ``status.json`` and ``meta.json`` say into the index.
 
         Returns the record. Columns the run directory does not know (such as ``pid_create_time``)
-        are kept.
+        are kept. A damaged ``status.json`` is logged and indexed as rebuilt from the events.
         """
         status = run.read_status()
+        if status.get("damaged"):
+            self.log.warning(
+                "Lepton Lab: run %s: %s (listed as %s)", run.id, status["damaged"], status["status"]
+            )
         fields: dict[str, Any] = {key: status.get(key) for key in _STATUS_KEYS}
         for key in _SERVER_KNOWN:
             if fields[key] is None:
