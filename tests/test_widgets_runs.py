@@ -66,12 +66,44 @@ def test_compare_overlays_curves_and_draws_parallel_coordinates(trained):
     table.run_picker.value = (slow.id, fast.id)
     table.compare_button.click()
     curves = table.curves.figure["data"]
-    assert [trace["name"] for trace in curves] == [slow.id, fast.id]
+    assert [trace["name"] for trace in curves] == ["slow", "fast"]  # names, not ids
     assert curves[1]["y"] == load_run(fast.path).metrics()["val_accuracy"].tolist()
     parallel = table.parallel.figure["data"][0]
     labels = [dimension["label"] for dimension in parallel["dimensions"]]
     assert "learning_rate" in labels and "best_val_accuracy" in labels
     assert "name" not in labels
+
+
+def test_two_runs_draw_parallel_coordinates_inside_the_axes(trained):
+    """With two runs plotly's own ranges put one line on each edge, hidden by the frame."""
+    runs_dir, slow, fast = trained
+    table = RunsTable(runs_dir)
+    table.compare([slow.id, fast.id])
+    for dimension in table.parallel.figure["data"][0]["dimensions"]:
+        low, high = dimension["range"]
+        assert all(low < value < high for value in dimension["values"]), dimension
+
+
+def test_runs_sharing_a_name_are_told_apart_in_picker_and_legend():
+    import pandas as pd
+
+    from lepton_lab.widgets.runs_table import run_labels
+
+    frame = pd.DataFrame(
+        {"id": ["20260101-a-run-1a2b", "20260101-b-run-3c4d", "x"], "name": ["run", "run", "solo"]}
+    )
+    assert run_labels(frame) == {
+        "20260101-a-run-1a2b": "run (1a2b)", "20260101-b-run-3c4d": "run (3c4d)", "x": "solo",
+    }  # fmt: skip
+
+
+def test_table_rows_stay_on_one_line_and_show_a_short_time(trained):
+    runs_dir, slow, _ = trained
+    table = RunsTable(runs_dir)
+    assert "white-space:nowrap" in table.table.value
+    created = table.frame.loc[table.frame["id"] == slow.id, "created"].iloc[0]
+    assert f">{created[:10]} {created[11:19]}<" in table.table.value
+    assert dict(table.run_picker.options)["slow"] == slow.id
 
 
 def test_an_unfinished_run_says_it_has_no_evaluation_yet(tmp_path):

@@ -27,14 +27,64 @@ _SHOWN = (
 )  # fmt: skip
 _METRICS = ("val_accuracy", "val_loss", "accuracy", "loss")
 _MAX_COMPARED = 12
+#: About fifteen one-line rows before the table scrolls.
+_TABLE_HEIGHT = "420px"
+_TABLE_CSS = (
+    # ipywidgets' HTML content does not shrink (flex-shrink 0): let it, so the box scrolls.
+    "<style>.lepton-runs-html{min-width:0;max-width:100%}"
+    ".lepton-runs-html .widget-html-content{flex-shrink:1;min-width:0;width:100%}"
+    ".lepton-runs td,.lepton-runs th{white-space:nowrap;padding:2px 8px;text-align:left}"
+    ".lepton-runs thead th{position:sticky;top:0;background:var(--jp-layout-color1,#fff)}</style>"
+)
 
 
-def _cell(value: Any) -> str:
+def _cell(column: str, value: Any) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return ""
     if isinstance(value, float):
         return f"{value:.4g}"
+    if column == "created" and isinstance(value, str):
+        # "2026-11-30T19:41:24.964+00:00" -> "2026-11-30 19:41:24" (the full time as a tooltip)
+        return f'<span title="{html.escape(value)}">{html.escape(value[:19].replace("T", " "))}</span>'
     return html.escape(str(value))
+
+
+def run_labels(frame: pd.DataFrame) -> dict[str, str]:
+    """Name each run by its name; runs sharing a name get their id's last part added."""
+    if frame.empty or "id" not in frame:
+        return {}
+    names = frame["name"].fillna("") if "name" in frame else pd.Series([""] * len(frame), index=frame.index)
+    counts = names.value_counts()
+    labels = {}
+    for run_id, name in zip(frame["id"], names, strict=True):
+        if not name:
+            labels[run_id] = run_id
+        elif counts[name] > 1:
+            labels[run_id] = f"{name} ({str(run_id).rsplit('-', 1)[-1]})"
+        else:
+            labels[run_id] = name
+    return labels
+
+
+def _pad_ranges(figure: dict[str, Any]) -> dict[str, Any]:
+    """Give every parallel-coordinates axis room around its values.
+
+    plotly fits each axis to exactly [min, max] of its values; with two runs that puts one
+    line along the top edge of every axis and the other along the bottom edge, where the
+    frame hides them, so the chart looked empty.
+    """
+    for trace in figure["data"]:
+        for dimension in trace.get("dimensions", []):
+            values = [value for value in dimension["values"] if value is not None]
+            if not values:
+                continue
+            if "tickvals" in dimension:
+                dimension["range"] = [-0.5, len(dimension["tickvals"]) - 0.5]
+                continue
+            low, high = min(values), max(values)
+            pad = (high - low) * 0.15 or abs(low) * 0.15 or 1.0
+            dimension["range"] = [low - pad, high + pad]
+    return figure
 
 
 class RunsTable(StaticSnapshot, ipywidgets.VBox):
@@ -58,7 +108,7 @@ class RunsTable(StaticSnapshot, ipywidgets.VBox):
         self.order = ipywidgets.ToggleButton(description="ascending", icon="sort", value=False)
         self.refresh_button = ipywidgets.Button(description="Refresh", icon="refresh")
         self.run_picker = ipywidgets.SelectMultiple(
-            description="runs", rows=6, layout=ipywidgets.Layout(width="420px")
+            description="runs", rows=6, layout=ipywidgets.Layout(width="420px", max_width="100%")
         )
         self.metric_picker = ipywidgets.Dropdown(
             description="metric", options=list(_METRICS), value="val_accuracy"
@@ -66,7 +116,8 @@ class RunsTable(StaticSnapshot, ipywidgets.VBox):
         self.compare_button = ipywidgets.Button(
             description="Compare", icon="line-chart", button_style="primary"
         )
-        self.table = ipywidgets.HTML()
+        self.table = ipywidgets.HTML(layout=ipywidgets.Layout(width="100%"))
+        self.table.add_class("lepton-runs-html")
         self.curves = _plots.FigureView()
         self.parallel = _plots.FigureView()
         self.sort_picker.observe(lambda change: setattr(self, "sort_by", change["new"]), "value")
@@ -103,8 +154,8 @@ class RunsTable(StaticSnapshot, ipywidgets.VBox):
         self.sort_picker.options = columns  # resets the picker's value (and so sort_by) to the first column
         self.sort_picker.value = wanted
         self.sort_by = wanted
-        ids = list(self.frame["id"]) if "id" in self.frame else []
-        self.run_picker.options = ids[::-1]
+        labels = run_labels(self.frame)
+        self.run_picker.options = [(labels[run_id], run_id) for run_id in list(labels)[::-1]]
         self._show_table()
 
     def sorted_frame(self) -> pd.DataFrame:
@@ -127,13 +178,15 @@ class RunsTable(StaticSnapshot, ipywidgets.VBox):
             for column in columns
         )
         body = "".join(
-            "<tr>" + "".join(f"<td>{_cell(row[column])}</td>" for column in columns) + "</tr>"
+            "<tr>" + "".join(f"<td>{_cell(column, row[column])}</td>" for column in columns) + "</tr>"
             for _, row in frame.iterrows()
         )
+        # One line per run; the box scrolls both ways inside the notebook's width.
         self.table.value = (
-            "<div style='max-height:300px;overflow:auto'>"
-            f'<table class="lepton-table lepton-runs" style="font-size:12px"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{body}</tbody></table></div>"
+            f"{_TABLE_CSS}<div class='lepton-runs-box' style='max-height:{_TABLE_HEIGHT};max-width:100%;"
+            "overflow:auto'>"
+            f'<table class="lepton-table lepton-runs" style="font-size:12px;border-collapse:collapse">'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
         )
 
     def compare(self, ids: list[str] | None = None, metric: str | None = None) -> None:
@@ -150,11 +203,12 @@ class RunsTable(StaticSnapshot, ipywidgets.VBox):
             self.curves.show_html("<i>Select runs to compare.</i>")
             return
         rows = self.frame[self.frame["id"].isin(chosen)]
+        labels = run_labels(self.frame)
         series = {}
         for path, run_id in zip(rows["path"], rows["id"], strict=True):
             history = load_run(path).metrics("epoch")
             if metric in history.columns:
-                series[run_id] = (history["epoch"].tolist(), history[metric].tolist())
+                series[labels[run_id]] = (history["epoch"].tolist(), history[metric].tolist())
         self.curves.show(_plots.lines(series, f"{metric} per epoch", "epoch", metric), "run comparison")
         best = f"best_{metric}"
         hyper = [
@@ -175,6 +229,6 @@ class RunsTable(StaticSnapshot, ipywidgets.VBox):
         }
         columns[best] = rows[best].tolist()
         self.parallel.show(
-            _plots.parallel_coordinates(columns, best, f"Hyperparameters against {best}"),
+            _pad_ranges(_plots.parallel_coordinates(columns, best, f"Hyperparameters against {best}")),
             "parallel coordinates",
         )
