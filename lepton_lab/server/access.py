@@ -25,6 +25,26 @@ ARTIFACT_ALIASES = {
     "evaluation": "evaluation.json",
 }
 
+#: Content type of each kind of run-directory file, by suffix; every other file is sent as
+#: ``application/octet-stream`` (``openapi.json`` lists exactly these).
+ARTIFACT_CONTENT_TYPES = {
+    ".json": "application/json",
+    ".jsonl": "application/x-ndjson",
+    ".log": "text/plain",
+    ".txt": "text/plain",
+    ".html": "text/html",
+    ".csv": "text/csv",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".keras": "application/zip",
+}
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+
+def artifact_content_type(path: Path) -> str:
+    """Content type ``GET jobs/{id}/artifacts/{name}`` sends ``path`` with."""
+    return ARTIFACT_CONTENT_TYPES.get(path.suffix.lower(), DEFAULT_CONTENT_TYPE)
+
 
 class ArtifactNotFound(LookupError):
     """The run directory has no such file (yet)."""

@@ -9,6 +9,7 @@ from typing import Any
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Enum, Float, Int, List, Type, Unicode, validate
 
+from lepton_lab.server.bodies import MAX_BODY_BYTES
 from lepton_lab.server.devices import GPU_POLICIES, GpuAllocator
 from lepton_lab.server.executors import Executor, LocalProcessExecutor
 from lepton_lab.server.jobs import JobManager
@@ -58,6 +59,13 @@ class LeptonLabApp(ExtensionApp):
         help="Seconds a cancelled worker gets between SIGTERM and SIGKILL.",
     )
 
+    max_body_bytes = Int(
+        MAX_BODY_BYTES,
+        config=True,
+        help="Largest request body the API reads, in bytes; a larger one is refused with 413. "
+        "A job spec is a few kilobytes.",
+    )
+
     @validate("max_concurrent_jobs")
     def _non_negative(self, proposal: dict[str, Any]) -> int:
         value = int(proposal["value"])
@@ -93,6 +101,7 @@ class LeptonLabApp(ExtensionApp):
             dataset_roots=[r if r.is_absolute() else self.root_path / r for r in roots],
             cancel_grace_s=self.cancel_grace_seconds,
             log=self.log,
+            holder={"url": getattr(self.serverapp, "connection_url", None)},
         )
         self.job_manager.recover()
         try:

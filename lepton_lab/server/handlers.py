@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import functools
 import json
-import mimetypes
 from collections.abc import Awaitable, Callable
+from http.client import responses
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import tornado.web
@@ -17,6 +17,9 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 
+from lepton_lab.core.specs import parse_job
+from lepton_lab.server.access import artifact_content_type
+from lepton_lab.server.bodies import parse_json_body
 from lepton_lab.server.status import server_status
 
 if TYPE_CHECKING:
@@ -45,7 +48,7 @@ def _status_for(error: Exception) -> int | None:
 
     if isinstance(error, ApiError):
         return error.status
-    if isinstance(error, (SpecError, json.JSONDecodeError)):
+    if isinstance(error, SpecError):
         return 400
     for cls in type(error).__mro__:
         status = getattr(cls, "http_status", None)
@@ -74,16 +77,44 @@ def api_errors(method: F) -> F:
             if status is None:
                 raise
             self.set_status(status)
+            self.set_header("Content-Type", "application/json")
             self.finish(json.dumps({"message": str(error), "reason": type(error).__name__}))
             return None
 
     return wrapper  # type: ignore[return-value]
 
 
+def write_error_body(handler: tornado.web.RequestHandler, status_code: int, exc_info: Any = None) -> None:
+    """Finish ``handler`` with the error body every Lepton Lab route sends: ``{"message", "reason"}``.
+
+    Jupyter's own ``write_error`` sends ``"reason": null`` (and a traceback field for 500s), and
+    its HTML pages for WebSocket routes; here both fields are always strings, as ``openapi.json`` says.
+    """
+    phrase = responses.get(status_code, "Unknown HTTP Error")
+    message, reason = phrase, phrase
+    error = exc_info[1] if exc_info else None
+    if isinstance(error, tornado.web.HTTPError):
+        message = error.log_message or phrase
+        reason = error.reason or phrase
+    elif error is not None:
+        message = "Unhandled error; the server log has the traceback"
+    if status_code == 405:
+        from lepton_lab.server.routes import handler_methods  # routes imports this module
+
+        # RFC 9110: a 405 lists the methods the route does support.
+        handler.set_header("Allow", ", ".join(m.upper() for m in handler_methods(type(handler))))
+    handler.set_header("Content-Type", "application/json")
+    handler.finish(json.dumps({"message": message, "reason": reason}))
+
+
 class LeptonHandler(ExtensionHandlerMixin, APIHandler):
     """Base of every Lepton Lab API handler (authenticated and authorized)."""
 
     auth_resource = AUTH_RESOURCE
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Answer errors raised outside :func:`api_errors` (403, 405, 500) as ``{"message", "reason"}``."""
+        write_error_body(self, status_code, kwargs.get("exc_info"))
 
     def write_json(self, data: Any, status: int = 200) -> None:
         """Send ``data`` as JSON with ``status``."""
@@ -108,13 +139,9 @@ class LeptonHandler(ExtensionHandlerMixin, APIHandler):
             raise ApiError(f"{name}: expected an integer, got {raw!r}") from None
 
     def read_json(self) -> Any:
-        """Parse the request body, or raise a 400 that says what is wrong with it."""
-        try:
-            return json.loads(self.request.body or b"null")
-        except json.JSONDecodeError as error:
-            raise ApiError(
-                f"request body is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
-            ) from None
+        """Parse the request body, or raise a 400 (413 when too large) that says what is wrong with it."""
+        limit: int = self.extensionapp.max_body_bytes  # type: ignore[attr-defined]
+        return parse_json_body(self.request.body, limit)
 
 
 class StatusHandler(LeptonHandler):
@@ -148,7 +175,7 @@ class JobsHandler(LeptonHandler):
     @api_errors
     async def post(self) -> None:
         """Validate the JobSpec body, queue the job and answer 201 with it."""
-        job = self.manager.submit(self.read_json())
+        job = self.manager.submit(parse_job(self.read_json(), strict=True))
         self.set_header("Location", self.request.path.rstrip("/") + "/" + job["id"])
         self.write_json(job, status=201)
 
@@ -239,10 +266,6 @@ class JobArtifactsHandler(LeptonHandler):
         self.write_json({"artifacts": self.manager.artifacts(job_id)})
 
 
-#: Content types of run-directory files that ``mimetypes`` does not know.
-_CONTENT_TYPES = {".keras": "application/zip", ".jsonl": "application/x-ndjson", ".log": "text/plain"}
-
-
 class JobArtifactHandler(LeptonHandler):
     """``GET jobs/{id}/artifacts/{name}``: one file of the run directory, never one outside it."""
 
@@ -252,8 +275,7 @@ class JobArtifactHandler(LeptonHandler):
     async def get(self, job_id: str, name: str) -> None:
         """Send the file ``name`` of the run directory."""
         path = self.manager.artifact_path(job_id, name)
-        content_type = _CONTENT_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
-        content_type = content_type or "application/octet-stream"
+        content_type = artifact_content_type(path)
         self.set_header("Content-Type", content_type)  # before the first flush sends the headers
         self.set_header("Content-Disposition", f'attachment; filename="{path.name}"')
         with open(path, "rb") as handle:

@@ -19,7 +19,7 @@ from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado.websocket import WebSocketHandler
 
-from lepton_lab.server.handlers import AUTH_RESOURCE, ApiError, api_errors
+from lepton_lab.server.handlers import AUTH_RESOURCE, ApiError, api_errors, write_error_body
 from lepton_lab.server.jobs import JobManager
 from lepton_lab.server.streams import Subscriber
 
@@ -33,6 +33,15 @@ class _StreamSocket(ExtensionHandlerMixin, WebSocketMixin, WebSocketHandler, Jup
 
     def set_default_headers(self) -> None:
         """No API headers on a WebSocket upgrade (as Jupyter's kernel socket does)."""
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Refusals before the upgrade (403) are JSON like every API error, not Jupyter's HTML page."""
+        write_error_body(self, status_code, kwargs.get("exc_info"))
+
+    def require_upgrade(self) -> None:
+        """400 naming the fix for a plain HTTP request (Tornado would answer in plain text)."""
+        if self.request.headers.get("Upgrade", "").lower() != "websocket":
+            raise ApiError(f"{self.request.path} is a WebSocket: connect with ws:// (or wss://)")
 
     @property
     def manager(self) -> JobManager:
@@ -89,6 +98,7 @@ class JobStreamSocket(_StreamSocket):
         self.job_id = job_id
         self.after = self.after_argument()
         self.manager.get(job_id)  # 404 before the upgrade if there is no such job
+        self.require_upgrade()
         await super().get(job_id, *args, **kwargs)
 
     def open(self, *args: Any, **kwargs: Any) -> None:
@@ -105,6 +115,7 @@ class JobsStreamSocket(_StreamSocket):
     async def get(self, *args: Any, **kwargs: Any) -> None:
         """Upgrade to a WebSocket."""
         await self.authorize()
+        self.require_upgrade()
         await super().get(*args, **kwargs)
 
     def open(self, *args: Any, **kwargs: Any) -> None:
