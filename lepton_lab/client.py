@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from lepton_lab.core.specs import JobSpec, parse_job
+
 #: Statuses after which a job no longer changes (unless resumed).
 FINISHED_STATUSES = ("completed", "failed", "cancelled", "interrupted")
 
@@ -220,12 +222,9 @@ class LabClient:
         spec
             A :class:`~lepton_lab.core.specs.JobSpec`, a dict in its shape, or its JSON text.
         """
-        if hasattr(spec, "model_dump"):
-            body = spec.model_dump(mode="json")
-        elif isinstance(spec, (str, bytes)):
-            body = json.loads(spec)
-        else:
-            body = dict(spec)
+        # Validated here (lax: 5.0 epochs, numpy ints), sent with the exact JSON types the API takes.
+        spec = spec if isinstance(spec, (str, bytes, JobSpec)) else dict(spec)
+        body = parse_job(spec).model_dump(mode="json")
         return Job(self, self.request("POST", "jobs", body))
 
     def jobs(self, status: str | list[str] | None = None) -> list[Job]:

@@ -18,7 +18,15 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 #: Datasets resolvable by name. ``folder:<path>`` is accepted as well.
 DATASET_NAMES = ("digits", "shapes", "fashion_mnist", "mnist", "cifar10")
@@ -46,6 +54,42 @@ LAYER_ARGS: dict[str, tuple[str, ...]] = {
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "softmax", "linear", "elu", "gelu", "selu", "swish", "leaky_relu")
 
+#: Largest seed: ``keras.utils.set_random_seed`` seeds numpy, whose seeds are 0..2**32 - 1.
+SEED_MAX = 2**32 - 1
+#: Largest count a spec may hold (subset): a 32-bit signed int, safe in JSON, SQLite and TypeScript.
+COUNT_MAX = 2**31 - 1
+#: At most this many tags, each 1..TAG_MAX_LENGTH characters: tags travel in every listing and
+#: stream message.
+TAGS_MAX = 32
+TAG_MAX_LENGTH = 64
+#: Dataset names the schema accepts: a registry name, or a ``folder:`` / ``memory:`` path (no NUL).
+DATASET_NAME_PATTERN = "^(" + "|".join(DATASET_NAMES) + "|(folder|memory):[^\\x00]+)$"
+
+_Width = Annotated[int, Field(strict=True, ge=1, le=65_536)]
+_Window = Annotated[int, Field(strict=True, ge=1, le=1024)]
+_WindowArg = Union[_Window, Annotated[list[_Window], Field(min_length=2, max_length=2)]]
+_Fraction = Annotated[float, Field(strict=True, ge=0.0, lt=1.0)]
+
+#: Type and range of every layer argument (what Keras accepts and a model on one host can use).
+LAYER_ARG_TYPES: dict[str, Any] = {
+    "filters": _Width,
+    "units": _Width,
+    "kernel_size": _WindowArg,
+    "pool_size": _WindowArg,
+    "strides": _WindowArg,
+    "padding": Literal["valid", "same"],
+    "activation": Literal[ACTIVATIONS],
+    "use_bias": Annotated[bool, Field(strict=True)],
+    "return_sequences": Annotated[bool, Field(strict=True)],
+    "momentum": Annotated[float, Field(strict=True, ge=0.0, le=1.0)],
+    "epsilon": Annotated[float, Field(strict=True, gt=0.0, le=1.0)],
+    "rate": _Fraction,
+    "target_shape": Annotated[
+        list[Annotated[int, Field(strict=True, ge=1, le=1_000_000)]], Field(min_length=1, max_length=8)
+    ],
+}
+_LAYER_ARG_ADAPTERS = {name: TypeAdapter(kind) for name, kind in LAYER_ARG_TYPES.items()}
+
 
 class _Spec(BaseModel):
     """Base for all specs: unknown fields are errors, not silently dropped."""
@@ -58,21 +102,33 @@ class DatasetSpec(_Spec):
 
     name: str = Field(
         description="Registry name (digits, shapes, fashion_mnist, mnist, cifar10) or 'folder:<path>'.",
+        json_schema_extra={"pattern": DATASET_NAME_PATTERN},
     )
     validation_split: float = Field(
         0.2, ge=0.0, lt=1.0, description="Fraction of the training data held out."
     )
-    subset: int | None = Field(None, gt=0, description="Use at most this many training examples.")
+    subset: int | None = Field(
+        None, gt=0, le=COUNT_MAX, description="Use at most this many training examples."
+    )
     image_size: int | None = Field(
         None, ge=8, le=512, description="Side length for generated ('shapes') or folder images."
     )
-    seed: int = Field(0, description="Seed for splitting, subsetting and generated data.")
+    seed: int = Field(
+        0, ge=0, le=SEED_MAX, description="Seed for splitting, subsetting and generated data (numpy's range)."
+    )
 
     @field_validator("name")
     @classmethod
     def _known_name(cls, value: str) -> str:
-        if value in DATASET_NAMES or value.startswith("folder:") or value.startswith("memory:"):
+        if value in DATASET_NAMES:
             return value
+        for prefix in ("folder:", "memory:"):
+            if value.startswith(prefix):
+                if value == prefix:
+                    raise ValueError(f"{prefix!r} needs a path after it, e.g. '{prefix}images/train'")
+                if "\0" in value:
+                    raise ValueError(f"{value!r} contains a NUL character, which no path can hold")
+                return value
         allowed = ", ".join(repr(n) for n in DATASET_NAMES)
         raise ValueError(f"unknown dataset {value!r}; use one of {allowed} or 'folder:<path>'")
 
@@ -143,17 +199,36 @@ AUGMENT_OPS = ("flip", "rotation", "zoom", "translation", "crop", "contrast", "b
 class AugmentSpec(_Spec):
     """Ordered augmentation pipeline, applied to training batches only."""
 
-    ops: list[AugmentOp] = Field(default_factory=list)
+    ops: list[AugmentOp] = Field(default_factory=list, max_length=32)
+
+
+def _layer_schema(schema: dict[str, Any]) -> None:
+    """JSON Schema of a layer: one alternative per type, each with exactly its own arguments."""
+    schema.pop("additionalProperties", None)
+    schema.pop("properties", None)
+    schema.pop("required", None)
+    schema["oneOf"] = [
+        {
+            "type": "object",
+            "properties": {
+                "type": {"const": kind},
+                **{arg: _LAYER_ARG_ADAPTERS[arg].json_schema() for arg in args},
+            },
+            "required": ["type"],
+            "additionalProperties": False,
+        }
+        for kind, args in LAYER_ARGS.items()
+    ]
 
 
 class LayerSpec(BaseModel):
     """One layer: ``{"type": "Conv2D", "filters": 32, "kernel_size": 3}``.
 
     Arguments sit beside ``type``; which ones are allowed depends on the type
-    (see :data:`LAYER_ARGS`).
+    (see :data:`LAYER_ARGS`), and each has the type and range of :data:`LAYER_ARG_TYPES`.
     """
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra=_layer_schema)
 
     type: str
 
@@ -172,6 +247,13 @@ class LayerSpec(BaseModel):
             raise ValueError(
                 f"{self.type}: unknown activation {activation!r}; use one of {', '.join(ACTIVATIONS)}"
             )
+        for key, value in self.args.items():
+            try:
+                _LAYER_ARG_ADAPTERS[key].validate_python(value)
+            except ValidationError as error:
+                # Keras would fail in the worker; say here what the argument must be.
+                problem = error.errors()[0]["msg"]
+                raise ValueError(f"{self.type}: {key} {value!r} is invalid: {problem}") from None
         return self
 
     @property
@@ -188,7 +270,7 @@ class ModelSpec(_Spec):
     """
 
     preset: str | None = Field(None, description=f"One of {', '.join(PRESET_NAMES)}.")
-    layers: list[LayerSpec] | None = None
+    layers: list[LayerSpec] | None = Field(None, max_length=256)
 
     @model_validator(mode="after")
     def _preset_or_layers(self) -> ModelSpec:
@@ -215,15 +297,17 @@ class TrainSpec(_Spec):
         None, ge=0.0, lt=1.0, description="If set, overrides the rate of every Dropout layer."
     )
     lr_schedule: Literal["constant", "cosine"] = "constant"
-    early_stopping_patience: int | None = Field(None, ge=1)
-    seed: int = 1
+    early_stopping_patience: int | None = Field(None, ge=1, le=10_000)
+    seed: int = Field(1, ge=0, le=SEED_MAX, description="Seeds Python, numpy and TensorFlow (numpy's range).")
     mixed_precision: bool | None = Field(
         None,
         description="Lower-precision compute with float32 weights. None: the runner chooses (bfloat16 "
         "on CPUs with native bfloat16 instructions, float32 elsewhere); True: float16 on a GPU, "
         "bfloat16 on such a CPU; False: float32 everywhere.",
     )
-    steps_per_execution: int | None = Field(None, ge=1, description="None lets the runner choose.")
+    steps_per_execution: int | None = Field(
+        None, ge=1, le=100_000, description="None lets the runner choose."
+    )
 
     @model_validator(mode="after")
     def _momentum_needs_sgd(self) -> TrainSpec:
@@ -239,7 +323,9 @@ class JobSpec(_Spec):
     """A complete training job."""
 
     name: str = Field("run", min_length=1, max_length=100)
-    tags: list[str] = Field(default_factory=list)
+    tags: list[Annotated[str, Field(min_length=1, max_length=TAG_MAX_LENGTH)]] = Field(
+        default_factory=list, max_length=TAGS_MAX
+    )
     dataset: DatasetSpec
     augment: AugmentSpec = Field(default_factory=AugmentSpec)
     model: ModelSpec = Field(default_factory=ModelSpec)
@@ -263,8 +349,12 @@ def _describe(error: ValidationError) -> list[str]:
     return problems
 
 
-def parse_job(data: str | bytes | dict[str, Any] | JobSpec) -> JobSpec:
+def parse_job(data: str | bytes | dict[str, Any] | JobSpec, strict: bool = False) -> JobSpec:
     """Validate a JobSpec from JSON text or a dict.
+
+    ``strict`` takes JSON types exactly as the schema states them (the REST API: ``"5"`` is not
+    an integer, ``"true"`` not a boolean); otherwise pydantic's lax conversions apply, so
+    Python callers may pass ``5.0`` epochs or numpy integers.
 
     Raises
     ------
@@ -275,8 +365,8 @@ def parse_job(data: str | bytes | dict[str, Any] | JobSpec) -> JobSpec:
         return data
     try:
         if isinstance(data, (str, bytes)):
-            return JobSpec.model_validate_json(data)
-        return JobSpec.model_validate(data)
+            return JobSpec.model_validate_json(data, strict=strict)
+        return JobSpec.model_validate(data, strict=strict)
     except ValidationError as error:
         raise SpecError(_describe(error)) from None
 
