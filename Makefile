@@ -30,8 +30,9 @@ $(STAMP): pyproject.toml package.json
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@# The build hook runs jlpm + rspack, so this also builds the labextension.
 	$(BIN)/python -m pip install --quiet --editable ".[test]"
-	@# Point the installed labextension at the build folder so `make build` is picked up live.
-	$(BIN)/jupyter labextension develop --overwrite . >/dev/null
+	@# Point the installed labextension at the build folder so `make build` is picked up live
+	@# (JupyterLab 4.6 deprecates `jupyter labextension develop` in favour of jupyter-builder's).
+	$(BIN)/jupyter-builder develop --overwrite . >/dev/null
 	@touch $@
 
 install: $(STAMP) $(LABEXT)
