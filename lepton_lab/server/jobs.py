@@ -41,6 +41,7 @@ from lepton_lab.server import devices as devices_module
 from lepton_lab.server.devices import WAIT, GpuAllocator, visible_devices
 from lepton_lab.server.executors import Executor, WorkerExit, WorkerHandle
 from lepton_lab.server.external import ExternalRun
+from lepton_lab.server.ownership import RunsDirLock, RunsDirTaken
 from lepton_lab.server.storage import STORAGE_ERRORS, is_disk_full, refuse_when_full
 from lepton_lab.server.store import INDEX_FILE, JobStore, meta_mtime
 from lepton_lab.server.streams import Broadcaster, JobStream, Subscriber, encode
@@ -68,6 +69,9 @@ FULL_SCAN_INTERVAL_S = 15.0
 #: space returns.
 RECORD_RETRY_MIN_S = 0.25
 RECORD_RETRY_MAX_S = 2.0
+
+#: Seconds between tries of a read-only server to take over a runs directory whose manager left.
+TAKEOVER_INTERVAL_S = 2.0
 
 #: Lines of ``worker.log`` kept as the traceback of a worker that died without writing one.
 _LOG_TAIL_LINES = 40
@@ -167,6 +171,9 @@ class JobManager:
         Seconds between reads of a running job's events (and checks that its worker lives).
     log
         Logger for lifecycle messages.
+    holder
+        What identifies this server (``url``) to a second server on the same runs directory,
+        which then only reads it (:mod:`~lepton_lab.server.ownership`).
     """
 
     def __init__(
@@ -181,6 +188,7 @@ class JobManager:
         cancel_grace_s: float = 10.0,
         poll_interval_s: float = 0.05,
         log: logging.Logger | None = None,
+        holder: dict[str, Any] | None = None,
     ) -> None:
         if slots < 1:
             raise ValueError(f"slots must be at least 1, got {slots}")
@@ -195,6 +203,8 @@ class JobManager:
         self.poll_interval_s = poll_interval_s
         self.log = log or logging.getLogger("lepton_lab")
         self.store = JobStore(self.runs_dir / INDEX_FILE, log=self.log)
+        self.lock = RunsDirLock(self.runs_dir, holder or {})
+        self._takeover_task: asyncio.Task[None] | None = None
         self.broadcaster = Broadcaster()
         self._jobs: dict[str, Job] = {}  # queued and running jobs
         self._queue: deque[str] = deque()
@@ -212,7 +222,11 @@ class JobManager:
 
         Workers still alive (same pid, start time and command line) are re-attached; jobs whose
         worker is gone become ``interrupted``; queued jobs are queued again in creation order.
+        Only the server holding the runs directory's lock does this; a second one only reads.
         """
+        if not self.lock.acquire():
+            self.log.warning("Lepton Lab: %s", self.lock.refusal("serving read-only"))
+            return
         previous = {record["id"]: record for record in self.store.list()}
         self.store.rebuild(self.runs_dir)
         for record in sorted(self.store.list(ACTIVE_STATUSES), key=lambda r: (r["created"] or "", r["id"])):
@@ -247,10 +261,41 @@ class JobManager:
         self.store.sync_run(run)
         self.log.warning("Lepton Lab: job %s interrupted: %s is gone", run.id, who)
 
+    @property
+    def read_only(self) -> bool:
+        """Whether another server manages this runs directory's jobs (this one only reads it)."""
+        return not self.lock.held
+
+    def _check_manager(self, what: str) -> None:
+        if self.read_only:
+            raise RunsDirTaken(self.lock.refusal(what))
+
     def start(self) -> None:
-        """Start following re-attached jobs and running queued ones (needs the running event loop)."""
-        if self._started:
+        """Start following re-attached jobs and running queued ones (needs the running event loop).
+
+        A server without the runs directory's lock starts nothing: it waits for the lock and then
+        takes over as if it had just started.
+        """
+        if self._started or self._takeover_task is not None:
             return
+        if not self.lock.acquire():
+            self._takeover_task = asyncio.create_task(self._take_over_when_free())
+            return
+        self._begin()
+
+    async def _take_over_when_free(self) -> None:
+        while not self.lock.acquire():
+            await asyncio.sleep(TAKEOVER_INTERVAL_S)
+        self.log.info("Lepton Lab: the other server left; managing the jobs of %s now", self.runs_dir)
+        for job in list(self._jobs.values()):  # watched read-only until now
+            if job.task is not None:
+                job.task.cancel()
+            job.stream.going_away()
+        self._jobs.clear()
+        self.recover()
+        self._begin()
+
+    def _begin(self) -> None:
         self._started = True
         for job in list(self._jobs.values()):
             if job.task is None and (job.status == "running" or job.external):
@@ -340,8 +385,9 @@ class JobManager:
     async def stop(self) -> None:
         """Stop following jobs and close every stream. Workers keep running: jobs outlive the server."""
         self._stopped = True
-        if self._scan_task is not None:
-            self._scan_task.cancel()
+        for task in (self._scan_task, self._takeover_task):
+            if task is not None:
+                task.cancel()
         tasks = [job.task for job in self._jobs.values() if job.task is not None]
         for task in tasks:
             task.cancel()
@@ -350,6 +396,7 @@ class JobManager:
             job.stream.going_away()
         self.broadcaster.close()
         self.store.close()
+        self.lock.release()
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -452,6 +499,7 @@ class JobManager:
 
     def submit(self, data: Any) -> dict[str, Any]:
         """Validate a JobSpec, create its run directory and queue it. Returns the new job."""
+        self._check_manager("a new job cannot be started here")
         spec = access.allowed_dataset(parse_job(data), self.cwd, self.dataset_roots)
         with refuse_when_full(self.runs_dir, "the new job's run directory could not be written"):
             run = RunDir.create(self.runs_dir, spec)  # removes what it wrote when a write fails
@@ -469,6 +517,7 @@ class JobManager:
     def cancel(self, job_id: str) -> dict[str, Any]:
         """Cancel a queued job at once, or SIGTERM a running one's worker (SIGKILL after the grace period)."""
         record = self._record(job_id)
+        self._check_manager(f"job {job_id} cannot be cancelled here")
         job = self._jobs.get(job_id)
         if job is None:
             raise JobStateError(f"job {job_id} is already {record['status']}; there is nothing to cancel")
@@ -504,6 +553,7 @@ class JobManager:
     def delete_run(self, job_id: str) -> None:
         """Delete the job's run directory and its index record; a queued or running job is refused."""
         record = self._record(job_id)
+        self._check_manager(f"run {job_id} cannot be deleted here")
         job = self._jobs.get(job_id)
         status = job.status if job is not None else record["status"]
         if job is not None or status in ACTIVE_STATUSES:
@@ -521,6 +571,7 @@ class JobManager:
     def resume(self, job_id: str) -> dict[str, Any]:
         """Queue an interrupted, failed or cancelled job again; its worker resumes from the checkpoints."""
         record = self._record(job_id)
+        self._check_manager(f"job {job_id} cannot be resumed here")
         if job_id in self._jobs or record["status"] not in RESUMABLE_STATUSES:
             status = self._jobs[job_id].status if job_id in self._jobs else record["status"]
             raise JobStateError(
@@ -858,10 +909,36 @@ class JobManager:
             subscriber.prepend([encode(status)])
             job.stream.subscribe(subscriber, after)
             return
+        if self.read_only and record["status"] in ACTIVE_STATUSES and not self._stopped:
+            job = self._watch(record)  # another server runs it: follow its files live
+            subscriber.prepend([encode(status)])
+            job.stream.subscribe(subscriber, after)
+            return
         # Finished: its status, the events from `after` to the end, then close.
         subscriber.prepend([encode(status)])
         subscriber.prepend_replay(RunDir(record["run_dir"]).events_path, after)
         subscriber.finish("job finished")
+
+    def _watch(self, record: dict[str, Any]) -> Job:
+        """Follow the events of an active job another server manages (read-only: writes nothing)."""
+        job = Job(RunDir(record["run_dir"]), status=record["status"], origin=record.get("origin") or "server")
+        self._jobs[job.id] = job
+        job.task = asyncio.create_task(self._watch_until_ended(job))
+        return job
+
+    async def _watch_until_ended(self, job: Job) -> None:
+        while True:
+            job.stream.poll()
+            record = self.store.get(job.id)  # the managing server keeps the shared index
+            if record is None or record["status"] not in ACTIVE_STATUSES:
+                break
+            job.status = record["status"]
+            await asyncio.sleep(self.poll_interval_s)
+        self._jobs.pop(job.id, None)
+        job.stream.poll()
+        if record is not None:
+            job.stream.publish({"type": "status", "job": self._view(record)})
+        job.stream.close()
 
     def subscribe_all(self, subscriber: Subscriber) -> None:
         """Send a snapshot of every job to ``subscriber``, then every status and progress change."""
