@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,14 @@ class ApiError(LabClientError):
         self.status = status
         self.message = message
         self.reason = reason
+
+
+class JobStateNotice(UserWarning):
+    """A cancel or resume had nothing to do: the job had already finished, or was still running.
+
+    A notebook cell that cancels a job may run after the job has finished (a fast machine
+    trains a small job before the cell is reached); that is not an error worth a traceback.
+    """
 
 
 def _ancestors(pid: int, depth: int) -> list[int]:
@@ -283,8 +292,21 @@ class Job:
         return self.info.get("error")
 
     def cancel(self, wait: bool = True, timeout: float | None = 60.0) -> Job:
-        """Cancel the job; with ``wait``, return once its worker has stopped."""
-        self.info = self.client.request("DELETE", self._path())
+        """Cancel the job; with ``wait``, return once its worker has stopped.
+
+        A job that has already finished is left as it is: a :class:`JobStateNotice` says so
+        and the job is returned with its final state (``job.status`` tells which).
+        """
+        try:
+            self.info = self.client.request("DELETE", self._path())
+        except ApiError as error:
+            if error.status != 409 or not self.done:  # `done` fetches the job
+                raise
+            warnings.warn(
+                f"job {self.id} had already {self.info['status']}; there was nothing to cancel",
+                JobStateNotice, stacklevel=2,
+            )  # fmt: skip
+            return self
         return self.wait(timeout) if wait else self
 
     def _annotate(self, **changes: Any) -> Job:
@@ -333,8 +355,20 @@ class Job:
         return result
 
     def resume(self) -> Job:
-        """Continue an interrupted, failed or cancelled job from its checkpoints."""
-        self.info = self.client.request("POST", self._path("resume"))
+        """Continue an interrupted, failed or cancelled job from its checkpoints.
+
+        A completed, queued or running job has nothing to resume: a :class:`JobStateNotice`
+        says so and the job is returned as it is.
+        """
+        try:
+            self.info = self.client.request("POST", self._path("resume"))
+        except ApiError as error:
+            status = self.status if error.status == 409 else None  # fetched
+            if status not in ("completed", "queued", "running"):
+                raise
+            warnings.warn(
+                f"job {self.id} is {status}; there is nothing to resume", JobStateNotice, stacklevel=2
+            )
         return self
 
     def events_page(self, after: int = 0, limit: int | None = None) -> tuple[list[dict[str, Any]], int]:

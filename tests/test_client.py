@@ -12,7 +12,7 @@ import pytest
 
 import lepton_lab
 from lepton_lab import client
-from lepton_lab.client import ApiError, Job, LabClient, ServerNotFound
+from lepton_lab.client import ApiError, Job, JobStateNotice, LabClient, ServerNotFound
 from tests.conftest import TOKEN
 
 TINY = {
@@ -70,6 +70,39 @@ def test_unreachable_server_is_one_clear_error():
         dead.jobs()
 
 
+class _FinishedJobServer(LabClient):
+    """Answers like the server for a job that has already completed."""
+
+    def __init__(self, status="completed"):
+        super().__init__("http://127.0.0.1:9/")
+        self.job_status = status
+
+    def request(self, method, path, body=None, params=None):
+        if method == "GET":
+            return {"id": "j1", "status": self.job_status}
+        raise ApiError(409, f"job j1 is {self.job_status}; nope")
+
+
+def test_cancel_of_a_finished_job_says_so_instead_of_raising():
+    job = Job(_FinishedJobServer("completed"), {"id": "j1", "status": "running"})
+    with pytest.warns(JobStateNotice, match="job j1 had already completed; there was nothing to cancel"):
+        assert job.cancel() is job
+    assert job.info["status"] == "completed"
+
+
+def test_resume_of_a_completed_or_running_job_says_so_instead_of_raising():
+    for status in ("completed", "running"):
+        job = Job(_FinishedJobServer(status), {"id": "j1", "status": "cancelled"})
+        with pytest.warns(JobStateNotice, match=f"job j1 is {status}; there is nothing to resume"):
+            assert job.resume() is job
+
+
+def test_cancel_still_raises_when_the_job_is_not_finished():
+    server = _FinishedJobServer("running")
+    with pytest.raises(ApiError):
+        Job(server, {"id": "j1", "status": "running"}).cancel()
+
+
 def test_watch_without_live_plot_module_raises_clear_import_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "lepton_lab.widgets.live_plot", None)
     job = Job(LabClient("http://127.0.0.1:9/"), {"id": "x", "status": "running"})
@@ -99,8 +132,12 @@ async def test_client_submits_follows_and_waits_on_a_real_server(
         assert queued.cancel(timeout=30).info["status"] == "cancelled"
         followed = list(job.follow(poll=0.1, timeout=300))
         job.wait(timeout=60)
+        with pytest.warns(JobStateNotice, match="completed; there is nothing to resume"):
+            assert job.resume().info["status"] == "completed"
+        with pytest.warns(JobStateNotice, match="already completed; there was nothing to cancel"):
+            assert job.cancel().info["status"] == "completed"
         with pytest.raises(ApiError) as refused:
-            job.resume()
+            lepton_lab.job("no-such-job").resume()
         wrong_token = LabClient(os.environ["LEPTON_LAB_URL"], "wrong")
         with pytest.raises(ApiError) as forbidden:
             wrong_token.jobs()
@@ -114,5 +151,5 @@ async def test_client_submits_follows_and_waits_on_a_real_server(
     assert await asyncio.to_thread(job.events) == followed
     assert {j.id for j in listed} == {job.id, listed[0].id} and len(listed) == 2
     assert (await asyncio.to_thread(job.artifact, "model"))[:2] == b"PK"
-    assert refused.status == 409 and "completed" in refused.message
+    assert refused.status == 404
     assert forbidden.status == 403 and "LEPTON_LAB_TOKEN" in str(forbidden)
