@@ -57,8 +57,12 @@ def write_notebook(root: Path, name: str, cells: list[str]) -> Path:
 
 
 def open_notebook(page: Any, lab: LabServer, name: str) -> None:
-    """Open notebook ``name`` and wait until its kernel is idle and the app is reachable."""
-    page.goto(lab.lab_url(f"lab/tree/{name}"))
+    """Open notebook ``name`` alone and wait until its kernel is idle and the app is reachable.
+
+    A workspace of its own per notebook: Lab would otherwise reopen earlier tests' notebooks,
+    whose widgets would also match the page's locators.
+    """
+    page.goto(lab.lab_url(f"lab/workspaces/{Path(name).stem}/tree/{name}"))
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=90_000)
     page.locator("#jp-main-statusbar", has_text=re.compile(r"\| Idle")).first.wait_for(timeout=90_000)
     page.wait_for_function(
