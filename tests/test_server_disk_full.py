@@ -23,6 +23,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from lepton_lab.core import rundir
+from lepton_lab.core.events import read_events
 from lepton_lab.core.rundir import RunDir
 from lepton_lab.server.executors import Executor, LocalProcessExecutor, LocalWorker, WorkerHandle
 from lepton_lab.server.jobs import JobManager, JobStateError
@@ -172,3 +173,82 @@ async def test_post_jobs_on_a_full_disk_answers_507_saying_so(jp_fetch, monkeypa
     body = json.loads(refused.value.response.body)
     assert "no space left on the runs directory's disk" in body["message"]
     assert not [p.name for p in runs_dir.iterdir() if not p.name.startswith(".")]  # no half-made run
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A real 5 MB tmpfs (needs root and mount; skipped elsewhere)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a 5 MB tmpfs needs root")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=5m", "tmpfs", str(mount)], capture_output=True
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(directory: Path) -> Path:
+    filler = directory / ".filler"
+    with open(filler, "wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65_536)
+                handle.flush()
+        except OSError as error:
+            assert error.errno == errno.ENOSPC
+    return filler
+
+
+@pytest.mark.slow
+async def test_a_real_full_disk_under_a_training_worker(
+    small_disk: Path, capsys: pytest.CaptureFixture
+) -> None:
+    runs = small_disk / "runs"
+    manager = JobManager(runs, executor=LocalProcessExecutor(), slots=1, cancel_grace_s=5.0)
+    manager.start()
+    try:
+        spec = {
+            "name": "real disk",
+            "dataset": {"name": "digits", "subset": 300},
+            "model": {"preset": "mlp"},
+            "train": {"epochs": 400, "batch_size": 32},
+        }
+        job = manager.submit(spec)
+        await until(lambda: (manager.get(job["id"])["epoch"] or 0) >= 2, timeout=180, what="epoch 2")
+        pid = manager.get(job["id"])["pid"]
+        filler = _fill(small_disk)
+        full_at = time.monotonic()
+        try:
+            await until(lambda: reaped(pid), timeout=60, what="the worker ending on the full disk")
+        except AssertionError:
+            manager.cancel(job["id"])  # it kept training without writing: a cancel must still work
+            await until(lambda: reaped(pid), timeout=30, what="the cancelled worker reaped")
+        ended_in = time.monotonic() - full_at
+        assert manager.summary()["running"] == 0
+        with pytest.raises(DiskFull, match="no space left on the runs directory's disk"):
+            manager.submit(spec)
+        filler.unlink()
+        freed_at = time.monotonic()
+        await until(
+            lambda: manager.get(job["id"])["status"] not in ("queued", "running"), timeout=30, what="outcome"
+        )
+        recorded_in = time.monotonic() - freed_at
+        run = RunDir(runs / job["id"])
+        status = run.read_status()
+        assert status["status"] == manager.get(job["id"])["status"] in ("failed", "cancelled")
+        assert (status["epoch"] or 0) >= 2
+        events, _ = read_events(run.events_path)
+        assert len([e for e in events if e["type"] == "epoch"]) >= 2  # what was written stays
+        with capsys.disabled():
+            print(
+                f"\nfull disk: worker ended {ended_in:.2f} s after the disk filled; outcome "
+                f"{status['status']} (epoch {status['epoch']}) recorded {recorded_in:.2f} s after space "
+                f"returned; {time.monotonic() - full_at:.2f} s from full disk to recorded outcome; error: "
+                f"{status.get('error')}"
+            )
+    finally:
+        await manager.stop()
