@@ -106,9 +106,6 @@ class LivePlotView {
       if (typeof event.seq === 'number') {
         this._seq = Math.max(this._seq, event.seq);
       }
-      if (typeof event.t === 'number') {
-        this._start = this._start === null ? event.t : Math.min(this._start, event.t);
-      }
     }
     this._metrics.apply(fresh);
     this.node.dataset.events = String(this._metrics.eventCount);
@@ -125,13 +122,15 @@ class LivePlotView {
     const status = m.status ?? (m.eventCount > 0 ? 'running' : 'waiting for the first batch');
     const parts: string[] = [status];
     if (m.epochs) {
-      parts.push(`epoch ${Math.min(m.epoch, m.epochs)}/${m.epochs}`);
+      // The panel's definition: the epoch in progress while training, the epochs done after.
+      parts.push(`epoch ${Math.min(m.currentEpoch(), m.epochs)}/${m.epochs}`);
     }
     if (m.step) {
       parts.push(m.totalSteps ? `step ${m.step}/${m.totalSteps}` : `step ${m.step}`);
     }
-    if (this._start !== null && m.lastTime !== null) {
-      parts.push(`${formatDuration(m.lastTime - this._start)} elapsed`);
+    const elapsed = m.elapsedSeconds(); // every session of a resumed run, as the panel counts
+    if (elapsed !== null) {
+      parts.push(`${formatDuration(elapsed)} elapsed`);
     }
     const eta = FINAL.includes(status) ? null : m.etaSeconds();
     if (eta !== null) {
@@ -171,7 +170,6 @@ class LivePlotView {
 
   private _metrics = new JobMetrics({ batchPoints: 600 });
   private _seq = 0;
-  private _start: number | null = null;
   private _title: HTMLDivElement;
   private _bar: HTMLProgressElement;
   private _text: HTMLSpanElement;
