@@ -309,7 +309,9 @@ def parallel_coordinates(columns: dict[str, Sequence[Any]], color: str, title: s
         line["color"] = colour_values
         line["colorbar"] = {"title": {"text": color}}
     data = [{"type": "parcoords", "dimensions": dimensions, "line": line}]
-    return {"data": data, "layout": _layout(title, height=380, margin={"l": 70, "r": 70, "t": 70, "b": 30})}
+    # Dimension labels sit above the axes: the top margin leaves them room under the title.
+    layout = _layout(title, height=400, margin={"l": 70, "r": 70, "t": 110, "b": 30})
+    return {"data": data, "layout": layout}
 
 
 def _as_float(value: Any) -> float | None:

@@ -293,9 +293,10 @@ class LivePlot:
         on_epochs = self.steps_per_epoch is not None
         data: list[dict[str, Any]] = []
         layout: dict[str, Any] = {
-            "height": 340,
-            "margin": {"l": 50, "r": 20, "t": 50 if self.title else 30, "b": 40},
-            "legend": {"orientation": "h", "y": -0.18},
+            "height": 370,
+            # The legend sits below the x axes' titles (a 70 px band), never over them.
+            "margin": {"l": 50, "r": 20, "t": 50 if self.title else 30, "b": 80},
+            "legend": {"orientation": "h", "x": 0, "y": 0, "yref": "container", "yanchor": "bottom"},
             "annotations": [],
         }
         if self.title:
