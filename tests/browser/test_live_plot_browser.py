@@ -63,7 +63,8 @@ _CELL_DONE = """
 def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("liveplot") / "root"
     root.mkdir()
-    with running_lab(root, extra_args=LAB_ARGS) as server:
+    notebook7 = ("--JupyterNotebookApp.expose_app_in_browser=True",)
+    with running_lab(root, extra_args=(*LAB_ARGS, *notebook7)) as server:
         yield server
 
 
@@ -105,14 +106,22 @@ def _watch_growth(page, index: int, cell_runs: bool = True, timeout: float = 180
 
 
 def _run_dir_of_kernel_run(lab) -> Path:
+    """The run directory of the run a kernel is training now."""
     found: list[Path] = []
 
-    def started() -> bool:
-        found[:] = [p.parent for p in lab.runs_dir.glob("*/status.json")]
-        return bool(found)
+    def training() -> bool:
+        found[:] = []
+        for status in lab.runs_dir.glob("*/status.json"):
+            try:
+                record = json.loads(status.read_text())
+            except ValueError:
+                continue  # being rewritten
+            if record.get("status") == "running" and record.get("origin") == "kernel":
+                found.append(status.parent)
+        return len(found) == 1
 
-    wait_for(started, 60, "the kernel's run directory")
-    return max(found, key=lambda p: p.stat().st_mtime)
+    wait_for(training, 60, "exactly one run training in a kernel")
+    return found[0]
 
 
 def test_in_kernel_training_draws_live_then_leaves_the_final_plot(lab, small_page, artifacts):
@@ -180,6 +189,35 @@ def test_a_server_job_is_watched_live_and_again_after_a_kernel_restart(lab, smal
     cell.locator(".js-plotly-plot").first.wait_for(timeout=60_000)  # the final plot replaces the widget
     assert "cancelled" in cell.inner_text()
     _report_rates("server job", first)
+
+
+def test_notebook_7_draws_the_live_plot_too(lab, small_page, artifacts):
+    pytest.importorskip("notebook", minversion="7", reason="Notebook 7 comes with the test extra (.[test])")
+    page = small_page
+    write_notebook(lab.root, "nb7.ipynb", [
+        SETUP,
+        f"run = ll.train(dataset={SMALL_DATA!r}, model='mlp', train={LONG_TRAIN!r}, live=True)",
+    ])  # fmt: skip
+    page.goto(lab.lab_url("notebooks/nb7.ipynb"))
+    page.wait_for_function(
+        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+        " && window.jupyterapp.shell.currentWidget.sessionContext"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+        " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.connectionStatus"
+        " === 'connected'",
+        timeout=90_000,
+    )
+    assert "/notebooks/" in page.url  # Notebook 7's own page, not JupyterLab
+    page.evaluate(_START_CELL, 0)
+    page.wait_for_function(_CELL_DONE, arg=0, timeout=60_000)
+    page.evaluate(_START_CELL, 1)
+    samples = _watch_growth(page, 1)
+    page.screenshot(path=str(artifacts / "live-plot-notebook7.png"))
+    (_run_dir_of_kernel_run(lab) / "stop-requested").touch()
+    page.wait_for_function(_CELL_DONE, arg=1, timeout=120_000)
+    page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    _report_rates("Notebook 7", samples)
 
 
 def _report_rates(label: str, samples: list[dict]) -> None:
