@@ -28,8 +28,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from lepton_lab.core.specs import JobSpec, parse_job
-
 #: Statuses after which a job no longer changes (unless resumed).
 FINISHED_STATUSES = ("completed", "failed", "cancelled", "interrupted")
 
@@ -204,12 +202,13 @@ class LabClient:
             body = {}
         message = body.get("message") or error.reason or "request failed"
         reason = body.get("reason")
-        if error.code == 403 and not reason:
+        # Jupyter's own refusals carry the HTTP phrase (or null) as reason; ours an error class name.
+        if error.code == 403 and reason in (None, "Forbidden"):
             message = (
                 f"the server at {self.url} refused the request: set LEPTON_LAB_TOKEN to its token "
                 "(`jupyter server list` shows it)"
             )
-        elif error.code == 404 and not reason:
+        elif error.code == 404 and reason in (None, "Not Found"):
             message = (
                 f"the server at {self.url} does not serve the Lepton Lab API; enable it with "
                 "`jupyter server extension enable lepton_lab` and restart the server"
@@ -231,9 +230,12 @@ class LabClient:
         spec
             A :class:`~lepton_lab.core.specs.JobSpec`, a dict in its shape, or its JSON text.
         """
-        # Validated here (lax: 5.0 epochs, numpy ints), sent with the exact JSON types the API takes.
-        spec = spec if isinstance(spec, (str, bytes, JobSpec)) else dict(spec)
-        body = parse_job(spec).model_dump(mode="json")
+        if hasattr(spec, "model_dump"):
+            body = spec.model_dump(mode="json")
+        elif isinstance(spec, (str, bytes)):
+            body = json.loads(spec)
+        else:
+            body = dict(spec)
         return Job(self, self.request("POST", "jobs", body))
 
     def jobs(self, status: str | list[str] | None = None) -> list[Job]:

@@ -84,8 +84,10 @@ LAYER_ARG_TYPES: dict[str, Any] = {
     "momentum": Annotated[float, Field(strict=True, ge=0.0, le=1.0)],
     "epsilon": Annotated[float, Field(strict=True, gt=0.0, le=1.0)],
     "rate": _Fraction,
+    # Keras infers one side given as -1.
     "target_shape": Annotated[
-        list[Annotated[int, Field(strict=True, ge=1, le=1_000_000)]], Field(min_length=1, max_length=8)
+        list[Union[Literal[-1], Annotated[int, Field(strict=True, ge=1, le=1_000_000)]]],
+        Field(min_length=1, max_length=8),
     ],
 }
 _LAYER_ARG_ADAPTERS = {name: TypeAdapter(kind) for name, kind in LAYER_ARG_TYPES.items()}
@@ -225,7 +227,8 @@ class LayerSpec(BaseModel):
     """One layer: ``{"type": "Conv2D", "filters": 32, "kernel_size": 3}``.
 
     Arguments sit beside ``type``; which ones are allowed depends on the type
-    (see :data:`LAYER_ARGS`), and each has the type and range of :data:`LAYER_ARG_TYPES`.
+    (see :data:`LAYER_ARGS`); in a :class:`JobSpec` each must have the type and range of
+    :data:`LAYER_ARG_TYPES` (its JSON Schema states those).
     """
 
     model_config = ConfigDict(extra="allow", json_schema_extra=_layer_schema)
@@ -247,14 +250,17 @@ class LayerSpec(BaseModel):
             raise ValueError(
                 f"{self.type}: unknown activation {activation!r}; use one of {', '.join(ACTIVATIONS)}"
             )
+        return self
+
+    def argument_problems(self) -> list[str]:
+        """Arguments whose type or range Keras would refuse (see :data:`LAYER_ARG_TYPES`)."""
+        problems = []
         for key, value in self.args.items():
             try:
                 _LAYER_ARG_ADAPTERS[key].validate_python(value)
             except ValidationError as error:
-                # Keras would fail in the worker; say here what the argument must be.
-                problem = error.errors()[0]["msg"]
-                raise ValueError(f"{self.type}: {key} {value!r} is invalid: {problem}") from None
-        return self
+                problems.append(f"{self.type}: {key} {value!r} is invalid: {error.errors()[0]['msg']}")
+        return problems
 
     @property
     def args(self) -> dict[str, Any]:
@@ -330,6 +336,19 @@ class JobSpec(_Spec):
     augment: AugmentSpec = Field(default_factory=AugmentSpec)
     model: ModelSpec = Field(default_factory=ModelSpec)
     train: TrainSpec = Field(default_factory=TrainSpec)
+
+    @model_validator(mode="after")
+    def _buildable_layer_args(self) -> JobSpec:
+        # A ModelSpec alone may hold bad arguments (the model builder shows them by layer, with
+        # shape inference); a job must not, or its worker would fail in Keras after a 201.
+        problems = [
+            f"model.layers.{index}: {problem}"
+            for index, layer in enumerate(self.model.layers or [])
+            for problem in layer.argument_problems()
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 class SpecError(ValueError):
