@@ -317,6 +317,7 @@ export class JobMetrics {
     if (epoch > this._plottedEpoch) {
       this._plottedEpoch = epoch;
       const x = typeof event.step === 'number' ? event.step : this.step;
+      this._epochEndSteps.set(epoch, x);
       this.series.epoch_loss.push(x, metrics.loss);
       this.series.epoch_accuracy.push(x, metrics.accuracy);
       this.series.val_loss.push(x, metrics.val_loss);
@@ -346,11 +347,33 @@ export class JobMetrics {
         // epochs logged after it before the restart are trained again.
         this.epochsDone = event.epoch;
         this.epoch = event.epoch;
+        this._restartAt(event.epoch);
       } else {
         this.epochsDone = Math.max(this.epochsDone, event.epoch);
       }
     }
     this.epoch = isFinished(event.status) ? this.epochsDone : Math.max(this.epoch, this.epochsDone);
+  }
+
+  /**
+   * One value per epoch after a resume, the latest (the policy of lepton_lab.core.epochs): the
+   * points after the restart epoch's end are dropped, and the epochs trained again are plotted
+   * anew when their events come.
+   */
+  private _restartAt(epoch: number): void {
+    const cut = epoch <= 0 ? 0 : this._epochEndSteps.get(epoch);
+    if (cut === undefined || epoch >= this._plottedEpoch) {
+      return; // nothing plotted after the restart point (or its end step is unknown)
+    }
+    for (const series of Object.values(this.series)) {
+      series.truncateAfter(cut);
+    }
+    this.spark.truncateAfter(cut);
+    for (const later of [...this._epochEndSteps.keys()].filter(e => e > epoch)) {
+      this._epochEndSteps.delete(later);
+    }
+    this._plottedEpoch = epoch;
+    this._plottedStep = cut;
   }
 
   /** Sessions for `elapsedSeconds`: a `running` status opens one, a finishing status closes it. */
@@ -411,6 +434,7 @@ export class JobMetrics {
   }
 
   private _plottedStep = 0;
+  private _epochEndSteps = new Map<number, number>();
   private _plottedEpoch = 0;
   private _rate: IRate = emptyRate();
   private _previousRate: { steps: number; pause: number } | null = null;

@@ -83,6 +83,26 @@ export class BoundedSeries {
     }
   }
 
+  /**
+   * Drop the points after `x` (a resumed run trains those again; their new values replace them).
+   * Points merged into buckets are dropped by their bucket's mean x.
+   */
+  truncateAfter(x: number): void {
+    let keep = this._xs.length;
+    while (keep > 0 && this._xs[keep - 1] > x) {
+      keep -= 1;
+    }
+    if (keep === this._xs.length) {
+      return;
+    }
+    this._count -= this._ws.slice(keep).reduce((a, b) => a + b, 0);
+    this._xs.length = keep;
+    this._ys.length = keep;
+    this._ws.length = keep;
+    this._last = keep > 0 ? { x: this._xs[keep - 1], y: this._ys[keep - 1] } : null;
+    this._version += 1;
+  }
+
   /** Forget every point. */
   clear(): void {
     this._xs = [];

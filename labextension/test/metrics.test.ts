@@ -267,5 +267,10 @@ test('a resume from an earlier checkpoint counts the epochs done from its restar
   ]);
   assert.equal(metrics.currentEpoch(), 4);
   assert.equal(metrics.epochsDone, 4);
-  assert.equal(metrics.series.epoch_loss.length, 5, 'retrained epochs are not plotted twice');
+  // One value per epoch, the latest: epochs 4 and 5 of the killed session are gone, and
+  // epoch 4 shows its retrained value (the policy of lepton_lab.core.epochs).
+  assert.deepEqual(metrics.series.epoch_loss.xs, [10, 20, 30, 40]);
+  assert.equal(metrics.series.epoch_loss.last?.y, 0.1);
+  assert.deepEqual(metrics.series.loss.xs.slice(-2), [30, 31], 'batch points after the restart are redrawn');
+  assert.equal(metrics.series.loss.last?.y, 0.1);
 });

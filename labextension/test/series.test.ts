@@ -75,3 +75,20 @@ test('version changes with every point and clear empties the series', () => {
 test('maxPoints below 4 is refused', () => {
   assert.throws(() => new BoundedSeries(2), /at least 4/);
 });
+
+test('truncateAfter drops the points after x and keeps the rest', () => {
+  const series = new BoundedSeries(8);
+  for (let x = 1; x <= 6; x++) {
+    series.push(x, x * 10);
+  }
+  const version = series.version;
+  series.truncateAfter(4);
+  assert.deepEqual(series.xs, [1, 2, 3, 4]);
+  assert.equal(series.count, 4);
+  assert.deepEqual(series.last, { x: 4, y: 40 });
+  assert.ok(series.version > version);
+  series.push(5, 99);
+  assert.deepEqual(series.ys, [10, 20, 30, 40, 99]);
+  series.truncateAfter(100); // nothing after: nothing changes
+  assert.equal(series.length, 5);
+});
