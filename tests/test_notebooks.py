@@ -202,7 +202,11 @@ def test_hyperparameters_panel_then_a_grid_of_server_jobs_compared(lab_env):
     listed = nbt.widget_html(nb, compare)
     assert all(job_id in listed for job_id in queued) and "by-hand" in listed
     figures = {f["data"][0]["type"]: f for f in nbt.widget_figures(nb, compare)}
-    assert sorted(trace["name"] for trace in figures["scatter"]["data"]) == sorted(queued)
+    # curves are labelled by run name, not id
+    assert sorted(trace["name"] for trace in figures["scatter"]["data"]) == [
+        "grid lr=0.001 bs=64",
+        "grid lr=0.003 bs=64",
+    ]
     dimensions = [d["label"] for d in figures["parcoords"]["data"][0]["dimensions"]]
     assert "learning_rate" in dimensions and "best_val_accuracy" in dimensions
     results = nbt.text_plain(nbt.cell(nb, "results"))
@@ -258,6 +262,27 @@ def test_background_job_survives_a_kernel_restart_then_is_cancelled_and_resumed(
     statuses = [event["status"] for event in run.events("status")]
     assert "cancelled" in statuses and statuses[-1] == "completed"
     assert_small(nb, path)
+
+
+def test_background_job_that_finished_before_the_cancel_cell_runs_without_errors(lab_env):
+    """On a fast machine the job ends before the reader reaches Cancel: the cells say so."""
+    lab = lab_env
+    nb = nbt.parameterise(
+        nbt.load("04_background_jobs.ipynb"), DATASET={"name": "shapes", "image_size": 16}, EPOCHS=2
+    )
+    restart = next(i for i, cell in enumerate(nb.cells) if "after-restart" in nbt.tags(cell))
+    nbt.execute(nb, lab.root, cells=range(restart))
+    job_id = json.loads((lab.root / "background-job.json").read_text())["id"]
+    LabClient(lab.url, lab.token).job(job_id).wait(timeout=240)
+
+    nbt.execute(nb, lab.root, cells=range(restart, len(nb.cells)))
+    assert nbt.errors(nb) == []
+    assert nbt.stream_text(nbt.cell(nb, "cancel")).strip() == (
+        f"job {job_id} had already completed after 2 of 2 epochs: nothing to cancel"
+    )
+    assert nbt.stream_text(nbt.cell(nb, "resume")).strip() == f"job {job_id} has completed: nothing to resume"
+    finished = nbt.stream_text(nbt.cell(nb, "finished")).splitlines()
+    assert finished[0] == f"job {job_id} is completed after 2 of 2 epochs"
 
 
 @pytest.mark.skipif(
