@@ -6,18 +6,42 @@ checks it). Schemas of specs come from :mod:`lepton_lab.core.specs`, the one sou
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
+
+from pydantic import BaseModel, Field
 
 from lepton_lab._version import __version__
 from lepton_lab.core.rundir import ORIGINS, STATUSES
 from lepton_lab.core.runmeta import NAME_MAX, NOTE_MAX
+from lepton_lab.server.access import ARTIFACT_CONTENT_TYPES, DEFAULT_CONTENT_TYPE
+from lepton_lab.server.bodies import MAX_DEPTH
 from lepton_lab.server.routes import API_PREFIX, ROUTES
+
+
+class ErrorBody(BaseModel):
+    """Body of every error answer of the API."""
+
+    message: str = Field(description="What is wrong and, where there is one, the fix.")
+    reason: str = Field(description="The error's class name, or the HTTP reason phrase.")
+
 
 _JOB = {"$ref": "#/components/schemas/Job"}
 _ERROR = {
     "description": "Error",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+_BODY_ERRORS = {
+    "400": {
+        **_ERROR,
+        "description": "The body is not UTF-8 or not JSON, holds an integer of more than 4300 digits, "
+        f"nests arrays/objects more than {MAX_DEPTH} levels deep, or does not follow the schema",
+    },
+    "413": {
+        **_ERROR,
+        "description": "The body is larger than c.LeptonLabApp.max_body_bytes (default 1 MiB)",
+    },
 }
 _JOB_ID = {
     "name": "job_id",
@@ -50,7 +74,10 @@ def _op(
 def _websocket(summary: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
     return _op(
         summary,
-        {"101": {"description": "WebSocket upgrade; JSON text messages (see the description)."}},
+        {
+            "101": {"description": "WebSocket upgrade; JSON text messages (see the description)."},
+            "400": {**_ERROR, "description": "Not a WebSocket request, or a bad `after`"},
+        },
         parameters,
         description=(
             'WebSocket. Messages: {"type": "events", "events": [...], "next": N}, '
@@ -75,8 +102,14 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             "List jobs, newest first",
             {
                 "200": _json(
-                    "Jobs", {"type": "object", "properties": {"jobs": {"type": "array", "items": _JOB}}}
-                )
+                    "Jobs",
+                    {
+                        "type": "object",
+                        "required": ["jobs"],
+                        "properties": {"jobs": {"type": "array", "items": _JOB}},
+                    },
+                ),
+                "400": _ERROR,
             },
             [
                 {
@@ -89,7 +122,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
         ),
         "post": _op(
             "Queue a training job",
-            {"201": _json("The new job", _JOB), "400": _ERROR},
+            {"201": _json("The new job", _JOB), **_BODY_ERRORS},
             requestBody={
                 "required": True,
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobSpec"}}},
@@ -101,7 +134,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
         "patch": _op(
             "Rename a job, set its note or archive it (stored in the run directory's meta.json; "
             "spec.json keeps the trained name)",
-            {"200": _json("The updated job", _JOB), "400": _ERROR},
+            {"200": _json("The updated job", _JOB), **_BODY_ERRORS},
             [_JOB_ID],
             requestBody={
                 "required": True,
@@ -183,7 +216,16 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
     "jobs/{job_id}/artifacts/{name}": {
         "get": _op(
             "Download a file of the run directory (never one outside it)",
-            {"200": {"description": "The file", "content": {"application/octet-stream": {}}}, "400": _ERROR},
+            {
+                "200": {
+                    "description": "The file; its content type follows its suffix (.json, .jsonl, .log, "
+                    ".html, .keras, ...), anything else is application/octet-stream",
+                    "content": {
+                        media: {"schema": {}}
+                        for media in sorted({*ARTIFACT_CONTENT_TYPES.values(), DEFAULT_CONTENT_TYPE})
+                    },
+                },
+            },
             [
                 _JOB_ID,
                 {
@@ -275,6 +317,14 @@ _EVENT_SCHEMA: dict[str, Any] = {
 }
 
 
+def _with_ids(template: str, operations: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``operations`` with an ``operationId`` each, e.g. ``get_jobs_job_id_events``."""
+    words = re.sub(r"[^A-Za-z0-9]+", "_", template).strip("_")
+    return {
+        method: {"operationId": f"{method}_{words}", **operation} for method, operation in operations.items()
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     """Build the OpenAPI document (paths relative to the server's base URL)."""
     from lepton_lab.core.specs import JobSpec
@@ -286,13 +336,26 @@ def openapi_document() -> dict[str, Any]:
         Job=_JOB_SCHEMA,
         JobPatch=_JOB_PATCH_SCHEMA,
         Event=_EVENT_SCHEMA,
-        Error={"type": "object", "properties": {"message": {"type": "string"}, "reason": {"type": "string"}}},
+        Error=ErrorBody.model_json_schema(),
     )
     paths = {
-        f"{API_PREFIX}/{template}": OPERATIONS[template]
+        f"{API_PREFIX}/{template}": _with_ids(template, OPERATIONS[template])
         for template, _handler in ROUTES
         if template in OPERATIONS
     }
+    # A created job's id leads to every operation on it (clients and property tests follow these).
+    links = {
+        operation["operationId"]: {
+            "operationId": operation["operationId"],
+            "parameters": {"job_id": "$response.body#/id"},
+        }
+        for path in paths.values()
+        for operation in path.values()
+        if any(parameter["name"] == "job_id" for parameter in operation["parameters"])
+        and "101" not in operation["responses"]
+    }
+    created = paths[f"{API_PREFIX}/jobs"]["post"]["responses"]["201"]
+    paths[f"{API_PREFIX}/jobs"]["post"]["responses"]["201"] = {**created, "links": links}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Lepton Lab API", "version": __version__},
