@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipywidgets
 import pytest
 
 from lepton_lab.core import models
@@ -82,3 +83,14 @@ def test_loading_a_preset_replaces_the_layers():
     assert builder.spec == models.preset("mlp", *DIGITS)
     builder.spec = {"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 5}]}
     assert len(builder.layer_rows) == 2 and builder.total_params == 64 * 5 + 5 + 5 * 10 + 10
+
+
+def test_every_layer_row_is_one_line_on_a_shared_grid():
+    builder = ModelBuilder((16, 16, 1), 10, {"preset": "small_cnn"})
+    lines = [row.children[0] for row in builder.layer_rows]
+    templates = {line.layout.grid_template_columns for line in lines}
+    assert len(templates) == 1 and all(isinstance(line, ipywidgets.GridBox) for line in lines)
+    for line in lines:
+        editors = line.children[2]
+        assert editors.layout.flex_flow == "row nowrap"  # no ragged wrapping
+        assert all(editor.layout.width for editor in editors.children)  # fixed column widths

@@ -50,6 +50,11 @@ NEW_LAYER_ARGS: dict[str, dict[str, Any]] = {
 }
 
 _ERROR_STYLE = "color:#c62828;font-size:12px;margin:0 0 4px 36px"
+#: One grid for every layer row, so positions, types, editors and buttons line up down the list:
+#: position | type | editors (one line; scrolls sideways when a layer has many) | up, down, remove.
+_ROW_COLUMNS = "30px 150px minmax(0, 1fr) 120px"
+_TEXT_WIDTH = "130px"
+_CHOICE_WIDTH = "160px"
 
 
 def _format(value: Any) -> str:
@@ -106,20 +111,21 @@ class LayerRow(ipywidgets.VBox):
                 editor: ipywidgets.Widget = ipywidgets.Dropdown(
                     options=[("(default)", ""), *((c, c) for c in _CHOICES[name])],
                     value=value if value in _CHOICES[name] else "",
-                    description=name, layout=ipywidgets.Layout(width="190px"),
+                    description=name, layout=ipywidgets.Layout(width=_CHOICE_WIDTH, flex="0 0 auto"),
                     style={"description_width": "initial"},
                 )  # fmt: skip
             elif name in _BOOL_ARGS:
                 editor = ipywidgets.Dropdown(
                     options=[("(default)", ""), ("true", "true"), ("false", "false")],
                     value="" if value is None else ("true" if value else "false"),
-                    description=name, layout=ipywidgets.Layout(width="200px"),
+                    description=name, layout=ipywidgets.Layout(width=_CHOICE_WIDTH, flex="0 0 auto"),
                     style={"description_width": "initial"},
                 )  # fmt: skip
             else:
                 editor = ipywidgets.Text(
                     value=_format(value), description=name, placeholder="default",
-                    layout=ipywidgets.Layout(width="170px"), style={"description_width": "initial"},
+                    layout=ipywidgets.Layout(width=_TEXT_WIDTH, flex="0 0 auto"),
+                    style={"description_width": "initial"},
                     continuous_update=False,
                 )  # fmt: skip
             editor.observe(builder._changed, "value")
@@ -137,10 +143,16 @@ class LayerRow(ipywidgets.VBox):
         self.down.on_click(lambda _: builder.move(self, +1))
         self.remove.on_click(lambda _: builder.remove(self))
         self.error = ipywidgets.HTML()
-        title = ipywidgets.HTML(f"<b>{layer.type}</b>", layout=ipywidgets.Layout(width="170px"))
-        line = ipywidgets.HBox(
-            [self.position, title, *self.editors.values(), self.up, self.down, self.remove],
-            layout=ipywidgets.Layout(flex_flow="row wrap"),
+        title = ipywidgets.HTML(f"<b>{layer.type}</b>", layout=ipywidgets.Layout(overflow="hidden"))
+        title.add_class("lepton-layer-type")
+        editors = ipywidgets.HBox(
+            list(self.editors.values()),
+            layout=ipywidgets.Layout(flex_flow="row nowrap", overflow_x="auto", overflow_y="hidden"),
+        )
+        buttons = ipywidgets.HBox([self.up, self.down, self.remove])
+        line = ipywidgets.GridBox(
+            [self.position, title, editors, buttons],
+            layout=ipywidgets.Layout(grid_template_columns=_ROW_COLUMNS, align_items="center", width="100%"),
         )
         super().__init__([line, self.error])
         self.add_class("lepton-layer-row")

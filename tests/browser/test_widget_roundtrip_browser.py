@@ -230,6 +230,35 @@ def test_model_builder_round_trip(lab, page):
     page.locator(".lepton-code", has_text="Dense(units=48").first.wait_for(timeout=30_000)
 
 
+def test_model_builder_rows_are_one_aligned_line_each(lab, page, artifacts):
+    write_notebook(lab.root, "builder-look.ipynb", [
+        "from lepton_lab.widgets import ModelBuilder\n"
+        "builder = ModelBuilder((16, 16, 1), 10, {'preset': 'small_cnn'})\nbuilder",
+    ])  # fmt: skip
+    open_notebook(page, lab, "builder-look.ipynb")
+    run_cell(page, 0)
+    rows = page.locator(".lepton-layer-row")
+    rows.first.wait_for(timeout=60_000)
+    boxes = rows.evaluate_all(
+        """rows => rows.map(row => {
+          const box = el => el.getBoundingClientRect();
+          const line = row.querySelector('.widget-gridbox');
+          return {height: box(line).height, type: box(row.querySelector('.lepton-layer-type')).left,
+                  remove: box(row.querySelector('button[title="remove"]')).left,
+                  right: box(line).right};
+        })"""
+    )  # fmt: skip
+    assert len(boxes) >= 4 and any("Conv2D" in t for t in rows.all_inner_texts())
+    assert len({round(b["type"]) for b in boxes}) == 1, boxes  # type column aligned
+    assert len({round(b["remove"]) for b in boxes}) == 1, boxes  # buttons aligned
+    assert max(b["height"] for b in boxes) < 50, boxes  # one line each, Conv2D's six editors too
+    output = page.locator(".jp-OutputArea-output", has=rows.first).first.bounding_box()
+    assert max(b["right"] for b in boxes) <= output["x"] + output["width"] + 1
+    rows.first.locator("xpath=ancestor::div[contains(@class,'widget-vbox')][2]").screenshot(
+        path=str(artifacts / "widget-model-builder-rows.png")
+    )
+
+
 def test_training_dashboard_round_trip(lab, page):
     write_notebook(lab.root, "dashboard.ipynb", [
         "from lepton_lab.widgets import TrainingDashboard\n"
