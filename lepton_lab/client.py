@@ -266,6 +266,7 @@ class Job:
         self.client = client
         self.info = info
         self.id: str = info["id"]
+        self._plots: list[Any] = []  # plots of watch(), which wait() lets finish drawing
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.info.get('status')}>"
@@ -418,12 +419,18 @@ class Job:
             time.sleep(poll)
 
     def wait(self, timeout: float | None = None, poll: float = 0.5) -> Job:
-        """Block until the job finishes; raise ``TimeoutError`` after ``timeout`` seconds."""
+        """Block until the job finishes; raise ``TimeoutError`` after ``timeout`` seconds.
+
+        Plots of :meth:`watch` have drawn the end of the job too when it returns, so a cell
+        ending with ``job.wait()`` leaves them final (a saved notebook keeps the final plot).
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self.done:
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"job {self.id} still {self.info['status']} after {timeout} s")
             time.sleep(poll)
+        for plot in self._plots:
+            plot.wait_following(timeout=10)
         return self
 
     def evaluation(self) -> dict[str, Any]:
@@ -445,7 +452,9 @@ class Job:
                 f"Job.watch() needs lepton_lab.widgets.live_plot ({error}); install the widget "
                 "dependencies (ipywidgets, plotly) or follow the events with job.follow()"
             ) from error
-        return LivePlot.follow_job(self)
+        plot = LivePlot.follow_job(self)
+        self._plots.append(plot)
+        return plot
 
 
 _default: LabClient | None = None

@@ -571,6 +571,12 @@ class LivePlot:
         self._follower.start()
         return self._follower
 
+    def wait_following(self, timeout: float | None = None) -> None:
+        """Wait until a :meth:`follow_run` / :meth:`follow` thread has read the end of its source."""
+        follower = self._follower
+        if follower is not None and follower is not threading.current_thread():
+            follower.join(timeout)
+
     def stop_following(self) -> None:
         """Stop a :meth:`follow_run` / :meth:`follow` thread (the run itself goes on)."""
         self._stop_following.set()
