@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import sync_playwright
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from tests.browser.notebook_ui import LAB_ARGS, open_notebook, write_notebook  # noqa: E402
-from tests.lab_server import running_lab  # noqa: E402
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.notebook_ui import LAB_ARGS, open_notebook, write_notebook
+from tests.lab_server import running_lab
 
 _OBSERVE = """
 () => {
@@ -60,7 +60,8 @@ def main() -> None:
             f"run = ll.train(dataset={{'name': 'digits', 'subset': 400}}, model='mlp', train={train!r}, live=True)",
         ])  # fmt: skip
         with running_lab(root, extra_args=LAB_ARGS) as lab:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            chromium = playwright.chromium
+            browser = chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1100, "height": 800})
             open_notebook(page, lab, "bench.ipynb")
             page.evaluate(_OBSERVE)
