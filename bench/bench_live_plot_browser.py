@@ -14,6 +14,7 @@ Run: ``python bench/bench_live_plot_browser.py [--epochs 60]`` (needs Debian chr
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import sys
@@ -47,6 +48,10 @@ _OBSERVE = """
 """
 
 
+DATA = {"name": "digits", "subset": 400}
+RUN_ALL = "async () => { await window.jupyterapp.commands.execute('notebook:run-all-cells'); }"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=60)
@@ -57,7 +62,7 @@ def main() -> None:
         train = {"epochs": args.epochs, "batch_size": 16, "steps_per_execution": 1}
         write_notebook(root, "bench.ipynb", [
             "import lepton_lab as ll",
-            f"run = ll.train(dataset={{'name': 'digits', 'subset': 400}}, model='mlp', train={train!r}, live=True)",
+            f"run = ll.train(dataset={DATA!r}, model='mlp', train={train!r}, live=True)",
         ])  # fmt: skip
         with running_lab(root, extra_args=LAB_ARGS) as lab:
             chromium = playwright.chromium
@@ -65,7 +70,7 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1100, "height": 800})
             open_notebook(page, lab, "bench.ipynb")
             page.evaluate(_OBSERVE)
-            page.evaluate("async () => { await window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+            page.evaluate(RUN_ALL)
             page.wait_for_function(
                 "() => window.jupyterapp.shell.currentWidget.content.widgets.every("
                 "c => c.model.type !== 'code' || (c.model.executionCount !== null"
@@ -80,12 +85,13 @@ def main() -> None:
     first_batch, last_batch = batches[0]["t"], batches[-1]["t"]
     drawn = [entry for entry in log if entry["points"] > 0]
     during = [entry for entry in log if first_batch <= entry["now"] <= last_batch]
-    gaps = [b["now"] - a["now"] for a, b in zip(during, during[1:])]
+    gaps = [b["now"] - a["now"] for a, b in itertools.pairwise(during)]
     print(f"batch events: {len(batches)} over {last_batch - first_batch:.1f} s of training")
     print(f"first points drawn {drawn[0]['now'] - first_batch:.3f} s after the first batch event")
     if gaps:
         span = during[-1]["now"] - during[0]["now"]
-        print(f"updates while training: {len(during)} in {span:.1f} s = {len(during) / max(span, 1e-9):.2f}/s, "
+        rate = len(during) / max(span, 1e-9)
+        print(f"updates while training: {len(during)} in {span:.1f} s = {rate:.2f}/s, "
               f"median gap {statistics.median(gaps):.3f} s, min gap {min(gaps):.3f} s")  # fmt: skip
     print(f"events per update: {(during[-1]['seq'] - during[0]['seq']) / max(1, len(during) - 1):.1f}")
 
