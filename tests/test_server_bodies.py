@@ -84,3 +84,13 @@ def test_parse_json_body_limits_without_recursion():
         parse_json_body(b"{}", limit=1)
     with pytest.raises(BodyError, match="line 1 column 2"):
         parse_json_body(b"{")
+
+
+async def test_an_empty_integer_query_argument_is_400(jp_fetch, runs_dir):
+    from lepton_lab.core.rundir import RunDir
+
+    run = RunDir.create(runs_dir, DIGITS)
+    run.write_status(status="completed", epoch=0, exit_code=0)
+    with pytest.raises(HTTPClientError) as excinfo:
+        await jp_fetch("lepton-lab", "api", "jobs", run.id, "events", params={"limit": ""})
+    assert excinfo.value.code == 400 and "limit" in json.loads(excinfo.value.response.body)["message"]

@@ -131,7 +131,7 @@ class LeptonHandler(ExtensionHandlerMixin, APIHandler):
     def int_argument(self, name: str, default: int | None = None) -> int | None:
         """Query argument ``name`` as an int, or a 400 naming it."""
         raw = self.get_query_argument(name, None)
-        if raw is None or raw == "":
+        if raw is None:  # an empty value is refused like any other non-integer, as openapi.json says
             return default
         try:
             return int(raw)
