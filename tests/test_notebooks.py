@@ -143,9 +143,10 @@ def test_augmentation_trains_with_and_without_and_compares_both_runs(tmp_path):
     listed = nbt.widget_html(nb, compare)
     assert plain["id"] in listed and augmented["id"] in listed
     figures = {f["data"][0]["type"]: f for f in nbt.widget_figures(nb, compare)}
+    # Curves are labelled by run name (ids are long and alike).
     assert {trace["name"]: trace["x"] for trace in figures["scatter"]["data"]} == {
-        plain["id"]: [1, 2],
-        augmented["id"]: [1, 2],
+        "shapes-plain": [1, 2],
+        "shapes-augmented": [1, 2],
     }
     # Parallel coordinates: the one setting that differs, against the best validation accuracy.
     dimensions = {d["label"]: d for d in figures["parcoords"]["data"][0]["dimensions"]}

@@ -21,7 +21,9 @@ def test_api_answers_match_openapi_for_generated_requests(tmp_path):
     root = tmp_path / "root"
     root.mkdir()
     with running_server(root, (INSTANT_EXECUTOR,)) as server:
-        command = schemathesis_command(server, max_examples=6, seed=16, phases="coverage,fuzzing,stateful")
+        # Stateful sequences depend on the ids the server hands out (time-stamped, random): they
+        # run in bench/bench_api_conformance.py, not here, so this test is the same on every run.
+        command = schemathesis_command(server, max_examples=6, seed=16, phases="coverage,fuzzing")
         run = subprocess.run(command, capture_output=True, text=True, timeout=240)
         log = server.log.read_text()
     assert run.returncode == 0, run.stdout[-8000:] + run.stderr[-2000:]
