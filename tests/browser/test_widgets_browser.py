@@ -71,20 +71,20 @@ def test_dashboard_renders_trains_digits_and_plots_live(lab, page, artifacts):
     assert dashboard.locator(".lepton-summary").count() == 1
 
     dashboard.locator("button", has_text="Train").first.click()
-    # Train puts a new plot in place of the empty one: look the progress line up afresh.
+    # Train puts a new live plot in place of the empty one: look it up afresh.
     page.wait_for_function(
-        "() => [...document.querySelectorAll('.lepton-dashboard .lepton-progress')]"
-        ".some(el => /completed/.test(el.textContent))",
+        "() => [...document.querySelectorAll('.lepton-dashboard .lepton-lab-liveplot')]"
+        ".some(el => el.dataset.status === 'completed' && /test_accuracy/.test(el.textContent))",
         timeout=240_000,
     )
-    progress = dashboard.locator(".lepton-progress").first
-    text = progress.inner_text()
-    assert "epoch 1/1" in text and "val_accuracy" in text and "test_accuracy" in text
-    plots = dashboard.locator(".js-plotly-plot")
-    assert plots.count() >= 2  # class distribution + live plot (+ confusion matrix)
-    live = dashboard.locator(".lepton-live-plot").first
+    live = dashboard.locator(".lepton-lab-liveplot").first
+    text = live.locator(".lepton-lab-liveplot-text").inner_text()
+    assert "epoch 1/1" in text and "val_acc" in text and "test_accuracy" in text
+    assert dashboard.locator(".js-plotly-plot").count() >= 1  # class distribution (+ confusion matrix)
     live.screenshot(path=str(artifacts / "widget-live-plot.png"))
-    assert live.locator(".js-plotly-plot .scatterlayer .trace").count() >= 3
+    curves = live.locator("path.lepton-lab-curve")
+    drawn = curves.evaluate_all("paths => paths.filter(p => p.getAttribute('d')).length")
+    assert drawn >= 3  # batch, epoch and validation curves
 
     evaluation = dashboard.locator(".lepton-per-class").first
     evaluation.wait_for(timeout=60_000)
