@@ -89,8 +89,10 @@ class EvaluationView(StaticSnapshot, ipywidgets.VBox):
         self.per_class = ipywidgets.HTML(per_class_html(evaluation))
         children: list[ipywidgets.Widget] = [
             self.header,
+            # The per-class table goes under the matrix when the notebook is too narrow for both.
             ipywidgets.HBox(
-                [self.confusion, ipywidgets.VBox([ipywidgets.HTML("<b>Per class</b>"), self.per_class])]
+                [self.confusion, ipywidgets.VBox([ipywidgets.HTML("<b>Per class</b>"), self.per_class])],
+                layout=ipywidgets.Layout(flex_flow="row wrap", align_items="flex-start"),
             ),
         ]
         self.worst = ThumbnailGrid(columns=10, size=64)
