@@ -8,6 +8,7 @@
  */
 import { formatTick, linearScale, niceTicks, paddedRange, pathData, sparklinePath } from './chartgeom';
 import { formatMetric } from './format';
+import type { SeriesKey } from './metrics';
 import { BoundedSeries } from './series';
 import { FrameThrottle } from './throttle';
 
@@ -281,4 +282,32 @@ export class Sparkline {
   private _path: SVGPathElement;
   private _series: BoundedSeries | null = null;
   private _version = -2;
+}
+
+/** The loss and accuracy charts of a job: the Lab job view's and the notebook live plot's. */
+export function jobCharts(
+  series: Record<SeriesKey, BoundedSeries>,
+  minInterval?: number
+): { loss: LineChart; accuracy: LineChart } {
+  const chart = (title: string, metric: 'loss' | 'accuracy', yDomain?: [number, number]): LineChart => {
+    const epochKey = `epoch_${metric}` as const;
+    const valKey = `val_${metric}` as const;
+    const made = new LineChart({
+      title,
+      xLabel: 'step',
+      yDomain,
+      minInterval,
+      curves: [
+        { key: metric, label: 'train (batch)', className: 'lepton-lab-curve-batch' },
+        { key: epochKey, label: 'train (epoch)', className: 'lepton-lab-curve-train', markers: true },
+        { key: valKey, label: 'validation', className: 'lepton-lab-curve-val', markers: true }
+      ]
+    });
+    made.node.classList.add(`lepton-lab-chart-${metric}`);
+    for (const key of [metric, epochKey, valKey]) {
+      made.setSeries(key, series[key]);
+    }
+    return made;
+  };
+  return { loss: chart('Loss', 'loss'), accuracy: chart('Accuracy', 'accuracy', [0, 1]) };
 }

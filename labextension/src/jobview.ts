@@ -9,7 +9,7 @@
  */
 import { Widget } from '@lumino/widgets';
 
-import { LineChart } from './chart';
+import { jobCharts, LineChart } from './chart';
 import { ApiError } from './client';
 import { confirmCancel } from './dialogs';
 import { bar, button, el, kv, messageOf, setBar, setText } from './dom';
@@ -100,27 +100,10 @@ export class JobView extends Widget {
 
     // Charts.
     const charts = el('div', 'lepton-lab-charts');
-    this._lossChart = new LineChart({
-      title: 'Loss',
-      xLabel: 'step',
-      curves: [
-        { key: 'loss', label: 'train (batch)', className: 'lepton-lab-curve-batch' },
-        { key: 'epoch_loss', label: 'train (epoch)', className: 'lepton-lab-curve-train', markers: true },
-        { key: 'val_loss', label: 'validation', className: 'lepton-lab-curve-val', markers: true }
-      ]
-    });
-    this._lossChart.node.classList.add('lepton-lab-chart-loss');
-    this._accuracyChart = new LineChart({
-      title: 'Accuracy',
-      xLabel: 'step',
-      yDomain: [0, 1],
-      curves: [
-        { key: 'accuracy', label: 'train (batch)', className: 'lepton-lab-curve-batch' },
-        { key: 'epoch_accuracy', label: 'train (epoch)', className: 'lepton-lab-curve-train', markers: true },
-        { key: 'val_accuracy', label: 'validation', className: 'lepton-lab-curve-val', markers: true }
-      ]
-    });
-    this._accuracyChart.node.classList.add('lepton-lab-chart-accuracy');
+    this._feed = this._model.feed(this.jobId);
+    const made = jobCharts(this._feed.metrics.series);
+    this._lossChart = made.loss;
+    this._accuracyChart = made.accuracy;
     charts.append(this._lossChart.node, this._accuracyChart.node);
 
     // Details.
@@ -136,14 +119,7 @@ export class JobView extends Widget {
 
     this.node.append(header, charts, details, logSection.node);
 
-    this._feed = this._model.feed(this.jobId);
     this._release = this._feed.acquire();
-    for (const key of ['loss', 'epoch_loss', 'val_loss'] as const) {
-      this._lossChart.setSeries(key, this._feed.metrics.series[key]);
-    }
-    for (const key of ['accuracy', 'epoch_accuracy', 'val_accuracy'] as const) {
-      this._accuracyChart.setSeries(key, this._feed.metrics.series[key]);
-    }
     this._headerThrottle = new FrameThrottle(() => this._renderHeader());
     this._disconnect.push(
       this._feed.changed.connect(() => this._onEvents()),

@@ -17,7 +17,7 @@
  *
  * Bundled with esbuild into `lepton_lab/widgets/static/live_plot.js` (no JupyterLab imports).
  */
-import { LineChart } from './chart';
+import { jobCharts, LineChart } from './chart';
 import { formatDuration, metricsLabel } from './format';
 import { JobMetrics } from './metrics';
 import type { IJobEvent } from './types';
@@ -51,37 +51,12 @@ class LivePlotView {
     progressRow.append(this._bar, this._text);
     const charts = document.createElement('div');
     charts.className = 'lepton-lab-charts';
-    this._loss = new LineChart({
-      title: 'Loss',
-      xLabel: 'step',
-      minInterval: 250,
-      curves: [
-        { key: 'loss', label: 'train (batch)', className: 'lepton-lab-curve-batch' },
-        { key: 'epoch_loss', label: 'train (epoch)', className: 'lepton-lab-curve-train', markers: true },
-        { key: 'val_loss', label: 'validation', className: 'lepton-lab-curve-val', markers: true }
-      ]
-    });
-    this._loss.node.classList.add('lepton-lab-chart-loss');
-    this._accuracy = new LineChart({
-      title: 'Accuracy',
-      xLabel: 'step',
-      yDomain: [0, 1],
-      minInterval: 250,
-      curves: [
-        { key: 'accuracy', label: 'train (batch)', className: 'lepton-lab-curve-batch' },
-        { key: 'epoch_accuracy', label: 'train (epoch)', className: 'lepton-lab-curve-train', markers: true },
-        { key: 'val_accuracy', label: 'validation', className: 'lepton-lab-curve-val', markers: true }
-      ]
-    });
-    this._accuracy.node.classList.add('lepton-lab-chart-accuracy');
+    // The Lab job view's charts; redrawn at most 4 times a second, as the kernel sends.
+    const made = jobCharts(this._metrics.series, 250);
+    this._loss = made.loss;
+    this._accuracy = made.accuracy;
     charts.append(this._loss.node, this._accuracy.node);
     node.append(this._title, progressRow, charts);
-    for (const key of ['loss', 'epoch_loss', 'val_loss'] as const) {
-      this._loss.setSeries(key, this._metrics.series[key]);
-    }
-    for (const key of ['accuracy', 'epoch_accuracy', 'val_accuracy'] as const) {
-      this._accuracy.setSeries(key, this._metrics.series[key]);
-    }
     this._onHistory = () => this._apply((this._model.get('history') as SeqEvent[]) ?? []);
     this._onMessage = (message: { type?: string; events?: SeqEvent[] }) => {
       if (message && message.type === 'events' && Array.isArray(message.events)) {
