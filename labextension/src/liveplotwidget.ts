@@ -85,6 +85,7 @@ class LivePlotView {
     this._metrics.apply(fresh);
     this.node.dataset.events = String(this._metrics.eventCount);
     this.node.dataset.seq = String(this._seq);
+    this.node.dataset.step = String(this._metrics.step);
     this._loss.invalidate();
     this._accuracy.invalidate();
     this._renderText();

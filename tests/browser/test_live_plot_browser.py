@@ -35,6 +35,8 @@ _PLOT_STATE = """
   return {
     events: Number(plot.dataset.events || 0),
     points: (d.match(/[ML]/g) || []).length,
+    lastStep: Number(plot.dataset.step || 0),
+    drawing: d,
     text: plot.querySelector('.lepton-lab-liveplot-text').textContent,
     running: cell.model.executionCount === null || cell.promptNode.textContent.includes('*'),
     errors: cell.node.innerText.includes('Error displaying widget'),
@@ -81,7 +83,11 @@ def small_page(browser):
 
 
 def _watch_growth(page, index: int, cell_runs: bool = True, timeout: float = 180) -> list[dict]:
-    """Sample the plot of cell ``index`` until its drawn points grew twice while training runs.
+    """Sample the plot of cell ``index`` until its curve was redrawn twice, for later steps, in training.
+
+    The number of points drawn is no measure of growth: a long curve keeps a bounded number of
+    points (neighbours merge when it outgrows them). The events applied and the newest step only
+    go up, and the drawing itself must change.
 
     ``cell_runs``: training runs in the cell itself (``ll.train``), so the cell must still be
     running; otherwise (``job.watch()`` returns at once) the plot must say the job is running.
@@ -93,12 +99,14 @@ def _watch_growth(page, index: int, cell_runs: bool = True, timeout: float = 180
         if state is None or state["points"] == 0:
             return False
         assert not state["errors"], "the live plot shows 'Error displaying widget'"
-        if not samples or state["points"] != samples[-1]["points"]:
+        last = samples[-1] if samples else None
+        if last is None or (state["events"] > last["events"] and state["drawing"] != last["drawing"]):
             samples.append({**state, "t": time.monotonic()})
         return len(samples) >= 3
 
     wait_for(grown, timeout, f"the live plot of cell {index} to grow", interval=0.1)
-    assert [s["points"] for s in samples] == sorted(s["points"] for s in samples)
+    steps = [s["lastStep"] for s in samples]
+    assert steps == sorted(steps) and steps[-1] > steps[0], steps
     if cell_runs:
         assert all(s["running"] for s in samples), "the plot grew only after the cell had finished"
     assert all(s["text"].startswith("running") for s in samples), [s["text"] for s in samples]
