@@ -288,3 +288,13 @@ def test_live_callback_outside_a_kernel_shows_nothing():
         id = "r"
 
     assert live_callback(Run()) is None
+
+
+def test_a_plot_shown_nowhere_keeps_bounded_memory():
+    # A plot that feeds no view (following a run for its numbers only) must not queue every event.
+    clock = FakeClock()
+    plot = LivePlot(clock=clock, trailing=False)
+    feed_ten_thousand(plot, clock)
+    plot.flush()
+    assert plot._feed.take() == []  # nothing left queued for a view that never came
+    assert len(plot._feed.history()) <= 2 * 600 + 11  # what a later view starts from stays bounded

@@ -267,6 +267,7 @@ class LivePlot:
         self._dirty = False
         self.redraws += 1
         if not self._charts:
+            self._feed.take()  # nobody to send them to: the (bounded) history keeps what a view needs
             return
         # History first: a view created between the two then misses no epoch or status event.
         history = self._feed.history() if self._feed.history_due() else None
