@@ -172,7 +172,8 @@ export function latestMetrics(job: IJob, metrics?: JobMetrics | null): Record<st
   return shown;
 }
 
-function pickTrain(metrics: Record<string, number | null> | undefined): Record<string, number | null> {
+/** The training metrics (loss, accuracy) of a batch's metrics: batches have no `val_` ones. */
+export function pickTrain(metrics: Record<string, number | null> | undefined): Record<string, number | null> {
   const picked: Record<string, number | null> = {};
   for (const key of ['loss', 'accuracy']) {
     if (metrics && metrics[key] !== undefined) {

@@ -18,7 +18,7 @@
  * Bundled with esbuild into `lepton_lab/widgets/static/live_plot.js` (no JupyterLab imports).
  */
 import { jobCharts, LineChart } from './chart';
-import { formatDuration, metricsLabel } from './format';
+import { formatDuration, metricsLabel, pickTrain } from './format';
 import { JobMetrics } from './metrics';
 import type { IJobEvent } from './types';
 
@@ -154,17 +154,6 @@ class LivePlotView {
   private _onHistory: () => void;
   private _onMessage: (message: { type?: string; events?: SeqEvent[] }) => void;
   private _onTitle: () => void;
-}
-
-/** The training metrics of a batch event (not `val_`, which batches do not have). */
-function pickTrain(metrics: Record<string, number | null>): Record<string, number | null> {
-  const picked: Record<string, number | null> = {};
-  for (const name of ['loss', 'accuracy']) {
-    if (name in metrics) {
-      picked[name] = metrics[name];
-    }
-  }
-  return picked;
 }
 
 /** anywidget's entry point: draw into `el`, return the clean-up. */
