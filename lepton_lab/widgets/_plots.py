@@ -263,13 +263,17 @@ def heatmap(matrix: Sequence[Sequence[float]], labels: Sequence[str], title: str
     blues = [[0, "#f7fbff"], [0.5, "#6baed6"], [1, "#08306b"]]  # light for few, dark for many
     data = [{"type": "heatmap", "z": [list(row) for row in matrix], "x": names, "y": names,
              "colorscale": blues, "hovertemplate": hover}]  # fmt: skip
+    # Room for the longest class name ("Ankle boot") beside and under the matrix, not clipped.
+    longest = max((len(name) for name in names), default=1)
+    left, bottom = max(55, 24 + 7 * longest), max(45, 40 + 5 * longest)
     layout = _layout(
-        title, height=size,
-        xaxis={"title": {"text": "predicted"}, "type": "category"},
-        yaxis={"title": {"text": "true"}, "type": "category", "autorange": "reversed"},
+        title, height=size + bottom - 45,
+        xaxis={"title": {"text": "predicted"}, "type": "category", "automargin": True},
+        yaxis={"title": {"text": "true"}, "type": "category", "autorange": "reversed", "automargin": True},
         annotations=annotations,
+        margin={"l": left, "r": 20, "t": 40 if title else 20, "b": bottom},
     )  # fmt: skip
-    layout["width"] = size + 60
+    layout["width"] = size + 60 + left - 55
     return {"data": data, "layout": layout}
 
 
