@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any
 
-from lepton_lab.core.store import DEFAULT_RUNS_DIR
+from lepton_lab.core.run_store import DEFAULT_RUNS_DIR
 
 
 def _size(path: Any) -> str:

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from lepton_lab.core.events import EventTail
+from lepton_lab.core.run_store import DEFAULT_RUNS_DIR, Run, load_run, runs
 from lepton_lab.core.rundir import RunDir
 from lepton_lab.core.specs import SpecError, parse_job
-from lepton_lab.core.store import DEFAULT_RUNS_DIR, Run, load_run, runs
 
 #: Columns of ``lepton-lab runs``, when present.
 RUN_COLUMNS = (

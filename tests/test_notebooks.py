@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 from lepton_lab.client import LabClient
-from lepton_lab.core.store import load_run, runs
+from lepton_lab.core.run_store import load_run, runs
 from tests import notebooks as nbt
 from tests.lab_server import running_lab
 from tests.sharing import network_urls

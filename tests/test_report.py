@@ -18,8 +18,8 @@ import pytest
 from lepton_lab.cli_share import build_parser
 from lepton_lab.core import report_figures
 from lepton_lab.core.report import report, resolve_run
+from lepton_lab.core.run_store import load_run
 from lepton_lab.core.rundir import RunDir
-from lepton_lab.core.store import load_run
 from tests.sharing import RUN_NAME, element_urls, network_urls, trained_run
 
 ROOT = Path(__file__).resolve().parents[1]

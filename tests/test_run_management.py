@@ -17,8 +17,8 @@ from lepton_lab.core.deletion import (
     check_run_id,
     delete_run,
 )
+from lepton_lab.core.run_store import load_run, runs
 from lepton_lab.core.rundir import RunDir
-from lepton_lab.core.store import load_run, runs
 
 SPEC = {"name": "cnn", "tags": ["sweep"], "dataset": {"name": "digits"}, "train": {"epochs": 2}}
 

@@ -41,7 +41,7 @@ def test_reading_versions_does_not_import_tensorflow(tmp_path: Path) -> None:
     code = (
         "import sys; from lepton_lab.core.rundir import RunDir; from lepton_lab.core.specs import JobSpec;"
         f"RunDir.create({str(tmp_path)!r}, JobSpec.model_validate({{'dataset': {{'name': 'digits'}}}}));"
-        "import lepton_lab.core.events, lepton_lab.core.store, lepton_lab.core.runner;"
+        "import lepton_lab.core.events, lepton_lab.core.run_store, lepton_lab.core.runner;"
         "import lepton_lab.core.worker, lepton_lab.core.evaluate;"
         "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     )

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from lepton_lab.core.events import read_events
+from lepton_lab.core.run_store import load_run, runs
 from lepton_lab.core.rundir import RunDir
 from lepton_lab.core.specs import JobSpec, TrainSpec
-from lepton_lab.core.store import load_run, runs
 
 keras = pytest.importorskip("keras")
 

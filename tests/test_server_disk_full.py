@@ -26,9 +26,9 @@ from lepton_lab.core import rundir
 from lepton_lab.core.events import read_events
 from lepton_lab.core.rundir import RunDir
 from lepton_lab.server.executors import Executor, LocalProcessExecutor, LocalWorker, WorkerHandle
+from lepton_lab.server.job_index import JobStore
 from lepton_lab.server.jobs import JobManager, JobStateError
 from lepton_lab.server.storage import DiskFull
-from lepton_lab.server.store import JobStore
 
 pytestmark = pytest.mark.usefixtures("reap_workers")
 

@@ -16,8 +16,8 @@ from tornado.httpclient import HTTPClientError
 
 import lepton_lab.client as client_module
 from lepton_lab.core.deletion import ActiveRunError, delete_run
+from lepton_lab.core.run_store import load_run
 from lepton_lab.core.rundir import RunDir
-from lepton_lab.core.store import load_run
 from lepton_lab.server.executors import Executor, WorkerExit, WorkerHandle
 from tests.conftest import TOKEN
 

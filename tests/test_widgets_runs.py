@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lepton_lab.core import datasets
+from lepton_lab.core.run_store import load_run
 from lepton_lab.core.runner import train
-from lepton_lab.core.store import load_run
 from lepton_lab.widgets.evaluation_view import EvaluationView
 from lepton_lab.widgets.runs_table import RunsTable
 

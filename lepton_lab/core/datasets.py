@@ -12,7 +12,7 @@ Registry
 ``digits``
     scikit-learn's bundled 8x8 handwritten digits (1797 images); always offline.
 ``shapes``
-    Procedural coloured shapes (:mod:`lepton_lab.core.shapes`), any size, seeded.
+    Procedural coloured shapes (:mod:`lepton_lab.core.shapes_dataset`), any size, seeded.
 ``fashion_mnist``, ``mnist``, ``cifar10``
     Read from the Keras cache or Debian packages (:mod:`lepton_lab.core.dataset_files`),
     downloaded only when online; otherwise :class:`DatasetUnavailable` says how to get them.
@@ -42,11 +42,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from lepton_lab.core import dataset_files, shapes
+from lepton_lab.core import dataset_files, shapes_dataset
+from lepton_lab.core.example_store import ArrayStore, FolderStore, Store
 from lepton_lab.core.progress import Progress
 from lepton_lab.core.specs import AugmentSpec, DatasetSpec, parse
 from lepton_lab.core.splits import TEST_FRACTION, stratified_split
-from lepton_lab.core.stores import ArrayStore, FolderStore, Store
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -323,7 +323,7 @@ def _digits() -> tuple[np.ndarray, ...]:
 @functools.lru_cache(maxsize=8)
 def _shapes(count: int, image_size: int, seed: int) -> tuple[np.ndarray, ...]:
     with Progress(f"generating {count} shapes ({image_size}x{image_size})", total=count) as progress:
-        images, labels = shapes.generate(count, image_size, seed, progress=progress.update)
+        images, labels = shapes_dataset.generate(count, image_size, seed, progress=progress.update)
     return _frozen(images, labels)
 
 
@@ -365,7 +365,7 @@ def _load_shapes(spec: DatasetSpec, count: int) -> Dataset:
     return Dataset(
         "shapes",
         "image",
-        list(shapes.CLASS_NAMES),
+        list(shapes_dataset.CLASS_NAMES),
         (side, side, 3),
         ArrayStore(images, 1 / 255),
         labels,
@@ -422,7 +422,7 @@ def _load_folder(spec: DatasetSpec) -> Dataset:
 
 _DESCRIPTIONS = {
     "digits": "scikit-learn handwritten digits: 1797 8x8 grey images, 10 classes. Always available.",
-    "shapes": f"Generated coloured shapes ({', '.join(shapes.CLASS_NAMES)}), any size, seeded. "
+    "shapes": f"Generated coloured shapes ({', '.join(shapes_dataset.CLASS_NAMES)}), any size, seeded. "
     "Always available.",
 }
 

@@ -147,7 +147,7 @@ def delete_run(
     Parameters
     ----------
     run
-        A run id (a directory name in ``runs_dir``), a :class:`~lepton_lab.core.store.Run`, or
+        A run id (a directory name in ``runs_dir``), a :class:`~lepton_lab.core.run_store.Run`, or
         the path of a run directory.
     confirm
         Ask first (with ``input()``); ``False`` deletes without asking.

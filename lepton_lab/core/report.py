@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from lepton_lab.core import report_figures
 from lepton_lab.core.embed import figure_html, plotly_js_script, png_data_uri
-from lepton_lab.core.store import DEFAULT_RUNS_DIR, Run, load_run, run_dirs
+from lepton_lab.core.run_store import DEFAULT_RUNS_DIR, Run, load_run, run_dirs
 
 if TYPE_CHECKING:
     from lepton_lab.core.datasets import Dataset
@@ -76,7 +76,7 @@ figure.wrong { border-color: #f04438; background: #fef3f2; }
 
 
 def resolve_run(run: Run | str | os.PathLike[str], runs_dir: str | os.PathLike[str] | None = None) -> Run:
-    """Find the :class:`~lepton_lab.core.store.Run` that ``run`` names.
+    """Find the :class:`~lepton_lab.core.run_store.Run` that ``run`` names.
 
     Parameters
     ----------
@@ -123,7 +123,7 @@ def report(
     Parameters
     ----------
     run
-        A :class:`~lepton_lab.core.store.Run`, a run directory, or a run id inside ``runs_dir``.
+        A :class:`~lepton_lab.core.run_store.Run`, a run directory, or a run id inside ``runs_dir``.
     path
         Where to write the report as well: it is always also stored as ``RUN_DIR/report.html``,
         where the Lab job view's "Open report" and ``GET jobs/{id}/artifacts/report.html`` find

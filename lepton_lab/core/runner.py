@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     import keras
 
     from lepton_lab.core.datasets import Dataset
-    from lepton_lab.core.store import Run
+    from lepton_lab.core.run_store import Run
 
 #: Steps run per ``tf.function`` call when the spec leaves it to the runner. Measured 1.7x faster
 #: than 1 for the small CNN on digits on CPU; Keras then calls batch hooks once per 16 steps.
@@ -494,7 +494,7 @@ def train(
     background: bool = False,
     callbacks: Sequence[Any] = (),
 ) -> Run:
-    """Train in this process (a notebook kernel) and return the :class:`~lepton_lab.core.store.Run`.
+    """Train in this process (a notebook kernel) and return the :class:`~lepton_lab.core.run_store.Run`.
 
     Parameters
     ----------
@@ -521,7 +521,7 @@ def train(
     callbacks
         Extra Keras callbacks.
     """
-    from lepton_lab.core.store import Run
+    from lepton_lab.core.run_store import Run
 
     job, dataset_object, model_object = _job_from_parts(spec, dataset, model, augment, train, name)
     rd = RunDir.create(runs_dir, job, origin=_origin_of_this_process())

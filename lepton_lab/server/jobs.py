@@ -12,7 +12,7 @@ process that reports only through that directory. The manager
 - lists and follows runs that kernels and scripts (``lepton_lab.train``, the CLI) write into
   the same runs directory, without ever signalling their processes
   (:mod:`~lepton_lab.server.external`);
-- keeps a SQLite index (:class:`~lepton_lab.server.store.JobStore`) and, on start-up,
+- keeps a SQLite index (:class:`~lepton_lab.server.job_index.JobStore`) and, on start-up,
   re-attaches workers that outlived the previous server process and marks the others
   ``interrupted`` so they can be resumed from their checkpoints.
 
@@ -41,9 +41,9 @@ from lepton_lab.server import devices as devices_module
 from lepton_lab.server.devices import WAIT, GpuAllocator, visible_devices
 from lepton_lab.server.executors import Executor, WorkerExit, WorkerHandle
 from lepton_lab.server.external import ExternalRun
+from lepton_lab.server.job_index import INDEX_FILE, JobStore, meta_mtime
 from lepton_lab.server.ownership import RunsDirLock, RunsDirTaken
 from lepton_lab.server.storage import STORAGE_ERRORS, is_disk_full, refuse_when_full
-from lepton_lab.server.store import INDEX_FILE, JobStore, meta_mtime
 from lepton_lab.server.streams import Broadcaster, JobStream, Subscriber, encode
 
 #: Statuses of jobs the manager is responsible for (their worker runs or will run).

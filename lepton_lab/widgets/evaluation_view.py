@@ -25,7 +25,7 @@ def _evaluation_of(run: Any) -> tuple[Evaluation | None, Any]:
     if isinstance(run, Evaluation):
         return run, None
     if isinstance(run, (str, Path)):
-        from lepton_lab.core.store import load_run
+        from lepton_lab.core.run_store import load_run
 
         run = load_run(run)
     return run.evaluation, run

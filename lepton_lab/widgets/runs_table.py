@@ -1,6 +1,6 @@
 """RunsTable: every run in a runs directory, sortable, with a compare view.
 
-The table is :func:`lepton_lab.core.store.runs` (one row per run: hyperparameters, status,
+The table is :func:`lepton_lab.core.run_store.runs` (one row per run: hyperparameters, status,
 metrics). Selecting runs and pressing Compare overlays their epoch curves of one metric and
 draws parallel coordinates of the hyperparameters that differ between them against the best
 value of that metric.
@@ -144,7 +144,7 @@ class RunsTable(StaticSnapshot, ipywidgets.VBox):
 
     def refresh(self) -> None:
         """Re-read the runs directory."""
-        from lepton_lab.core.store import runs
+        from lepton_lab.core.run_store import runs
 
         self.frame = runs(self.runs_dir)
         columns = list(self.frame.columns) or ["created"]
@@ -195,7 +195,7 @@ class RunsTable(StaticSnapshot, ipywidgets.VBox):
         Also draws parallel coordinates of the hyperparameters that differ between them, coloured
         by each run's best ``metric``.
         """
-        from lepton_lab.core.store import load_run
+        from lepton_lab.core.run_store import load_run
 
         metric = metric or self.metric
         chosen = list(ids or self.selected or list(self.frame.get("id", []))[-_MAX_COMPARED:])[:_MAX_COMPARED]

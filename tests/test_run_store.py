@@ -10,9 +10,9 @@ import pytest
 
 from lepton_lab.core.evaluate import evaluate_predictions
 from lepton_lab.core.events import EventWriter
+from lepton_lab.core.run_store import load_run, runs
 from lepton_lab.core.rundir import RunDir
 from lepton_lab.core.specs import JobSpec
-from lepton_lab.core.store import load_run, runs
 
 
 def _make_run(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from lepton_lab.core.rundir import RunDir
-from lepton_lab.server.store import INDEX_FILE, JobStore
+from lepton_lab.server.job_index import INDEX_FILE, JobStore
 
 SPEC = {"name": "tiny", "tags": ["a"], "dataset": {"name": "digits"}, "train": {"epochs": 3}}
 

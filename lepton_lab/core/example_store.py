@@ -1,4 +1,4 @@
-"""Stores: where a dataset's examples live, converted to float32 only when asked for.
+"""Example store: where a dataset's examples live, converted to float32 only when asked for.
 
 A :class:`~lepton_lab.core.datasets.Dataset` addresses examples by row. An
 :class:`ArrayStore` keeps one in-memory array in its stored form (uint8 for

@@ -1,4 +1,4 @@
-"""Job store: a SQLite index (WAL mode) of the jobs in a runs directory.
+"""Job index: a SQLite index (WAL mode) of the jobs in a runs directory.
 
 The run directories stay the truth (``spec.json``, ``status.json``); this index makes listing and
 filtering jobs cheap and remembers what only the server knows, such as a worker's process start
