@@ -29,8 +29,8 @@ def main() -> None:
     import numpy as np
 
     from lepton_lab.core import datasets
+    from lepton_lab.core.callbacks.metrics import MetricsCallback
     from lepton_lab.core.events import EventWriter
-    from lepton_lab.core.metrics_callback import MetricsCallback
 
     data = datasets.load("digits")
     x, y = data.arrays("train")

@@ -391,7 +391,7 @@ def test_worker_rejects_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
 
 
 def _checkpoint(tmp_path: Path, cost_factor: float, epochs: int = 5) -> Any:
-    from lepton_lab.core.training_callbacks import EpochCheckpoint
+    from lepton_lab.core.callbacks.epoch_checkpoint import EpochCheckpoint
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax")])
     model.compile("adam", "sparse_categorical_crossentropy")

@@ -4,7 +4,7 @@
 in-kernel :func:`train` both call: it builds the data, model and optimizer from a
 :class:`~lepton_lab.core.specs.JobSpec`, fits with fast defaults, streams events, checkpoints at
 epoch ends (re-running the same directory resumes after the last saved epoch; see
-:class:`~lepton_lab.core.training_callbacks.EpochCheckpoint`), saves ``model.keras`` and
+:class:`~lepton_lab.core.callbacks.epoch_checkpoint.EpochCheckpoint`), saves ``model.keras`` and
 evaluates on the test split. Every outcome, including a crash, ends in ``status.json``.
 
 TensorFlow and Keras are imported inside the functions that need them.
@@ -275,10 +275,9 @@ def _train(
     stop: threading.Event | None,
 ) -> dict[str, Any]:
     """Fit and evaluate; return the status fields of the outcome."""
+    from lepton_lab.core.callbacks import EpochCheckpoint, MetricsCallback, NaNGuard, RunCancelled, StopGuard
     from lepton_lab.core.evaluate import evaluate
-    from lepton_lab.core.metrics_callback import MetricsCallback
     from lepton_lab.core.tf_import import keras
-    from lepton_lab.core.training_callbacks import EpochCheckpoint, NaNGuard, RunCancelled, StopGuard
 
     train = spec.train
     runtime = runtime_settings(train, _gpus(), cpu_has_native_bfloat16())

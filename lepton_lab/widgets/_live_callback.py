@@ -1,6 +1,6 @@
 """The Keras side of :class:`~lepton_lab.widgets.live_plot.LivePlot` (imports Keras, so kept apart).
 
-It reuses :class:`~lepton_lab.core.metrics_callback.MetricsCallback`, which turns Keras hooks
+It reuses :class:`~lepton_lab.core.callbacks.metrics.MetricsCallback`, which turns Keras hooks
 into the very events ``events.jsonl`` holds, with a writer that hands them to the plot instead
 of a file: the plot of an in-kernel fit and the plot of a server job see the same events.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from lepton_lab.core.callbacks.metrics import MetricsCallback
 from lepton_lab.core.events import make_event
-from lepton_lab.core.metrics_callback import MetricsCallback
 
 if TYPE_CHECKING:
     from lepton_lab.widgets.live_plot import LivePlot

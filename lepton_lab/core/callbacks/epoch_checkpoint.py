@@ -1,29 +1,13 @@
-"""Keras callbacks the runner adds to every fit: stopping, NaN detection and checkpoints.
-
-Each depends only on the callback hooks. The runner orders them
-``StopGuard, MetricsCallback, NaNGuard, EpochCheckpoint, ...`` so that an epoch's event is on
-disk before its checkpoint: a crash in between repeats the epoch on resume rather than losing
-its record.
-"""
+"""EpochCheckpoint: Keras's ``BackupAndRestore`` with cheap, atomic saves between epochs."""
 
 from __future__ import annotations
 
 import json
-import math
 import os
-import threading
 import time
 from typing import Any
 
 from lepton_lab.core.tf_import import keras
-
-
-class RunCancelled(Exception):
-    """Raised inside ``fit`` when the stop event is set: the run ends ``cancelled``.
-
-    Raising (rather than setting ``model.stop_training``) keeps Keras from treating a cut-off
-    epoch as finished, so no checkpoint claims it and a resumed run repeats the whole epoch.
-    """
 
 
 class CheckpointDamaged(RuntimeError):
@@ -120,65 +104,3 @@ class EpochCheckpoint(keras.callbacks.BackupAndRestore):
         self._last_save_end = time.perf_counter()
         self._last_save_cost = self._last_save_end - start
         self.saved_epochs = self._completed + 1
-
-
-class StopGuard(keras.callbacks.Callback):
-    """Raise :class:`RunCancelled` at the next batch or epoch once ``stop`` is set.
-
-    Parameters
-    ----------
-    stop
-        Set by a Stop button, ``Run.stop()`` or the worker's SIGTERM handler.
-    checkpoint
-        Saved before cancelling between epochs, so a resumed run continues after the last one.
-    """
-
-    def __init__(self, stop: threading.Event | None, checkpoint: EpochCheckpoint | None = None) -> None:
-        super().__init__()
-        self.stop = stop
-        self.checkpoint = checkpoint
-        self._epoch = 0
-
-    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        """Cancel between epochs, after saving the epoch that just ended."""
-        self._epoch = epoch
-        if self.stop is not None and self.stop.is_set():
-            if self.checkpoint is not None:
-                self.checkpoint.save_completed()
-            raise RunCancelled(f"cancelled after epoch {epoch}")
-
-    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        """Cancel before the next batch."""
-        if self.stop is not None and self.stop.is_set():
-            raise RunCancelled(f"cancelled during epoch {self._epoch + 1}")
-
-
-class NaNGuard(keras.callbacks.TerminateOnNaN):
-    """``TerminateOnNaN`` that remembers the global step at which the loss stopped being finite.
-
-    Parameters
-    ----------
-    step_of
-        Returns the current global step (the runner passes the MetricsCallback's).
-    """
-
-    def __init__(self, step_of: Any) -> None:
-        super().__init__()
-        self.step_of = step_of
-        self.step: int | None = None
-        self.value: float | None = None
-
-    def on_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        """Record the first non-finite loss, then let TerminateOnNaN stop training."""
-        loss = (logs or {}).get("loss")
-        if self.step is None and loss is not None and not math.isfinite(float(loss)):
-            self.step, self.value = int(self.step_of()), float(loss)
-        super().on_batch_end(batch, logs)
-
-    def message(self, epoch: int, learning_rate: float) -> str:
-        """Explain the failure and the fix."""
-        kind = "NaN" if self.value is None or math.isnan(self.value) else "infinite"
-        return (
-            f"loss became {kind} at step {self.step} (epoch {epoch}); "
-            f"lower the learning rate (train.learning_rate is {learning_rate:g})"
-        )
