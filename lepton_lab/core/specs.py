@@ -290,6 +290,65 @@ class ModelSpec(_Spec):
         return self
 
 
+class RuntimeSpec(_Spec):
+    """Runtime settings pinned by hand (``train.runtime``); the runner measures the rest.
+
+    Every field left out (None) is chosen by :mod:`lepton_lab.core.runtime_policy`, which times
+    candidate settings on this machine; a field given here is used as it is, never overridden.
+    """
+
+    steps_per_execution: int | None = Field(None, ge=1, le=100_000, description="Steps per tf.function call.")
+    jit_compile: bool | None = Field(None, description="Compile the train step with XLA.")
+    precision: Literal["float32", "mixed_bfloat16", "mixed_float16"] | None = Field(
+        None, description="Keras dtype policy (mixed: lower-precision compute, float32 weights)."
+    )
+    parallel_map: bool | None = Field(None, description="Convert and decode batches in parallel (AUTOTUNE).")
+    prefetch: int | Literal["auto"] | None = Field(
+        None, description="Batches prepared ahead: a count (0: none) or 'auto' (tf.data AUTOTUNE)."
+    )
+    cache: Literal["none", "memory", "disk"] | None = Field(
+        None, description="Keep decoded folder images after the first epoch: in memory or on disk."
+    )
+    probe: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="Time candidate settings: 'auto' when the run is long enough to repay it, "
+        "'always', or 'never' (cached or default settings).",
+    )
+    intra_op_threads: int | None = Field(
+        None, ge=1, le=1024, description="TensorFlow threads per op; applied only before TensorFlow starts."
+    )
+    inter_op_threads: int | None = Field(
+        None, ge=1, le=1024, description="TensorFlow ops run at once; applied only before TensorFlow starts."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_settings(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(cls.model_fields))
+            if unknown:
+                raise ValueError(
+                    f"unknown runtime setting {', '.join(map(repr, unknown))}; "
+                    f"the settings are {', '.join(cls.model_fields)}"
+                )
+        return data
+
+    @field_validator("prefetch")
+    @classmethod
+    def _prefetch_range(cls, value: int | str | None) -> int | str | None:
+        if isinstance(value, int) and not 0 <= value <= 1024:
+            raise ValueError(f"prefetch {value} is out of range; give 0..1024 batches or 'auto'")
+        return value
+
+    def pins(self) -> dict[str, Any]:
+        """Return the settings given by hand (every field but ``probe`` that is not None)."""
+        return {
+            name: value
+            for name, value in self.model_dump().items()
+            if value is not None and name != "probe"
+        }
+
+
 class TrainSpec(_Spec):
     """How to fit the model."""
 
@@ -314,6 +373,32 @@ class TrainSpec(_Spec):
     steps_per_execution: int | None = Field(
         None, ge=1, le=100_000, description="None lets the runner choose."
     )
+    runtime: RuntimeSpec | None = Field(
+        None, description="Runtime settings pinned by hand; the runner measures and chooses the others."
+    )
+
+    @model_validator(mode="after")
+    def _runtime_agrees(self) -> TrainSpec:
+        # The older top-level fields pin the same settings; two different pins cannot both hold.
+        pinned = self.runtime
+        if pinned is None:
+            return self
+        if (
+            self.steps_per_execution is not None
+            and pinned.steps_per_execution is not None
+            and self.steps_per_execution != pinned.steps_per_execution
+        ):
+            raise ValueError(
+                f"steps_per_execution {self.steps_per_execution} and runtime.steps_per_execution "
+                f"{pinned.steps_per_execution} disagree; set only runtime.steps_per_execution"
+            )
+        if pinned.precision is not None and self.mixed_precision is not None:
+            if self.mixed_precision != (pinned.precision != "float32"):
+                raise ValueError(
+                    f"mixed_precision {self.mixed_precision} and runtime.precision {pinned.precision!r} "
+                    "disagree; set only runtime.precision"
+                )
+        return self
 
     @model_validator(mode="after")
     def _momentum_needs_sgd(self) -> TrainSpec:
