@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from lepton_lab.core import dataset_files, datasets
+from lepton_lab.core.datasets import builtin
 from lepton_lab.core.progress import Progress
 from lepton_lab.core.specs import DatasetSpec, SpecError
 
@@ -86,6 +87,21 @@ def test_digits_loads_all_1797_images_scaled_to_unit_range_and_split_by_class() 
     assert images.dtype == np.float32 and images.shape == (ds.count("test"), 8, 8, 1)
     assert images.min() == 0.0 and images.max() == 1.0
     assert np.array_equal(labels, ds.labels("test"))
+
+
+def test_shipped_digits_are_scikit_learns_load_digits_byte_for_byte() -> None:
+    # scikit-learn is only a test dependency: the reference the shipped arrays were made from.
+    from sklearn.datasets import load_digits
+
+    reference = load_digits()
+    with np.load(builtin.DIGITS_FILE) as stored:
+        images, target = stored["images"], stored["target"]
+    assert images.astype(np.float64).tobytes() == reference.images.tobytes()
+    assert target.astype(np.int64).tobytes() == reference.target.tobytes()
+    # What training sees is the old float32 scaling of scikit-learn's arrays, unchanged.
+    scaled, labels = builtin._digits()
+    expected = (np.asarray(reference.images, dtype=np.float32) / 16.0)[..., None]
+    assert scaled.tobytes() == expected.tobytes() and np.array_equal(labels, reference.target)
 
 
 def test_splits_partition_the_examples_and_are_deterministic_for_a_seed() -> None:
@@ -567,9 +583,9 @@ def test_available_lists_every_registry_dataset_without_loading_any() -> None:
 
 def test_repeated_loads_reuse_the_raw_data_of_the_process() -> None:
     datasets.load("digits")
-    hits = datasets._digits.cache_info().hits
+    hits = builtin._digits.cache_info().hits
     datasets.load("digits", seed=5)
-    assert datasets._digits.cache_info().hits == hits + 1
+    assert builtin._digits.cache_info().hits == hits + 1
 
 
 def test_progress_line_appears_only_for_slow_work() -> None:
@@ -586,5 +602,14 @@ def test_importing_datasets_and_augment_and_listing_does_not_load_tensorflow() -
     code = (
         "import sys; from lepton_lab.core import datasets, augment; datasets.available(); "
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TF imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_digits_load_from_package_data_without_scikit_learn() -> None:
+    # A blocked import stands in for an environment without scikit-learn (a runtime dependency no more).
+    code = (
+        "import sys; sys.modules['sklearn'] = None; from lepton_lab.core import datasets; "
+        "ds = datasets.load('digits'); assert ds.count('train') + ds.count('validation') + ds.count('test') == 1797"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -10,7 +10,7 @@ from typing import Any
 
 from tests.lab_server import LabServer
 
-#: A job that trains in seconds on a CPU (the digits dataset is bundled with scikit-learn).
+#: A job that trains in seconds on a CPU (the digits dataset ships with the package).
 TINY_JOB: dict[str, Any] = {
     "dataset": {"name": "digits", "subset": 300},
     "model": {"preset": "mlp"},
