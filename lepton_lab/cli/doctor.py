@@ -1,22 +1,17 @@
-"""The ``lepton-lab`` command.
-
-Start-up stays light: nothing here imports TensorFlow; subcommands that train
-import it when they start training.
-"""
+"""``lepton-lab doctor``: what a user needs to know about this installation, without TensorFlow."""
 
 from __future__ import annotations
 
 import argparse
 import platform
 import sys
-from collections.abc import Sequence
+from typing import Any
 
-from lepton_lab import cli_share, cli_train
 from lepton_lab._version import __version__
 
 
-def _doctor(_args: argparse.Namespace) -> int:
-    """Print what a user needs to know about this installation."""
+def cmd_doctor(_args: argparse.Namespace | None = None) -> int:
+    """Print versions, GPUs, the CPU's bfloat16 support and the datasets available offline."""
     from lepton_lab.core import datasets
     from lepton_lab.core.runner import cpu_has_native_bfloat16
     from lepton_lab.server.devices import gpus
@@ -46,31 +41,7 @@ def _doctor(_args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Argument parser for every subcommand."""
-    parser = argparse.ArgumentParser(
-        prog="lepton-lab",
-        description="Lepton Lab: interactive deep learning for JupyterLab.",
-    )
-    parser.add_argument("--version", action="version", version=f"lepton-lab {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    doctor = sub.add_parser("doctor", help="show versions, GPUs and the datasets available offline")
-    doctor.set_defaults(handler=_doctor)
-    cli_train.add_subcommands(sub)
-    cli_share.add_subcommands(sub)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``lepton-lab`` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    handler = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return 0
-    return int(handler(args) or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def add_subcommands(subparsers: Any) -> None:
+    """Add ``doctor`` to the ``lepton-lab`` argument parser."""
+    doctor = subparsers.add_parser("doctor", help="show versions, GPUs and the datasets available offline")
+    doctor.set_defaults(handler=cmd_doctor)

@@ -1,12 +1,11 @@
 """``lepton-lab report | export``: share a run or an executed notebook as one offline HTML file.
 
-Hooked into :mod:`lepton_lab.cli` through :func:`add_subcommands`. Neither command imports
-TensorFlow: the report reads the run directory and the dataset files, the export only nbconvert.
+Neither command imports TensorFlow: the report reads the run directory and the dataset files,
+the export only nbconvert.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import Any
 
@@ -69,15 +68,3 @@ def add_subcommands(subparsers: Any) -> None:
     export.set_defaults(
         handler=lambda args: cmd_export(args.notebook, args.output, args.execute, args.timeout)
     )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """Build a parser with only these subcommands (for tests and ``python -m lepton_lab.cli_share``)."""
-    parser = argparse.ArgumentParser(prog="lepton-lab")
-    add_subcommands(parser.add_subparsers(dest="command", required=True))
-    return parser
-
-
-if __name__ == "__main__":
-    arguments = build_parser().parse_args()
-    sys.exit(arguments.handler(arguments))
