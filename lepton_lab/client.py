@@ -28,8 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-#: Statuses after which a job no longer changes (unless resumed).
-FINISHED_STATUSES = ("completed", "failed", "cancelled", "interrupted")
+from lepton_lab.core.job_status import FINISHED_STATUSES
 
 API_PATH = "lepton-lab/api/"
 

@@ -14,7 +14,7 @@ import type {
   IJobSpec,
   IServerStatus,
   JobStatus
-} from './types';
+} from './payloads';
 import { apiUrl, socketUrl } from './urls';
 
 /** The part of a fetch `Response` the client reads. */

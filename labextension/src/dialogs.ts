@@ -4,7 +4,7 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 
 import { cancelQuestion } from './format';
-import { IJob } from './types';
+import { IJob } from './payloads';
 
 /** Ask whether to cancel `job`; resolves to true only when the user confirms. */
 export async function confirmCancel(job: IJob): Promise<boolean> {

@@ -4,8 +4,8 @@
  * Pure functions (no DOM, no JupyterLab) so they are unit-tested under Node.
  */
 import type { JobMetrics } from './metrics';
-import { isFinished } from './types';
-import type { IDevice, IJob, IJobProgress, ISummaryRow } from './types';
+import { isFinished } from './payloads';
+import type { IDevice, IJob, IJobProgress, ISummaryRow } from './payloads';
 
 const DASH = '–';
 

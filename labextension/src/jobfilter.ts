@@ -13,7 +13,7 @@
  * No DOM or JupyterLab imports: unit-tested under plain Node, and cheap enough
  * to run on every keystroke over hundreds of jobs.
  */
-import { IJob, JOB_STATUSES } from './types';
+import { IJob, JOB_STATUSES } from './payloads';
 
 /** Fields a term can be restricted to. */
 export const QUERY_FIELDS = ['status', 'tag', 'name', 'id'] as const;

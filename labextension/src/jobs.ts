@@ -9,7 +9,7 @@
  *
  * No JupyterLab imports: unit-tested under plain Node.
  */
-import { IJob, IJobProgress, IProgressMessage, JobStatus, StreamMessage } from './types';
+import { IJob, IJobProgress, IProgressMessage, JobStatus, StreamMessage } from './payloads';
 
 /** A job changed status (`from` is null the first time a job is seen). */
 export interface IJobTransition {

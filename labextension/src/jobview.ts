@@ -41,7 +41,7 @@ import {
   ISummaryRow,
   RESUMABLE_STATUSES,
   isFinished
-} from './types';
+} from './payloads';
 import { relativePath } from './urls';
 
 /** Lines of worker.log shown. */

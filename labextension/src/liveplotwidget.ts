@@ -20,7 +20,7 @@
 import { jobCharts, LineChart } from './chart';
 import { formatDuration, metricsLabel, pickTrain } from './format';
 import { JobMetrics } from './metrics';
-import type { IJobEvent } from './types';
+import type { IJobEvent } from './payloads';
 
 /** What anywidget hands `render`: the part of the widget model this view uses. */
 interface IAnyModel {

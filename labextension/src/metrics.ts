@@ -16,7 +16,7 @@
  * No JupyterLab or DOM imports: unit-tested under plain Node.
  */
 import { BoundedSeries } from './series';
-import { IJobEvent, JobStatus, isFinished } from './types';
+import { IJobEvent, JobStatus, isFinished } from './payloads';
 
 /** Curves a job view draws. Batch curves are x = global step; epoch curves too (x = step at epoch end). */
 export const SERIES_KEYS = [

@@ -16,7 +16,7 @@ import { Emitter } from './emitter';
 import { IJobTransition, JobsState } from './jobs';
 import { IMetricsOptions, JobMetrics } from './metrics';
 import { IReconnectOptions, ReconnectingSocket, SocketFactory, SocketState } from './socket';
-import { IEventsMessage, IJob, IJobPatch, IJobSpec, StreamMessage, isFinished } from './types';
+import { IEventsMessage, IJob, IJobPatch, IJobSpec, StreamMessage, isFinished } from './payloads';
 
 export interface IModelOptions {
   client: LeptonClient;

@@ -7,7 +7,7 @@
 import type { IJobTransition } from './jobs';
 import type { JobMetrics } from './metrics';
 import { formatMetric } from './format';
-import { isFinished } from './types';
+import { isFinished } from './payloads';
 
 /** Metrics quoted in a notification, best first, with their labels. */
 export const FINAL_METRICS: readonly [string, string][] = [

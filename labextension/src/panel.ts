@@ -34,7 +34,7 @@ import {
   IServerStatus,
   JOB_STATUSES,
   RESUMABLE_STATUSES
-} from './types';
+} from './payloads';
 
 /** Finished jobs near the top of the list whose curves are loaded for their sparklines. */
 const SPARKLINE_ROWS = 12;

@@ -12,7 +12,7 @@ import { Widget } from '@lumino/widgets';
 
 import { button, el, messageOf, setText } from './dom';
 import { LeptonModel } from './model';
-import { CANCELLABLE_STATUSES, IJob, NAME_MAX, NOTE_MAX } from './types';
+import { CANCELLABLE_STATUSES, IJob, NAME_MAX, NOTE_MAX } from './payloads';
 
 /** `1.4 MB`, as the Python `delete()` prompt writes it. */
 export function formatMegabytes(bytes: number): string {

@@ -1,413 +1,673 @@
 /**
- * TypeScript mirror of the Lepton Lab payloads.
+ * GENERATED FILE: do not edit. The payload types of the Lepton Lab API, generated from the
+ * pydantic models (lepton_lab/core/specs.py, event_schema.py, job_status.py,
+ * lepton_lab/server/job_schema.py) through openapi.json's component schemas.
  *
- * The JobSpec types follow `lepton_lab/core/specs.py` (the single source of
- * truth); `SPEC_FIELDS` lists each model's fields so a unit test can hold
- * them to the JSON Schema that module exports, and the type-level checks at
- * the bottom hold the interfaces to `SPEC_FIELDS`. Job, event, device and
- * stream-message types follow the server's REST/WebSocket API
- * (`lepton_lab/server/`, documented in its `openapi.json`).
- *
- * No JupyterLab imports: the unit tests load this under plain Node.
+ * Regenerate after changing a model: `jlpm gen:types` (`make lint` fails while it is stale).
+ * Hand-written types that are not schema live in payloads.ts.
  */
+/* eslint-disable */
 
-// ---------------------------------------------------------------- JobSpec
+/**
+ * One line of a run's events.jsonl.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "Event".
+ */
+export type JobEvent = IBatchEvent | IEpochEvent | IStatusEvent | ILogEvent | IEvalEvent;
+/**
+ * One layer: ``{"type": "Conv2D", "filters": 32, "kernel_size": 3}``.
+ *
+ * Arguments sit beside ``type``; which ones are allowed depends on the type
+ * (see :data:`LAYER_ARGS`); in a :class:`JobSpec` each must have the type and range of
+ * :data:`LAYER_ARG_TYPES` (its JSON Schema states those).
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "LayerSpec".
+ */
+export type ILayerSpec =
+  | {
+      type: 'Conv2D';
+      filters?: number;
+      kernel_size?: number | number[];
+      strides?: number | number[];
+      padding?: 'valid' | 'same';
+      activation?:
+        'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'linear' | 'elu' | 'gelu' | 'selu' | 'swish' | 'leaky_relu';
+      use_bias?: boolean;
+    }
+  | {
+      type: 'MaxPooling2D';
+      pool_size?: number | number[];
+      strides?: number | number[];
+      padding?: 'valid' | 'same';
+    }
+  | {
+      type: 'AveragePooling2D';
+      pool_size?: number | number[];
+      strides?: number | number[];
+      padding?: 'valid' | 'same';
+    }
+  | {
+      type: 'BatchNormalization';
+      momentum?: number;
+      epsilon?: number;
+    }
+  | {
+      type: 'Dropout';
+      rate?: number;
+    }
+  | {
+      type: 'Flatten';
+    }
+  | {
+      type: 'GlobalAveragePooling2D';
+    }
+  | {
+      type: 'Dense';
+      units?: number;
+      activation?:
+        'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'linear' | 'elu' | 'gelu' | 'selu' | 'swish' | 'leaky_relu';
+      use_bias?: boolean;
+    }
+  | {
+      type: 'Activation';
+      activation?:
+        'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'linear' | 'elu' | 'gelu' | 'selu' | 'swish' | 'leaky_relu';
+    }
+  | {
+      type: 'Reshape';
+      /**
+       * @minItems 1
+       * @maxItems 8
+       */
+      target_shape?: (-1 | number)[];
+    }
+  | {
+      type: 'SimpleRNN';
+      units?: number;
+      activation?:
+        'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'linear' | 'elu' | 'gelu' | 'selu' | 'swish' | 'leaky_relu';
+      return_sequences?: boolean;
+    }
+  | {
+      type: 'LSTM';
+      units?: number;
+      return_sequences?: boolean;
+    }
+  | {
+      type: 'GRU';
+      units?: number;
+      return_sequences?: boolean;
+    };
 
-export const PRESET_NAMES = ['mlp', 'small_cnn', 'cnn_bn'] as const;
-export const OPTIMIZERS = ['adam', 'sgd', 'rmsprop', 'adamw'] as const;
-export const LR_SCHEDULES = ['constant', 'cosine'] as const;
-
-export type Optimizer = (typeof OPTIMIZERS)[number];
-export type LrSchedule = (typeof LR_SCHEDULES)[number];
-export type PresetName = (typeof PRESET_NAMES)[number];
-
-/** Which data to train on and how to split it. */
-export interface IDatasetSpec {
-  /** Registry name (digits, shapes, fashion_mnist, mnist, cifar10) or `folder:<path>`. */
-  name: string;
-  validation_split?: number;
-  subset?: number | null;
-  image_size?: number | null;
-  seed?: number;
+/**
+ * Every schema of openapi.json by name (generated: a map of the types above).
+ */
+export interface IApiSchemas {
+  AugmentSpec?: IAugmentSpec;
+  BatchEvent?: IBatchEvent;
+  BrightnessOp?: IBrightnessOp;
+  ContrastOp?: IContrastOp;
+  CropOp?: ICropOp;
+  DatasetSpec?: IDatasetSpec;
+  EpochEvent?: IEpochEvent;
+  Error?: IError;
+  EvalEvent?: IEvalEvent;
+  Event?: JobEvent;
+  FlipOp?: IFlipOp;
+  Job?: IJob;
+  JobPatch?: IJobPatch;
+  JobProgress?: IJobProgress;
+  JobSpec?: IJobSpec;
+  LayerSpec?: ILayerSpec;
+  LogEvent?: ILogEvent;
+  ModelSpec?: IModelSpec;
+  NoiseOp?: INoiseOp;
+  RotationOp?: IRotationOp;
+  RuntimeSpec?: IRuntimeSpec;
+  StatusEvent?: IStatusEvent;
+  TrainSpec?: ITrainSpec;
+  TranslationOp?: ITranslationOp;
+  ZoomOp?: IZoomOp;
 }
-
+/**
+ * Ordered augmentation pipeline, applied to training batches only.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "AugmentSpec".
+ */
+export interface IAugmentSpec {
+  /**
+   * @maxItems 32
+   */
+  ops?: (IFlipOp | IRotationOp | IZoomOp | ITranslationOp | ICropOp | IContrastOp | IBrightnessOp | INoiseOp)[];
+}
+/**
+ * Random horizontal and/or vertical flips.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "FlipOp".
+ */
 export interface IFlipOp {
-  op: 'flip';
+  op?: 'flip';
   mode?: 'horizontal' | 'vertical' | 'horizontal_and_vertical';
 }
+/**
+ * Random rotation by up to ``factor`` times 360 degrees.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "RotationOp".
+ */
 export interface IRotationOp {
-  op: 'rotation';
+  op?: 'rotation';
   factor?: number;
 }
+/**
+ * Random zoom in/out by up to ``factor`` of the image size.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "ZoomOp".
+ */
 export interface IZoomOp {
-  op: 'zoom';
+  op?: 'zoom';
   factor?: number;
 }
+/**
+ * Random shift by up to ``factor`` of the image size.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "TranslationOp".
+ */
 export interface ITranslationOp {
-  op: 'translation';
+  op?: 'translation';
   factor?: number;
 }
+/**
+ * Random crop keeping ``fraction`` of each side, resized back to the input size.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "CropOp".
+ */
 export interface ICropOp {
-  op: 'crop';
+  op?: 'crop';
   fraction?: number;
 }
+/**
+ * Random contrast change by up to ``factor``.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "ContrastOp".
+ */
 export interface IContrastOp {
-  op: 'contrast';
+  op?: 'contrast';
   factor?: number;
 }
+/**
+ * Random brightness change by up to ``factor`` of the value range.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "BrightnessOp".
+ */
 export interface IBrightnessOp {
-  op: 'brightness';
+  op?: 'brightness';
   factor?: number;
 }
+/**
+ * Additive Gaussian noise with standard deviation ``stddev`` (images scaled to [0, 1]).
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "NoiseOp".
+ */
 export interface INoiseOp {
-  op: 'noise';
+  op?: 'noise';
   stddev?: number;
 }
-
-export type AugmentOp =
-  | IFlipOp
-  | IRotationOp
-  | IZoomOp
-  | ITranslationOp
-  | ICropOp
-  | IContrastOp
-  | IBrightnessOp
-  | INoiseOp;
-
-/** Ordered augmentation pipeline, applied to training batches only. */
-export interface IAugmentSpec {
-  ops?: AugmentOp[];
+/**
+ * Running metrics after a batch (or a ``steps_per_execution`` group of them).
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "BatchEvent".
+ */
+export interface IBatchEvent {
+  /**
+   * Unix time in seconds.
+   */
+  t: number;
+  /**
+   * Global training step (batches since the run began).
+   */
+  step?: number | null;
+  /**
+   * 1-based epoch (status events: epochs completed).
+   */
+  epoch?: number | null;
+  metrics?: {
+    [k: string]: number | null;
+  };
+  type: 'batch';
+  /**
+   * Steps of the whole run (for progress and ETA).
+   */
+  total_steps?: number | null;
+  /**
+   * Epochs of the whole run.
+   */
+  epochs?: number | null;
 }
-
-/** One layer: `{"type": "Conv2D", "filters": 32, "kernel_size": 3}`. */
-export interface ILayerSpec {
-  type: string;
-  [argument: string]: unknown;
-}
-
-/** A network: a named preset or an explicit layer list. */
-export interface IModelSpec {
-  preset?: PresetName | string | null;
-  layers?: ILayerSpec[] | null;
-}
-
-/** How to fit the model. */
-export interface ITrainSpec {
-  epochs?: number;
-  batch_size?: number;
-  learning_rate?: number;
-  optimizer?: Optimizer;
-  momentum?: number;
-  weight_decay?: number;
-  dropout?: number | null;
-  lr_schedule?: LrSchedule;
-  early_stopping_patience?: number | null;
+/**
+ * Which data to train on and how to split it.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "DatasetSpec".
+ */
+export interface IDatasetSpec {
+  /**
+   * Registry name (digits, shapes, fashion_mnist, mnist, cifar10) or 'folder:<path>'.
+   */
+  name: string;
+  /**
+   * Fraction of the training data held out.
+   */
+  validation_split?: number;
+  /**
+   * Use at most this many training examples.
+   */
+  subset?: number | null;
+  /**
+   * Side length for generated ('shapes') or folder images.
+   */
+  image_size?: number | null;
+  /**
+   * Seed for splitting, subsetting and generated data (numpy's range).
+   */
   seed?: number;
-  /** null: the runner chooses (bfloat16 on CPUs with native bfloat16). */
-  mixed_precision?: boolean | null;
-  steps_per_execution?: number | null;
 }
-
-/** A complete training job (the body of `POST jobs`). */
+/**
+ * Every metric of a finished epoch, ``val_`` ones included.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "EpochEvent".
+ */
+export interface IEpochEvent {
+  /**
+   * Unix time in seconds.
+   */
+  t: number;
+  /**
+   * Global training step (batches since the run began).
+   */
+  step?: number | null;
+  /**
+   * 1-based epoch (status events: epochs completed).
+   */
+  epoch?: number | null;
+  metrics?: {
+    [k: string]: number | null;
+  };
+  type: 'epoch';
+  /**
+   * Epochs of the whole run.
+   */
+  epochs?: number | null;
+}
+/**
+ * Body of every error answer of the API.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "Error".
+ */
+export interface IError {
+  /**
+   * What is wrong and, where there is one, the fix.
+   */
+  message: string;
+  /**
+   * The error's class name, or the HTTP reason phrase.
+   */
+  reason: string;
+}
+/**
+ * Test-set metrics after training (``test_accuracy``, ``test_loss``).
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "EvalEvent".
+ */
+export interface IEvalEvent {
+  /**
+   * Unix time in seconds.
+   */
+  t: number;
+  /**
+   * Global training step (batches since the run began).
+   */
+  step?: number | null;
+  /**
+   * 1-based epoch (status events: epochs completed).
+   */
+  epoch?: number | null;
+  metrics?: {
+    [k: string]: number | null;
+  };
+  type: 'eval';
+}
+/**
+ * The run changed status; ``running`` with ``epoch`` N is a restart point after N epochs.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "StatusEvent".
+ */
+export interface IStatusEvent {
+  /**
+   * Unix time in seconds.
+   */
+  t: number;
+  /**
+   * Global training step (batches since the run began).
+   */
+  step?: number | null;
+  /**
+   * 1-based epoch (status events: epochs completed).
+   */
+  epoch?: number | null;
+  metrics?: {
+    [k: string]: number | null;
+  };
+  type: 'status';
+  status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
+  /**
+   * Epochs of the whole run.
+   */
+  epochs?: number | null;
+  /**
+   * Why it failed or was cancelled.
+   */
+  error?: string | null;
+}
+/**
+ * A line of the run's log.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "LogEvent".
+ */
+export interface ILogEvent {
+  /**
+   * Unix time in seconds.
+   */
+  t: number;
+  /**
+   * Global training step (batches since the run began).
+   */
+  step?: number | null;
+  /**
+   * 1-based epoch (status events: epochs completed).
+   */
+  epoch?: number | null;
+  metrics?: {
+    [k: string]: number | null;
+  };
+  type: 'log';
+  message: string;
+}
+/**
+ * A job as the API returns it (``GET jobs``, ``GET jobs/{job_id}``, stream messages).
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "Job".
+ */
+export interface IJob {
+  /**
+   * Run id: the run directory's name.
+   */
+  id: string;
+  /**
+   * As renamed (PATCH), else as trained.
+   */
+  name?: string | null;
+  tags?: string[];
+  status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
+  /**
+   * ISO 8601 time the job was queued.
+   */
+  created?: string | null;
+  started?: string | null;
+  finished?: string | null;
+  /**
+   * Worker process id.
+   */
+  pid?: number | null;
+  /**
+   * Index of the GPU the job holds, if any.
+   */
+  gpu?: number | null;
+  exit_code?: number | null;
+  error?: string | null;
+  /**
+   * Epochs completed.
+   */
+  epoch?: number | null;
+  epochs?: number | null;
+  dataset?: string | null;
+  run_dir: string;
+  /**
+   * Who trains it: a worker of this server, lepton_lab.train in a kernel, or a script/the CLI writing into the runs directory (cancel asks those to stop).
+   */
+  origin?: 'server' | 'kernel' | 'script';
+  /**
+   * A person's note on the run (meta.json).
+   */
+  note?: string | null;
+  /**
+   * Hidden from lists unless archived runs are asked for.
+   */
+  archived?: boolean;
+  cancel_requested?: boolean;
+  /**
+   * Place in the queue (0: next), while queued.
+   */
+  queue_position?: number | null;
+  /**
+   * Latest step, epoch, total_steps, metrics.
+   */
+  progress?: IJobProgress | null;
+  /**
+   * Only in GET jobs/{job_id}.
+   */
+  traceback?: string | null;
+  /**
+   * Only in GET jobs/{job_id}.
+   */
+  spec?: IJobSpec | null;
+}
+/**
+ * How far a running job has come: a job's ``progress`` and the stream's progress messages.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "JobProgress".
+ */
+export interface IJobProgress {
+  /**
+   * Global step of the latest batch.
+   */
+  step?: number | null;
+  /**
+   * 1-based epoch in progress.
+   */
+  epoch?: number | null;
+  total_steps?: number | null;
+  epochs?: number | null;
+  /**
+   * Epochs completed.
+   */
+  epochs_done?: number | null;
+  /**
+   * Unix time (s) of the latest event.
+   */
+  t?: number | null;
+  /**
+   * Metrics of the latest batch.
+   */
+  metrics?: {
+    [k: string]: number | null;
+  };
+  /**
+   * Metrics of the latest epoch (train and `val_`).
+   */
+  epoch_metrics?: {
+    [k: string]: number | null;
+  };
+  [k: string]: unknown;
+}
+/**
+ * A complete training job.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "JobSpec".
+ */
 export interface IJobSpec {
   name?: string;
+  /**
+   * @maxItems 32
+   */
   tags?: string[];
   dataset: IDatasetSpec;
   augment?: IAugmentSpec;
   model?: IModelSpec;
   train?: ITrainSpec;
 }
-
-/** Field names of every spec model, as in the JSON Schema's `$defs`. */
-export const SPEC_FIELDS = {
-  JobSpec: ['name', 'tags', 'dataset', 'augment', 'model', 'train'],
-  DatasetSpec: ['name', 'validation_split', 'subset', 'image_size', 'seed'],
-  AugmentSpec: ['ops'],
-  ModelSpec: ['preset', 'layers'],
-  TrainSpec: [
-    'epochs',
-    'batch_size',
-    'learning_rate',
-    'optimizer',
-    'momentum',
-    'weight_decay',
-    'dropout',
-    'lr_schedule',
-    'early_stopping_patience',
-    'seed',
-    'mixed_precision',
-    'steps_per_execution'
-  ],
-  FlipOp: ['op', 'mode'],
-  RotationOp: ['op', 'factor'],
-  ZoomOp: ['op', 'factor'],
-  TranslationOp: ['op', 'factor'],
-  CropOp: ['op', 'fraction'],
-  ContrastOp: ['op', 'factor'],
-  BrightnessOp: ['op', 'factor'],
-  NoiseOp: ['op', 'stddev']
-} as const;
-
-/** Literal choices of spec fields, as the JSON Schema's `enum`s. */
-export const SPEC_ENUMS = {
-  'TrainSpec.optimizer': OPTIMIZERS,
-  'TrainSpec.lr_schedule': LR_SCHEDULES
-} as const;
-
-// ---------------------------------------------------------------- jobs
-
-export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-
-/** Statuses after which a job does not change any more (unless resumed). */
-export const FINISHED_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled', 'interrupted'];
-/** Statuses from which `POST jobs/{id}/resume` continues a job. */
-export const RESUMABLE_STATUSES: readonly JobStatus[] = ['failed', 'interrupted', 'cancelled'];
-/** What `PATCH jobs/{id}` changes (the `JobPatch` schema); null or '' clears name and note. */
+/**
+ * A network: either a named ``preset`` or an explicit ``layers`` list.
+ *
+ * The input shape and the output layer (``Dense(num_classes, softmax)``)
+ * come from the dataset, so specs stay portable between datasets.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "ModelSpec".
+ */
+export interface IModelSpec {
+  /**
+   * One of mlp, small_cnn, cnn_bn.
+   */
+  preset?: string | null;
+  layers?: ILayerSpec[] | null;
+}
+/**
+ * How to fit the model.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "TrainSpec".
+ */
+export interface ITrainSpec {
+  epochs?: number;
+  batch_size?: number;
+  learning_rate?: number;
+  optimizer?: 'adam' | 'sgd' | 'rmsprop' | 'adamw';
+  /**
+   * SGD momentum.
+   */
+  momentum?: number;
+  weight_decay?: number;
+  /**
+   * If set, overrides the rate of every Dropout layer.
+   */
+  dropout?: number | null;
+  lr_schedule?: 'constant' | 'cosine';
+  early_stopping_patience?: number | null;
+  /**
+   * Seeds Python, numpy and TensorFlow (numpy's range).
+   */
+  seed?: number;
+  /**
+   * Lower-precision compute with float32 weights. None: the runner chooses (bfloat16 on CPUs with native bfloat16 instructions, float32 elsewhere); True: float16 on a GPU, bfloat16 on such a CPU; False: float32 everywhere.
+   */
+  mixed_precision?: boolean | null;
+  /**
+   * None lets the runner choose.
+   */
+  steps_per_execution?: number | null;
+  /**
+   * Runtime settings pinned by hand; the runner measures and chooses the others.
+   */
+  runtime?: IRuntimeSpec | null;
+}
+/**
+ * Runtime settings pinned by hand (``train.runtime``); the runner measures the rest.
+ *
+ * Every field left out (None) is chosen by :mod:`lepton_lab.core.runtime_policy`, which times
+ * candidate settings on this machine; a field given here is used as it is, never overridden.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "RuntimeSpec".
+ */
+export interface IRuntimeSpec {
+  /**
+   * Steps per tf.function call.
+   */
+  steps_per_execution?: number | null;
+  /**
+   * Compile the train step with XLA.
+   */
+  jit_compile?: boolean | null;
+  /**
+   * Keras dtype policy (mixed: lower-precision compute, float32 weights).
+   */
+  precision?: ('float32' | 'mixed_bfloat16' | 'mixed_float16') | null;
+  /**
+   * Convert and decode batches in parallel (AUTOTUNE).
+   */
+  parallel_map?: boolean | null;
+  /**
+   * Batches prepared ahead: a count (0: none) or 'auto' (tf.data AUTOTUNE).
+   */
+  prefetch?: number | 'auto' | null;
+  /**
+   * Keep decoded folder images after the first epoch: in memory or on disk.
+   */
+  cache?: ('none' | 'memory' | 'disk') | null;
+  /**
+   * Time candidate settings: 'auto' when the run is long enough to repay it, 'always', or 'never' (cached or default settings).
+   */
+  probe?: 'auto' | 'always' | 'never';
+  /**
+   * TensorFlow threads per op; applied only before TensorFlow starts.
+   */
+  intra_op_threads?: number | null;
+  /**
+   * TensorFlow ops run at once; applied only before TensorFlow starts.
+   */
+  inter_op_threads?: number | null;
+}
+/**
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "JobPatch".
+ */
 export interface IJobPatch {
+  /**
+   * Display name; null or '' shows the trained name again.
+   */
   name?: string | null;
+  /**
+   * null or '' removes it.
+   */
   note?: string | null;
   archived?: boolean;
 }
 
-/** Longest display name and note the server accepts (`JobPatch` in `openapi.json`). */
-export const NAME_MAX = 200;
-export const NOTE_MAX = 10_000;
-
-/** Statuses that `DELETE jobs/{id}` can cancel. */
-export const CANCELLABLE_STATUSES: readonly JobStatus[] = ['queued', 'running'];
-
-/** How far a running job has come: the `progress` of a job and of `progress` messages. */
-export interface IJobProgress {
-  /** Global step of the latest batch. */
-  step?: number | null;
-  /** 1-based epoch in progress. */
-  epoch?: number | null;
-  total_steps?: number | null;
-  epochs?: number | null;
-  /** Epochs completed. */
-  epochs_done?: number | null;
-  /** Unix time (s) of the latest event. */
-  t?: number | null;
-  /** Metrics of the latest batch. */
-  metrics?: Record<string, number | null>;
-  /** Metrics of the latest epoch (train and `val_`). */
-  epoch_metrics?: Record<string, number | null>;
-}
-
-/** Who trains a job (`origin` in the `Job` schema). */
-export type JobOrigin = 'server' | 'kernel' | 'script';
-
-/** A job as the server returns it (the `Job` schema of `openapi.json`). */
-export interface IJob {
-  id: string;
-  name?: string | null;
-  tags?: string[];
-  status: JobStatus;
-  created?: string | null;
-  started?: string | null;
-  finished?: string | null;
-  pid?: number | null;
-  gpu?: number | null;
-  exit_code?: number | null;
-  error?: string | null;
-  /** Epochs completed. */
-  epoch?: number | null;
-  epochs?: number | null;
-  dataset?: string | null;
-  run_dir?: string | null;
-  /** Who trains it: a worker of this server, `lepton_lab.train` in a kernel, or a script. */
-  origin?: JobOrigin;
-  /** A person's note on the run (its `meta.json`). */
-  note?: string | null;
-  /** Hidden from the panel unless archived runs are shown. */
-  archived?: boolean;
-  cancel_requested?: boolean;
-  queue_position?: number | null;
-  progress?: IJobProgress | null;
-  /** Only in `GET jobs/{id}`. */
-  traceback?: string | null;
-  /** Only in `GET jobs/{id}`. */
-  spec?: IJobSpec | null;
-}
-
-/** Fields of the server's `Job` schema (checked against `openapi.json` by a unit test). */
-export const JOB_FIELDS = [
-  'id',
-  'name',
-  'tags',
-  'status',
-  'created',
-  'started',
-  'finished',
-  'pid',
-  'gpu',
-  'exit_code',
-  'error',
-  'epoch',
-  'epochs',
-  'dataset',
-  'run_dir',
-  'origin',
-  'note',
-  'archived',
-  'cancel_requested',
-  'queue_position',
-  'progress',
-  'traceback',
-  'spec'
-] as const;
-
-/** What the runner chose for a run: `runtime` in `spec.json`. */
-export interface IRuntime {
-  device?: string;
-  gpus?: string[];
-  steps_per_execution?: number;
-  jit_compile?: boolean;
-  /** Keras dtype policy: `float32`, `mixed_bfloat16` or `mixed_float16`. */
-  precision?: string;
-  mixed_precision?: boolean;
-  steps_per_epoch?: number;
-  examples?: Record<string, number>;
-  /** Per-layer summary, when the runner records one. */
-  summary?: ISummaryRow[];
-  [key: string]: unknown;
-}
-
-/** A run's `spec.json`: the JobSpec plus package versions and, once started, the runtime. */
-export interface ISpecDocument extends IJobSpec {
-  versions?: Record<string, string | null>;
-  runtime?: IRuntime;
-}
-
-/** One row of a model summary (`lepton_lab.core.models.summary_rows`). */
-export interface ISummaryRow {
-  index: number;
-  layer: string;
-  output_shape: (number | null)[];
-  params: number;
-  trainable_params?: number;
-  description?: string;
-}
-
-// ---------------------------------------------------------------- events
-
+// Constants derived from the same models.
+export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted'] as const;
+export const ACTIVE_STATUSES: readonly JobStatus[] = ['queued', 'running'];
+export const FINISHED_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled', 'interrupted'];
+export const RESUMABLE_STATUSES: readonly JobStatus[] = ['interrupted', 'failed', 'cancelled'];
+export const ORIGINS = ['server', 'kernel', 'script'] as const;
 export const EVENT_TYPES = ['batch', 'epoch', 'status', 'log', 'eval'] as const;
+export const PRESET_NAMES = ['mlp', 'small_cnn', 'cnn_bn'] as const;
+export const OPTIMIZERS = ['adam', 'sgd', 'rmsprop', 'adamw'] as const;
+export const LR_SCHEDULES = ['constant', 'cosine'] as const;
+export const NAME_MAX = 200;
+export const NOTE_MAX = 10000;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export type JobOrigin = (typeof ORIGINS)[number];
 export type EventType = (typeof EVENT_TYPES)[number];
-
-/** One line of a run's `events.jsonl`. */
-export interface IJobEvent {
-  /** Unix time in seconds. */
-  t: number;
-  type: EventType;
-  step?: number | null;
-  epoch?: number | null;
-  metrics?: Record<string, number | null>;
-  total_steps?: number;
-  epochs?: number | null;
-  status?: JobStatus;
-  message?: string;
-  error?: string;
-  [key: string]: unknown;
-}
-
-/** Answer of `GET jobs/{id}/events?after=N`. */
-export interface IEventsPage {
-  events: IJobEvent[];
-  next: number;
-}
-
-// ---------------------------------------------------------------- devices, status
-
-/** One entry of `GET devices`: the CPU or a GPU, with the jobs placed on it. */
-export interface IDevice {
-  id: string;
-  kind: 'cpu' | 'gpu';
-  name: string;
-  index?: number;
-  uuid?: string;
-  cores?: number | null;
-  memory_total?: number | null;
-  memory_used?: number | null;
-  /** Percent, null when the device cannot report it. */
-  utilization?: number | null;
-  jobs?: string[];
-}
-
-/** Answer of `GET status`. */
-export interface IServerStatus {
-  lepton_lab: string;
-  tensorflow: string | null;
-  keras: string | null;
-  python: string;
-  runs_dir: string;
-  [key: string]: unknown;
-}
-
-// ---------------------------------------------------------------- stream messages
-
-/** Events of one job, up to line offset `next` (a resume point). */
-export interface IEventsMessage {
-  type: 'events';
-  events: IJobEvent[];
-  next: number;
-}
-
-/** A job changed status. */
-export interface IStatusMessage {
-  type: 'status';
-  job: IJob;
-}
-
-/** A running job made progress. */
-export interface IProgressMessage extends IJobProgress {
-  type: 'progress';
-  id: string;
-}
-
-/** First message of the all-jobs stream: every job now. */
-export interface ISnapshotMessage {
-  type: 'snapshot';
-  jobs: IJob[];
-}
-
-/** A job's run directory was deleted (`DELETE jobs/{id}/run`, or `lepton_lab.delete_run`). */
-export interface IDeletedMessage {
-  type: 'deleted';
-  id: string;
-}
-
-export type StreamMessage = IEventsMessage | IStatusMessage | IProgressMessage | ISnapshotMessage | IDeletedMessage;
-
-// ---------------------------------------------------------------- type-level checks
-
-type SameKeys<T, K extends readonly string[]> = [Exclude<keyof T, K[number]>, Exclude<K[number], keyof T>] extends [
-  never,
-  never
-]
-  ? true
-  : false;
-type Assert<T extends true> = T;
-
-/** Compile-time proof that the interfaces list the same fields as `SPEC_FIELDS` / `JOB_FIELDS`. */
-export type SpecFieldsMatchInterfaces = [
-  Assert<SameKeys<IJobSpec, typeof SPEC_FIELDS.JobSpec>>,
-  Assert<SameKeys<IDatasetSpec, typeof SPEC_FIELDS.DatasetSpec>>,
-  Assert<SameKeys<IAugmentSpec, typeof SPEC_FIELDS.AugmentSpec>>,
-  Assert<SameKeys<IModelSpec, typeof SPEC_FIELDS.ModelSpec>>,
-  Assert<SameKeys<ITrainSpec, typeof SPEC_FIELDS.TrainSpec>>,
-  Assert<SameKeys<IFlipOp, typeof SPEC_FIELDS.FlipOp>>,
-  Assert<SameKeys<IRotationOp, typeof SPEC_FIELDS.RotationOp>>,
-  Assert<SameKeys<IZoomOp, typeof SPEC_FIELDS.ZoomOp>>,
-  Assert<SameKeys<ITranslationOp, typeof SPEC_FIELDS.TranslationOp>>,
-  Assert<SameKeys<ICropOp, typeof SPEC_FIELDS.CropOp>>,
-  Assert<SameKeys<IContrastOp, typeof SPEC_FIELDS.ContrastOp>>,
-  Assert<SameKeys<IBrightnessOp, typeof SPEC_FIELDS.BrightnessOp>>,
-  Assert<SameKeys<INoiseOp, typeof SPEC_FIELDS.NoiseOp>>,
-  Assert<SameKeys<IJob, typeof JOB_FIELDS>>
-];
-
-/** Whether `status` is one after which the job no longer changes. */
-export function isFinished(status: JobStatus | string | undefined | null): boolean {
-  return FINISHED_STATUSES.includes(status as JobStatus);
-}
+export type PresetName = (typeof PRESET_NAMES)[number];
+export type Optimizer = (typeof OPTIMIZERS)[number];
+export type LrSchedule = (typeof LR_SCHEDULES)[number];

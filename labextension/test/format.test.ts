@@ -20,7 +20,7 @@ import {
   summaryCells
 } from '../src/format';
 import { JobMetrics } from '../src/metrics';
-import { IJob } from '../src/types';
+import { IJob } from '../src/payloads';
 
 test('metrics show about three significant digits', () => {
   assert.equal(formatMetric(0.31245), '0.312');
@@ -48,7 +48,7 @@ test('bytes use binary units', () => {
 });
 
 test('progress of a followed job comes from its events, with an ETA', () => {
-  const job: IJob = { id: 'a', status: 'running', epochs: 4 };
+  const job: IJob = { run_dir: 'r', id: 'a', status: 'running', epochs: 4 };
   const metrics = new JobMetrics();
   const events = [];
   for (let step = 1; step <= 150; step++) {
@@ -66,6 +66,7 @@ test('progress of a followed job comes from its events, with an ETA', () => {
 
 test('progress of an unfollowed job comes from its record', () => {
   const job: IJob = {
+    run_dir: 'r',
     id: 'a',
     status: 'running',
     epochs: 5,
@@ -77,14 +78,15 @@ test('progress of an unfollowed job comes from its record', () => {
   assert.equal(progress.epoch, 2);
   assert.equal(progress.eta, null);
   assert.equal(progressLabel(progress, 'running'), 'epoch 2/5');
-  const finished = progressOf({ id: 'b', status: 'cancelled', epoch: 2, epochs: 4 }, null);
+  const finished = progressOf({ run_dir: 'r', id: 'b', status: 'cancelled', epoch: 2, epochs: 4 }, null);
   assert.equal(finished.fraction, 0.5);
-  assert.equal(progressOf({ id: 'c', status: 'completed' }, null).fraction, 1);
-  assert.equal(progressOf({ id: 'd', status: 'queued' }, null).fraction, null);
+  assert.equal(progressOf({ run_dir: 'r', id: 'c', status: 'completed' }, null).fraction, 1);
+  assert.equal(progressOf({ run_dir: 'r', id: 'd', status: 'queued' }, null).fraction, null);
 });
 
 test('latest metrics prefer the live batch values while running', () => {
   const job: IJob = {
+    run_dir: 'r',
     id: 'a',
     status: 'running',
     progress: { metrics: { loss: 0.5, accuracy: 0.8 }, epoch_metrics: { loss: 0.6, val_loss: 0.7 } }
@@ -119,7 +121,7 @@ test('times show the clock today and the date otherwise', () => {
 });
 
 test('every job carries an origin tag, server jobs (and records without an origin) "server"', () => {
-  const job: IJob = { id: 'a', status: 'running' };
+  const job: IJob = { run_dir: 'r', id: 'a', status: 'running' };
   assert.equal(originLabel(job)?.text, 'server');
   assert.equal(originLabel({ ...job, origin: 'server' })?.text, 'server');
   assert.match(originLabel({ ...job, origin: 'server' })?.title ?? '', /worker process this Jupyter server started/);
@@ -130,17 +132,17 @@ test('every job carries an origin tag, server jobs (and records without an origi
 
 test('two jobs with one name differ in their tag: short id and start time', () => {
   const now = new Date(2026, 0, 1, 18, 0, 0);
-  const a: IJob = { id: '20260101-140207-cnn-1a2b', name: 'cnn', status: 'completed', created: new Date(2026, 0, 1, 14, 2, 7).toISOString() };
+  const a: IJob = { run_dir: 'r', id: '20260101-140207-cnn-1a2b', name: 'cnn', status: 'completed', created: new Date(2026, 0, 1, 14, 2, 7).toISOString() };
   const b: IJob = { ...a, id: '20260101-140207-cnn-9f0e', started: new Date(2026, 0, 1, 14, 2, 9).toISOString() };
   assert.equal(shortId(a.id), '1a2b');
   assert.equal(jobTag(a, now), '1a2b · 14:02:07');
   assert.equal(jobTag(b, now), '9f0e · 14:02:09');
   assert.equal(shortId('my-own-id'), 'my-own-id');
-  assert.equal(jobTag({ id: 'x', status: 'queued' }, now), 'x');
+  assert.equal(jobTag({ run_dir: 'r', id: 'x', status: 'queued' }, now), 'x');
 });
 
 test('the cancel question names the job and says what cancelling does', () => {
-  const job: IJob = { id: '20260101-140207-cnn-1a2b', name: 'cnn', status: 'running', origin: 'kernel' };
+  const job: IJob = { run_dir: 'r', id: '20260101-140207-cnn-1a2b', name: 'cnn', status: 'running', origin: 'kernel' };
   const question = cancelQuestion(job);
   assert.equal(question.title, 'Cancel "cnn" (1a2b)?');
   assert.match(question.body, /Resume continues from the last checkpoint/);
@@ -154,7 +156,7 @@ test('a run without a report gets code that makes one, for its own run folder', 
   assert.equal(hint.python, 'import lepton_lab as ll\nll.report("/home/me/lepton-runs/r 1")');
   assert.equal(hint.shell, "lepton-lab report '/home/me/lepton-runs/r 1'");
   assert.equal(reportHint({ id: 'r', status: 'completed', run_dir: '/runs/r' }).shell, 'lepton-lab report /runs/r');
-  assert.match(reportHint({ id: 'r', status: 'running' }).text, /once training has ended/);
+  assert.match(reportHint({ run_dir: 'r', id: 'r', status: 'running' }).text, /once training has ended/);
 });
 
 test('each row of the model table shows the layer type beside its settings', () => {
@@ -171,7 +173,7 @@ test('the epoch shown is the one definition of JobMetrics, for followed and unfo
     { t: 2, type: 'epoch', step: 10, epoch: 3, metrics: { loss: 1 } },
     { t: 3, type: 'batch', step: 12, epoch: 4, metrics: { loss: 1 } }
   ]);
-  const job: IJob = { id: 'a', status: 'running', epochs: 10, epoch: 3, progress: { epoch: 4, epochs_done: 3 } };
+  const job: IJob = { run_dir: 'r', id: 'a', status: 'running', epochs: 10, epoch: 3, progress: { epoch: 4, epochs_done: 3 } };
   assert.equal(progressOf(job, metrics).epoch, 4);
   assert.equal(progressOf(job, null).epoch, 4);
   // Cancelled in epoch 4 after 3 epochs: both say 3, whether or not the stream has ended yet.

@@ -3,9 +3,10 @@ import { test } from 'node:test';
 
 import { filterJobs, matchesQuery, parseQuery } from '../src/jobfilter';
 import { JobsState } from '../src/jobs';
-import { IJob } from '../src/types';
+import { IJob } from '../src/payloads';
 
 const job = (id: string, status: IJob['status'], extra: Partial<IJob> = {}): IJob => ({
+  run_dir: 'r',
   id,
   name: id,
   status,

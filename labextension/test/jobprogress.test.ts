@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { test } from 'node:test';
 
 import { JobMetrics, SERIES_KEYS } from '../src/metrics';
-import { IJobEvent } from '../src/types';
+import { IJobEvent } from '../src/payloads';
 
 interface ICase {
   name: string;

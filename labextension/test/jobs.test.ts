@@ -2,9 +2,10 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
 import { JobsState } from '../src/jobs';
-import { IJob } from '../src/types';
+import { IJob } from '../src/payloads';
 
 const job = (id: string, status: IJob['status'], created: string, extra: Partial<IJob> = {}): IJob => ({
+  run_dir: 'r',
   id,
   name: id,
   status,

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
 import { JobMetrics } from '../src/metrics';
-import { IJobEvent } from '../src/types';
+import { IJobEvent } from '../src/payloads';
 
 /** Events of a run: `epochs` epochs of `steps` batches, one batch every `dt` seconds from t0. */
 function run(epochs: number, steps: number, dt = 0.01, t0 = 1000): IJobEvent[] {

@@ -3,11 +3,11 @@ import { test } from 'node:test';
 
 import { IJobTransition } from '../src/jobs';
 import { LeptonModel } from '../src/model';
-import { IJob } from '../src/types';
+import { IJob } from '../src/payloads';
 import { FakeServer, ManualTimers, SocketLog, batch } from './fakes';
 
-const running: IJob = { id: 'r1', name: 'digits', status: 'running', created: '2', epochs: 2 };
-const done: IJob = { id: 'c1', name: 'old', status: 'completed', created: '1', epochs: 2 };
+const running: IJob = { run_dir: 'r', id: 'r1', name: 'digits', status: 'running', created: '2', epochs: 2 };
+const done: IJob = { run_dir: 'r', id: 'c1', name: 'old', status: 'completed', created: '1', epochs: 2 };
 
 function setup(jobs: IJob[] = []) {
   const server = new FakeServer({ 'GET jobs': [200, { jobs }] });

@@ -3,9 +3,9 @@ import { test } from 'node:test';
 
 import { JobMetrics } from '../src/metrics';
 import { completionMessage, finalMetric, shouldNotify } from '../src/notifications';
-import { IJob } from '../src/types';
+import { IJob } from '../src/payloads';
 
-const job: IJob = { id: 'j1', name: 'digits mlp', status: 'completed', epochs: 2, epoch: 2 };
+const job: IJob = { run_dir: 'r', id: 'j1', name: 'digits mlp', status: 'completed', epochs: 2, epoch: 2 };
 
 test('only jobs seen queued or running that complete or fail are news', () => {
   assert.equal(shouldNotify({ id: 'j1', from: 'running', to: 'completed', job }), true);

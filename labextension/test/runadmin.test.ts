@@ -31,7 +31,7 @@ test('the model shows a rename at once and drops a deleted run and its feed', as
   });
   const sockets = new SocketLog();
   const model = new LeptonModel({ client: server.client(), connect: sockets.connect });
-  model.state.upsert({ ...JOB, status: 'completed' });
+  model.state.upsert({ run_dir: 'r', ...JOB, status: 'completed' });
   model.feed('a b');
   let changes = 0;
   model.changed.connect(() => (changes += 1));
@@ -49,7 +49,7 @@ test('a refused delete (409) keeps the run listed and says why', async () => {
     'DELETE jobs/a%20b/run': [409, { message: 'job a b is running; cancel it first', reason: 'JobStateError' }]
   });
   const model = new LeptonModel({ client: server.client(), connect: new SocketLog().connect });
-  model.state.upsert({ ...JOB, status: 'running' });
+  model.state.upsert({ run_dir: 'r', ...JOB, status: 'running' });
   await assert.rejects(model.deleteRun('a b'), /cancel it first/);
   assert.ok(model.state.get('a b'));
 });

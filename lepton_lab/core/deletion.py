@@ -24,11 +24,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lepton_lab.core.job_status import ACTIVE_STATUSES
 from lepton_lab.core.rundir import RunDir
 from lepton_lab.core.runmeta import display_name
-
-#: Statuses of runs that a process trains or will train: deleting them is refused.
-ACTIVE_STATUSES = ("queued", "running")
 
 #: What a run id may look like: a directory name, never a path.
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=@-]{0,254}")

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-EVENT_TYPES = ("batch", "epoch", "status", "log", "eval")
+from lepton_lab.core.event_schema import EVENT_TYPES
 
 #: Longest time a written event waits in memory before it reaches the file.
 FLUSH_INTERVAL_S = 0.2

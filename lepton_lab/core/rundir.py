@@ -34,17 +34,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from lepton_lab.core.job_status import FINISHED_STATUSES, ORIGINS, STATUSES
 from lepton_lab.core.specs import JobSpec, parse_job
-
-#: Every value ``status.json``'s ``status`` field may take.
-STATUSES = ("queued", "running", "completed", "failed", "cancelled", "interrupted")
-#: Statuses after which the run does not change any more (unless resumed).
-FINISHED_STATUSES = ("completed", "failed", "cancelled", "interrupted")
-
-#: Who trains a run, as ``status.json``'s ``origin``: a worker the Jupyter server spawned,
-#: ``lepton_lab.train`` inside a notebook kernel, or any other Python process (the CLI, a
-#: script). Run directories without the field were written by the server.
-ORIGINS = ("server", "kernel", "script")
 
 #: Keys in ``spec.json`` beside the JobSpec fields.
 SPEC_EXTRA_KEYS = ("versions", "runtime")

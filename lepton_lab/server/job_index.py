@@ -19,34 +19,14 @@ from typing import Any
 
 from lepton_lab.core import runmeta
 from lepton_lab.core.rundir import RunDir
+from lepton_lab.server.job_schema import IndexRow, sqlite_columns
 
 #: File name of the index inside the runs directory (hidden: it is not a run).
 INDEX_FILE = ".lepton-lab-jobs.sqlite"
 
-#: Columns of the ``jobs`` table and their SQLite types.
-COLUMNS: dict[str, str] = {
-    "id": "TEXT PRIMARY KEY",
-    "name": "TEXT",
-    "tags": "TEXT",  # JSON list
-    "status": "TEXT NOT NULL",
-    "created": "TEXT",
-    "started": "TEXT",
-    "finished": "TEXT",
-    "pid": "INTEGER",
-    "pid_create_time": "REAL",  # psutil create_time of the worker: tells a live worker from pid reuse
-    "gpu": "INTEGER",
-    "exit_code": "INTEGER",
-    "error": "TEXT",
-    "epoch": "INTEGER",
-    "epochs": "INTEGER",
-    "dataset": "TEXT",
-    "run_dir": "TEXT NOT NULL",
-    "origin": "TEXT",  # server | kernel | script (rundir.ORIGINS)
-    "note": "TEXT",  # meta.json: a person's note
-    "archived": "INTEGER",  # meta.json: 1 when archived
-    "meta_mtime": "INTEGER",  # st_mtime_ns of meta.json when last indexed (None: no file)
-    "updated": "REAL",
-}
+#: Columns of the ``jobs`` table and their SQLite types, from :class:`IndexRow` (lists are JSON
+#: text, booleans 0/1).
+COLUMNS: dict[str, str] = sqlite_columns(IndexRow)
 
 #: ``status.json`` keys copied into the index.
 _STATUS_KEYS = (

@@ -34,7 +34,8 @@ from typing import Any
 from lepton_lab.core import deletion, runmeta
 from lepton_lab.core.epochs import last_epochs_done
 from lepton_lab.core.events import EventWriter, read_events
-from lepton_lab.core.rundir import STATUSES, RunDir, now_iso, read_json
+from lepton_lab.core.job_status import ACTIVE_STATUSES, RESUMABLE_STATUSES, STATUSES
+from lepton_lab.core.rundir import RunDir, now_iso, read_json
 from lepton_lab.core.specs import parse_job
 from lepton_lab.server import access
 from lepton_lab.server import devices as devices_module
@@ -42,15 +43,10 @@ from lepton_lab.server.devices import WAIT, GpuAllocator, visible_devices
 from lepton_lab.server.executors import Executor, WorkerExit, WorkerHandle
 from lepton_lab.server.external import ExternalRun
 from lepton_lab.server.job_index import INDEX_FILE, JobStore, meta_mtime
+from lepton_lab.server.job_schema import INDEX_ONLY
 from lepton_lab.server.ownership import RunsDirLock, RunsDirTaken
 from lepton_lab.server.storage import STORAGE_ERRORS, is_disk_full, refuse_when_full
 from lepton_lab.server.streams import Broadcaster, JobStream, Subscriber, encode
-
-#: Statuses of jobs the manager is responsible for (their worker runs or will run).
-ACTIVE_STATUSES = ("queued", "running")
-
-#: Statuses from which ``resume`` continues a job from its checkpoints.
-RESUMABLE_STATUSES = ("interrupted", "failed", "cancelled")
 
 #: Most events ``GET jobs/{id}/events`` returns at once (the client pages with ``next``).
 EVENTS_PAGE_LIMIT = 10_000
@@ -408,8 +404,7 @@ class JobManager:
 
     def _view(self, record: dict[str, Any]) -> dict[str, Any]:
         """Return the JSON form of a job: its index record plus live state."""
-        hidden = ("pid_create_time", "updated", "meta_mtime")
-        view = {key: value for key, value in record.items() if key not in hidden}
+        view = {key: value for key, value in record.items() if key not in INDEX_ONLY}
         job = self._jobs.get(record["id"])
         view["cancel_requested"] = bool(job and job.cancel_requested)
         view["progress"] = dict(job.progress) if job and job.progress else None

@@ -1,7 +1,10 @@
 """``GET openapi.json``: the OpenAPI 3.1 document of the Lepton Lab API.
 
 Every route of :data:`lepton_lab.server.routes.ROUTES` has an entry in :data:`OPERATIONS` (a test
-checks it). Schemas of specs come from :mod:`lepton_lab.core.specs`, the one source of truth.
+checks it). The component schemas are generated from the pydantic models that are the one source of
+truth: specs (:mod:`lepton_lab.core.specs`), jobs (:mod:`lepton_lab.server.job_schema`) and events
+(:mod:`lepton_lab.core.event_schema`); :func:`component_schemas` is also what the TypeScript types
+are generated from.
 """
 
 from __future__ import annotations
@@ -10,13 +13,16 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
+from pydantic.json_schema import models_json_schema
 
 from lepton_lab._version import __version__
-from lepton_lab.core.rundir import ORIGINS, STATUSES
+from lepton_lab.core.event_schema import EVENT_MODELS, Event
+from lepton_lab.core.job_status import STATUSES
 from lepton_lab.core.runmeta import NAME_MAX, NOTE_MAX
 from lepton_lab.server.access import ARTIFACT_CONTENT_TYPES, DEFAULT_CONTENT_TYPE
 from lepton_lab.server.bodies import MAX_DEPTH
+from lepton_lab.server.job_schema import Job, JobProgress
 from lepton_lab.server.routes import API_PREFIX, ROUTES
 
 
@@ -253,43 +259,6 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 
-_JOB_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["id", "status"],
-    "properties": {
-        "id": {"type": "string"},
-        "name": {"type": "string", "description": "As renamed (PATCH), else as trained."},
-        "tags": {"type": "array", "items": {"type": "string"}},
-        "status": {"enum": list(STATUSES)},
-        "created": {"type": ["string", "null"]},
-        "started": {"type": ["string", "null"]},
-        "finished": {"type": ["string", "null"]},
-        "pid": {"type": ["integer", "null"]},
-        "gpu": {"type": ["integer", "null"]},
-        "exit_code": {"type": ["integer", "null"]},
-        "error": {"type": ["string", "null"]},
-        "epoch": {"type": ["integer", "null"], "description": "Epochs completed."},
-        "epochs": {"type": ["integer", "null"]},
-        "dataset": {"type": ["string", "null"]},
-        "run_dir": {"type": "string"},
-        "origin": {
-            "enum": list(ORIGINS),
-            "description": "Who trains it: a worker of this server, lepton_lab.train in a kernel, "
-            "or a script/the CLI writing into the runs directory (cancel asks those to stop).",
-        },
-        "note": {"type": ["string", "null"], "description": "A person's note on the run (meta.json)."},
-        "archived": {
-            "type": "boolean",
-            "description": "Hidden from lists unless archived runs are asked for.",
-        },
-        "cancel_requested": {"type": "boolean"},
-        "queue_position": {"type": ["integer", "null"]},
-        "progress": {"type": ["object", "null"], "description": "Latest step, epoch, total_steps, metrics."},
-        "traceback": {"type": ["string", "null"], "description": "Only in GET jobs/{job_id}."},
-        "spec": {"description": "Only in GET jobs/{job_id}.", "$ref": "#/components/schemas/JobSpec"},
-    },
-}
-
 _JOB_PATCH_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -305,17 +274,6 @@ _JOB_PATCH_SCHEMA: dict[str, Any] = {
     },
 }
 
-_EVENT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "t": {"type": "number"},
-        "type": {"enum": ["batch", "epoch", "status", "log", "eval"]},
-        "step": {"type": ["integer", "null"]},
-        "epoch": {"type": ["integer", "null"]},
-        "metrics": {"type": "object"},
-    },
-}
-
 
 def _with_ids(template: str, operations: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """``operations`` with an ``operationId`` each, e.g. ``get_jobs_job_id_events``."""
@@ -325,19 +283,32 @@ def _with_ids(template: str, operations: dict[str, dict[str, Any]]) -> dict[str,
     }
 
 
-def openapi_document() -> dict[str, Any]:
-    """Build the OpenAPI document (paths relative to the server's base URL)."""
+#: Where a schema finds another: components of the OpenAPI document.
+REF_TEMPLATE = "#/components/schemas/{model}"
+
+
+def component_schemas(ref_template: str = REF_TEMPLATE) -> dict[str, Any]:
+    """JSON Schemas of every payload, by name, generated from the pydantic models.
+
+    ``Event`` is the union of the event models, discriminated on ``type``; ``JobPatch`` is the
+    one schema written by hand here (its rules live in :mod:`lepton_lab.core.runmeta`).
+    """
     from lepton_lab.core.specs import JobSpec
 
-    spec_schema = JobSpec.model_json_schema(ref_template="#/components/schemas/{model}")
-    schemas = spec_schema.pop("$defs", {})
-    schemas.update(
-        JobSpec=spec_schema,
-        Job=_JOB_SCHEMA,
-        JobPatch=_JOB_PATCH_SCHEMA,
-        Event=_EVENT_SCHEMA,
-        Error=ErrorBody.model_json_schema(),
-    )
+    models = [JobSpec, Job, JobProgress, ErrorBody, *EVENT_MODELS]
+    _, document = models_json_schema([(model, "validation") for model in models], ref_template=ref_template)
+    schemas: dict[str, Any] = document["$defs"]
+    schemas["Error"] = schemas.pop("ErrorBody")
+    event = TypeAdapter(Event).json_schema(ref_template=ref_template)
+    event.pop("$defs", None)
+    schemas["Event"] = {"description": "One line of a run's events.jsonl.", **event}
+    schemas["JobPatch"] = _JOB_PATCH_SCHEMA
+    return dict(sorted(schemas.items()))
+
+
+def openapi_document() -> dict[str, Any]:
+    """Build the OpenAPI document (paths relative to the server's base URL)."""
+    schemas = component_schemas()
     paths = {
         f"{API_PREFIX}/{template}": _with_ids(template, OPERATIONS[template])
         for template, _handler in ROUTES
