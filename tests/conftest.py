@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
@@ -14,6 +15,9 @@ TOKEN = "lepton-test-token"
 # Keep TensorFlow quiet and deterministic in every process the tests start.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("PYTHONHASHSEED", "0")
+# Measured runtime choices are cached per machine (core/runtime_policy): tests neither read a
+# developer's cache nor leave entries in it.
+os.environ["LEPTON_LAB_CACHE_DIR"] = tempfile.mkdtemp(prefix="lepton-lab-test-cache-")
 
 
 @pytest.fixture
