@@ -69,6 +69,7 @@ test: install system-deps
 
 lint: install
 	$(BIN)/ruff check lepton_lab tests bench
+	$(BIN)/lint-imports  # layer contracts: [tool.importlinter] in pyproject.toml
 	$(BIN)/jlpm check:types  # labextension/src/types.ts is generated from the pydantic models
 
 types: install

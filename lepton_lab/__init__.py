@@ -31,7 +31,7 @@ _LAZY: dict[str, str] = {
     "ModelSpec": "lepton_lab.core.specs:ModelSpec",
     "TrainSpec": "lepton_lab.core.specs:TrainSpec",
     "SpecError": "lepton_lab.core.specs:SpecError",
-    "train": "lepton_lab.core.runner:train",
+    "train": "lepton_lab.notebook:train",  # core.runner.train, plus the live plot
     "runs": "lepton_lab.core.run_store:runs",
     "load_run": "lepton_lab.core.run_store:load_run",
     "delete_run": "lepton_lab.core.deletion:delete_run",
@@ -46,11 +46,11 @@ _LAZY: dict[str, str] = {
     "TrainingDashboard": "lepton_lab.widgets.training_dashboard:TrainingDashboard",
     "EvaluationView": "lepton_lab.widgets.evaluation_view:EvaluationView",
     "RunsTable": "lepton_lab.widgets.runs_table:RunsTable",
-    # server client
-    "LabClient": "lepton_lab.client:LabClient",
-    "submit": "lepton_lab.client:submit",
-    "jobs": "lepton_lab.client:jobs",
-    "job": "lepton_lab.client:job",
+    # server client (its jobs with watch(): lepton_lab.notebook joins client and widgets)
+    "LabClient": "lepton_lab.notebook:LabClient",
+    "submit": "lepton_lab.notebook:submit",
+    "jobs": "lepton_lab.notebook:jobs",
+    "job": "lepton_lab.notebook:job",
 }
 
 __all__ = ["__version__", *_LAZY]

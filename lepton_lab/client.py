@@ -2,8 +2,11 @@
 
 Inside a kernel started by JupyterLab, :meth:`LabClient.discover` finds the server that started
 the kernel (its runtime file ``jpserver-<pid>.json``); elsewhere set ``LEPTON_LAB_URL`` and
-``LEPTON_LAB_TOKEN``. Only the standard library is imported (``Job.delete`` borrows the
-confirmation prompt of :mod:`lepton_lab.core.deletion` when called): no server code, no TensorFlow.
+``LEPTON_LAB_TOKEN``. Requests go over HTTP (``urllib``); a job is followed over its
+``jobs/{id}/stream`` WebSocket (``websocket-client``) as the Lab panel follows it, reconnecting
+with ``?after=<last offset>`` so no event is lost or repeated. No server code, no TensorFlow, no
+widgets (``job.watch()`` is added by :mod:`lepton_lab.notebook`, the layer above both);
+``Job.delete`` borrows the confirmation prompt of :mod:`lepton_lab.core.deletion` when called.
 
 Examples
 --------
@@ -19,6 +22,8 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -36,6 +41,16 @@ _WILDCARD_HOSTS = ("", "0.0.0.0", "::", "*")
 
 #: How many ancestors of this process to look at for a Jupyter server (kernel → nanny → server).
 _ANCESTOR_DEPTH = 4
+
+#: WebSocket close code of a stream that is complete (the job has ended).
+_CLOSE_NORMAL = 1000
+
+#: Seconds before reconnecting a dropped stream: doubling from the first, capped at the second
+#: (the Lab panel's ``backoffDelay``).
+_BACKOFF_S = (0.5, 10.0)
+
+#: Seconds between checks of ``stop`` and the deadline while a stream is quiet.
+_WAKE_S = 0.5
 
 
 class LabClientError(RuntimeError):
@@ -108,6 +123,49 @@ def _server_url(info: dict[str, Any]) -> str:
     return f"{scheme}://{host}:{info['port']}{base}"
 
 
+def _check_deadline(deadline: float | None, wait: float = 0.0) -> None:
+    if deadline is not None and time.monotonic() + wait > deadline:
+        raise TimeoutError("no end of the stream before the timeout")
+
+
+def _readable(socket: Any, timeout: float) -> bool:
+    """Whether a frame can be read from ``socket`` within ``timeout`` seconds."""
+    raw = socket.sock
+    if raw is None:
+        return True  # closed: recv raises, which ends the stream
+    pending = getattr(raw, "pending", None)  # TLS may hold decrypted bytes select cannot see
+    if pending is not None and pending():
+        return True
+    return bool(select.select([raw], [], [], timeout)[0])
+
+
+def _frames(
+    socket: Any, stop: threading.Event | None, deadline: float | None, closed: list[int]
+) -> Iterator[dict[str, Any]]:
+    """Yield the JSON objects ``socket`` receives until it closes (its code appended to ``closed``)."""
+    import websocket
+
+    while stop is None or not stop.is_set():
+        _check_deadline(deadline)
+        if not _readable(socket, _WAKE_S):
+            continue
+        try:
+            opcode, data = socket.recv_data(control_frame=True)
+        except (OSError, websocket.WebSocketException):
+            return  # dropped without a close frame: the caller reconnects
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            closed.append(int.from_bytes(data[:2], "big") if len(data) >= 2 else 1005)
+            return
+        if opcode not in (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY):
+            continue  # ping / pong: answered by websocket-client
+        try:
+            message = json.loads(data)
+        except ValueError:
+            continue
+        if isinstance(message, dict):
+            yield message
+
+
 class LabClient:
     """Talks to one Lepton Lab server.
 
@@ -120,6 +178,9 @@ class LabClient:
     timeout
         Seconds to wait for each request.
     """
+
+    #: The class of the jobs this client returns (:mod:`lepton_lab.notebook` adds ``watch()``).
+    job_type: type[Job]
 
     def __init__(self, url: str, token: str | None = None, timeout: float = 30.0) -> None:
         self.url = url if url.endswith("/") else url + "/"
@@ -214,6 +275,98 @@ class LabClient:
             )
         return ApiError(error.code, str(message), reason)
 
+    # -- WebSocket -------------------------------------------------------------------------------
+
+    def _socket_url(self, path: str, params: dict[str, Any] | None = None) -> str:
+        url = self._url(path, params)
+        return "ws" + url[len("http") :] if url.startswith("http") else url
+
+    def messages(
+        self,
+        path: str,
+        params: Any = None,
+        stop: threading.Event | None = None,
+        deadline: float | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield the JSON messages of the WebSocket ``/lepton-lab/api/<path>`` until it closes normally.
+
+        A connection that drops (server restart, a client too slow, a network hiccup) is opened
+        again after a backoff; ``params`` is called before each attempt, so a stream can resume
+        from the offset it has reached. Returns when the server closes with 1000 (the stream is
+        complete) or ``stop`` is set.
+
+        Parameters
+        ----------
+        path
+            ``jobs/{id}/stream`` or ``stream``.
+        params
+            Query arguments, or a callable returning them (called before each connection).
+        stop
+            Set from another thread to end the iteration.
+        deadline
+            ``time.monotonic()`` value after which ``TimeoutError`` is raised.
+
+        Raises
+        ------
+        ApiError, ServerNotFound
+            The server refused the connection, or cannot be reached at the first attempt.
+        """
+        import websocket  # websocket-client: imported here, so `import lepton_lab` stays cheap
+
+        attempt = 0
+        connected_once = False
+        while stop is None or not stop.is_set():
+            query = params() if callable(params) else params
+            header = [f"Authorization: token {self.token}"] if self.token else []
+            try:
+                socket = websocket.create_connection(
+                    self._socket_url(path, query), header=header, timeout=self.timeout
+                )
+            except websocket.WebSocketBadStatusException as error:
+                raise self._socket_refused(path, error) from None
+            except (OSError, websocket.WebSocketException) as error:
+                if not connected_once:
+                    raise ServerNotFound(
+                        f"cannot reach the Lepton Lab server at {self.url}: {error}; is it running? "
+                        "(`jupyter server list` shows running servers)"
+                    ) from None
+                socket = None
+            if socket is not None:
+                connected_once = True
+                closed: list[int] = []
+                try:
+                    for message in _frames(socket, stop, deadline, closed):
+                        attempt = 0  # a message proves the server is back
+                        yield message
+                finally:
+                    socket.close()
+                code = closed[0] if closed else None
+                if code == _CLOSE_NORMAL or (stop is not None and stop.is_set()):
+                    return
+            delay = min(_BACKOFF_S[1], _BACKOFF_S[0] * 2**attempt)
+            attempt += 1
+            _check_deadline(deadline, delay)
+            if stop is not None:
+                stop.wait(delay)
+            else:
+                time.sleep(delay)
+
+    def _socket_refused(self, path: str, error: Any) -> ApiError:
+        """Return the error a refused WebSocket handshake stands for (403: token, 404: no job/extension)."""
+        status = int(getattr(error, "status_code", 0) or 0)
+        try:
+            body = json.loads(getattr(error, "resp_body", None) or b"{}")
+        except ValueError:
+            body = {}
+        reason = body.get("reason") if isinstance(body, dict) else None
+        message = (body.get("message") if isinstance(body, dict) else None) or f"{path}: refused"
+        if status == 403 and reason in (None, "Forbidden"):
+            message = (
+                f"the server at {self.url} refused the request: set LEPTON_LAB_TOKEN to its token "
+                "(`jupyter server list` shows it)"
+            )
+        return ApiError(status, str(message), reason)
+
     # -- API -------------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
@@ -235,17 +388,18 @@ class LabClient:
             body = json.loads(spec)
         else:
             body = dict(spec)
-        return Job(self, self.request("POST", "jobs", body))
+        return self.job_type(self, self.request("POST", "jobs", body))
 
     def jobs(self, status: str | list[str] | None = None) -> list[Job]:
         """Jobs on the server, newest first; ``status`` keeps only those statuses."""
         if isinstance(status, (list, tuple)):
             status = ",".join(status)
-        return [Job(self, info) for info in self.request("GET", "jobs", params={"status": status})["jobs"]]
+        jobs = self.request("GET", "jobs", params={"status": status})["jobs"]
+        return [self.job_type(self, info) for info in jobs]
 
     def job(self, job_id: str) -> Job:
         """Fetch the job ``job_id``."""
-        return Job(self, self.request("GET", f"jobs/{urllib.parse.quote(job_id, safe='')}"))
+        return self.job_type(self, self.request("GET", f"jobs/{urllib.parse.quote(job_id, safe='')}"))
 
     def devices(self) -> dict[str, Any]:
         """CPU and GPUs with the jobs on each."""
@@ -388,8 +542,42 @@ class Job:
                 return found
             after = offset
 
+    def follow_batches(
+        self, after: int = 0, timeout: float | None = None, stop: threading.Event | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Yield the job's events in the batches the server sends them, until the job has finished.
+
+        Reads the job's ``jobs/{id}/stream`` WebSocket: the events from line ``after`` first,
+        then new ones as the worker writes them. A dropped connection is reopened with
+        ``?after=`` the offset reached, so no event is lost or repeated. Ends when the server
+        closes the stream because the job has ended (or ``stop`` is set).
+
+        Parameters
+        ----------
+        after
+            Line offset to start after (0: from the beginning).
+        timeout
+            Give up (``TimeoutError``) after this many seconds.
+        stop
+            Set from another thread to stop following.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        resume = {"after": after}  # each reconnection asks from the offset reached
+        try:
+            for message in self.client.messages(self._path("stream"), resume.copy, stop, deadline):
+                kind = message.get("type")
+                if kind == "status" and isinstance(message.get("job"), dict):
+                    self.info = message["job"]
+                elif kind == "events":
+                    events = list(message.get("events") or [])
+                    resume["after"] = int(message.get("next", resume["after"] + len(events)))
+                    if events:
+                        yield events
+        except TimeoutError:
+            raise TimeoutError(f"job {self.id} still {self.info.get('status')} after {timeout} s") from None
+
     def follow(
-        self, after: int = 0, poll: float = 0.25, timeout: float | None = None
+        self, after: int = 0, poll: float | None = None, timeout: float | None = None
     ) -> Iterator[dict[str, Any]]:
         """Yield events as the worker writes them, until the job finishes and all are read.
 
@@ -398,36 +586,35 @@ class Job:
         after
             Line offset to start after (0: from the beginning).
         poll
-            Seconds between requests while no new events arrive.
+            Ignored: events are pushed over the job's WebSocket (see :meth:`follow_batches`).
         timeout
             Give up (``TimeoutError``) after this many seconds.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            events, offset = self.events_page(after)
+        for events in self.follow_batches(after, timeout):
             yield from events
-            if offset != after:
-                after = offset
-                continue
-            if self.done:
-                events, after = self.events_page(after)  # written between the two requests
-                yield from events
-                return
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"job {self.id} still {self.info['status']} after {timeout} s")
-            time.sleep(poll)
 
-    def wait(self, timeout: float | None = None, poll: float = 0.5) -> Job:
+    def wait(self, timeout: float | None = None, poll: float | None = None) -> Job:
         """Block until the job finishes; raise ``TimeoutError`` after ``timeout`` seconds.
 
-        Plots of :meth:`watch` have drawn the end of the job too when it returns, so a cell
-        ending with ``job.wait()`` leaves them final (a saved notebook keeps the final plot).
+        Listens to the server's ``stream`` WebSocket (every job's status changes) instead of
+        polling. Plots of ``job.watch()`` have drawn the end of the job too when it returns, so
+        a cell ending with ``job.wait()`` leaves them final (a saved notebook keeps the final plot).
+        ``poll`` is ignored.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        while not self.done:
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"job {self.id} still {self.info['status']} after {timeout} s")
-            time.sleep(poll)
+        if not self.done:  # fetched: a job that ended before the stream opened is not missed
+            try:
+                for message in self.client.messages("stream", None, None, deadline):
+                    jobs = message.get("jobs") if message.get("type") == "snapshot" else [message.get("job")]
+                    mine = [
+                        info for info in jobs or [] if isinstance(info, dict) and info.get("id") == self.id
+                    ]
+                    if mine:
+                        self.info = mine[-1]
+                        if self.info.get("status") in FINISHED_STATUSES:
+                            break
+            except TimeoutError:
+                raise TimeoutError(f"job {self.id} still {self.info['status']} after {timeout} s") from None
         for plot in self._plots:
             plot.wait_following(timeout=10)
         return self
@@ -442,19 +629,8 @@ class Job:
         data: bytes = self.client.request("GET", self._path("artifacts", urllib.parse.quote(name)), raw=True)
         return data
 
-    def watch(self) -> Any:
-        """Show a live loss/accuracy plot of this job (needs ``lepton_lab.widgets.live_plot``)."""
-        try:
-            from lepton_lab.widgets.live_plot import LivePlot
-        except ImportError as error:
-            raise ImportError(
-                f"Job.watch() needs lepton_lab.widgets.live_plot ({error}); install the widget "
-                "dependencies (ipywidgets, plotly) or follow the events with job.follow()"
-            ) from error
-        plot = LivePlot.follow_job(self)
-        self._plots.append(plot)
-        return plot
 
+LabClient.job_type = Job
 
 _default: LabClient | None = None
 

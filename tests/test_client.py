@@ -6,12 +6,13 @@ import asyncio
 import json
 import os
 import sys
+import threading
 import types
 
 import pytest
 
 import lepton_lab
-from lepton_lab import client
+from lepton_lab import client, notebook
 from lepton_lab.client import ApiError, Job, JobStateNotice, LabClient, ServerNotFound
 from tests.conftest import TOKEN
 
@@ -105,7 +106,7 @@ def test_cancel_still_raises_when_the_job_is_not_finished():
 
 def test_watch_without_live_plot_module_raises_clear_import_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "lepton_lab.widgets.live_plot", None)
-    job = Job(LabClient("http://127.0.0.1:9/"), {"id": "x", "status": "running"})
+    job = notebook.Job(LabClient("http://127.0.0.1:9/"), {"id": "x", "status": "running"})
     with pytest.raises(ImportError, match=r"job\.follow\(\)"):
         job.watch()
 
@@ -114,8 +115,79 @@ def test_watch_hands_the_job_to_live_plot(monkeypatch):
     module = types.ModuleType("lepton_lab.widgets.live_plot")
     module.LivePlot = type("LivePlot", (), {"follow_job": staticmethod(lambda job: ("plot", job.id))})
     monkeypatch.setitem(sys.modules, "lepton_lab.widgets.live_plot", module)
-    job = Job(LabClient("http://127.0.0.1:9/"), {"id": "j1", "status": "running"})
+    job = notebook.Job(LabClient("http://127.0.0.1:9/"), {"id": "j1", "status": "running"})
     assert job.watch() == ("plot", "j1")
+
+
+def test_the_jobs_users_get_can_be_watched_while_the_client_knows_no_widgets():
+    assert lepton_lab.submit is notebook.submit and lepton_lab.job is notebook.job
+    assert notebook.LabClient.job_type is notebook.Job and issubclass(notebook.Job, Job)
+    assert not hasattr(Job, "watch")  # the client layer stays free of widgets
+
+
+class _StreamServer:
+    """A real WebSocket server (tornado, in a thread) playing ``jobs/{id}/stream``.
+
+    The first connection gets events 1-2 and is closed as too slow (1013); the next ones get
+    the events after the offset they ask for, a final status, and a normal close (1000).
+    """
+
+    EVENTS = [{"type": "batch", "step": step} for step in range(1, 6)]
+
+    def __init__(self):
+        import tornado.ioloop
+        import tornado.web
+        import tornado.websocket
+
+        self.requests = []
+        server = self
+
+        class Socket(tornado.websocket.WebSocketHandler):
+            def open(self, job_id):
+                after = int(self.get_query_argument("after", "0"))
+                server.requests.append((job_id, after, self.request.headers.get("Authorization")))
+                if len(server.requests) == 1:
+                    self.write_message(json.dumps({"type": "events", "events": server.EVENTS[:2], "next": 2}))
+                    self.close(1013, "client too slow; reconnect with after=2")
+                    return
+                done = {"id": job_id, "status": "completed"}
+                self.write_message(json.dumps({"type": "status", "job": {"id": job_id, "status": "running"}}))
+                self.write_message(json.dumps({"type": "events", "events": server.EVENTS[after:], "next": 5}))
+                self.write_message(json.dumps({"type": "status", "job": done}))
+                self.close(1000, "job finished")
+
+        self.ready = threading.Event()
+
+        def serve():
+            asyncio.set_event_loop(asyncio.new_event_loop())
+            app = tornado.web.Application([(r"/lepton-lab/api/jobs/([^/]+)/stream", Socket)])
+            self.http = app.listen(0, "127.0.0.1")
+            self.port = next(iter(self.http._sockets.values())).getsockname()[1]
+            self.loop = tornado.ioloop.IOLoop.current()
+            self.ready.set()
+            self.loop.start()
+
+        self.thread = threading.Thread(target=serve, daemon=True)
+        self.thread.start()
+        self.ready.wait(10)
+
+    def stop(self):
+        self.loop.add_callback(self.loop.stop)
+        self.thread.join(10)
+
+
+def test_follow_reads_the_websocket_and_resumes_after_the_last_offset(monkeypatch):
+    monkeypatch.setattr(client, "_BACKOFF_S", (0.01, 0.01))
+    server = _StreamServer()
+    try:
+        job = Job(LabClient(f"http://127.0.0.1:{server.port}/", "sekrit"), {"id": "j1", "status": "running"})
+        followed = list(job.follow(timeout=30))
+    finally:
+        server.stop()
+    assert [event["step"] for event in followed] == [1, 2, 3, 4, 5]  # nothing lost, nothing twice
+    assert [after for _, after, _ in server.requests] == [0, 2]
+    assert {auth for _, _, auth in server.requests} == {"token sekrit"}
+    assert job.info["status"] == "completed"  # the stream's last status message
 
 
 @pytest.mark.slow

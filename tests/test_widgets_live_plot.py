@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import itertools
 import json
-import time
+import threading
 
 import pytest
 
 from lepton_lab.core.events import EventWriter
-from lepton_lab.widgets._plots import Series
-from lepton_lab.widgets.live_plot import LivePlot, live_callback
+from lepton_lab.widgets.live_plot import LivePlot, watch_run
+from lepton_lab.widgets.live_plot_model import LivePlotModel
 from tests.widget_comm import comms_fixture  # noqa: F401 - provides the `comms` fixture
 
 
@@ -20,6 +19,34 @@ class FakeClock:
 
     def __call__(self):
         return self.now
+
+
+class FakeTimers:
+    """Timer factory whose timers fire when the test says (``fire_due``), by the fake clock."""
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.pending = []
+
+    def __call__(self, delay_s, callback):
+        timer = FakeTimer(self.clock.now + delay_s, callback)
+        self.pending.append(timer)
+        return timer
+
+    def fire_due(self):
+        due = [t for t in self.pending if t.at <= self.clock.now and not t.cancelled]
+        self.pending = [t for t in self.pending if t not in due and not t.cancelled]
+        for timer in due:
+            timer.callback()
+        return len(due)
+
+
+class FakeTimer:
+    def __init__(self, at, callback):
+        self.at, self.callback, self.cancelled = at, callback, False
+
+    def cancel(self):
+        self.cancelled = True
 
 
 def batch(step, epoch=1, steps_per_epoch=1000, epochs=10, t=None, loss=None):
@@ -65,10 +92,11 @@ def test_redraw_cost_stays_bounded_however_long_the_run(comms):
     batch_traces = [trace for trace in figure["data"] if trace["name"] == "train (batch)"]
     assert len(batch_traces) == 2  # loss and accuracy panels
     for trace in batch_traces:
-        assert 300 <= len(trace["x"]) <= 601
-        assert trace["x"][-1] == pytest.approx(10.0)  # the newest point (step 10 000 = epoch 10) is drawn
+        assert 150 <= len(trace["x"]) <= 300  # the panel's bounded series: bucket means
+        assert trace["x"][-1] > 9.9  # the newest bucket reaches the end of epoch 10
     validation = [trace for trace in figure["data"] if trace["name"] == "validation"]
     assert [len(trace["x"]) for trace in validation] == [10, 10]
+    assert validation[0]["x"] == list(range(1, 11))  # one point per epoch, on the epoch axis
     assert len(json.dumps(figure)) < 60_000
 
 
@@ -106,17 +134,30 @@ def test_the_front_end_gets_every_epoch_and_a_bounded_share_of_batches(comms):
 
 
 def test_events_during_a_pause_are_drawn_by_the_trailing_timer():
-    plot = LivePlot(max_redraws_per_s=20)  # interval 50 ms, real clock
+    clock = FakeClock()
+    timers = FakeTimers(clock)
+    plot = LivePlot(max_redraws_per_s=20, clock=clock, timer=timers)  # interval 50 ms
     plot.on_event(batch(1))
+    clock.now += 0.01
     plot.on_event(batch(2))  # within the interval: coalesced, not drawn yet
-    assert plot.redraws == 1
-    deadline = time.monotonic() + 2
-    while plot.redraws < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert plot.redraws == 2
-    assert plot.step == 2
-    time.sleep(0.12)
-    assert plot.redraws == 2  # nothing new arrived: no redraw
+    plot.on_event(batch(3))  # one timer is enough
+    assert plot.redraws == 1 and len(timers.pending) == 1
+    assert timers.pending[0].at == pytest.approx(0.05)  # due one interval after the last redraw
+    clock.now = 0.05
+    assert timers.fire_due() == 1
+    assert plot.redraws == 2 and plot.step == 3
+    clock.now = 1.0
+    assert timers.fire_due() == 0 and plot.redraws == 2  # nothing new arrived: no redraw
+
+
+def test_flush_cancels_the_trailing_timer():
+    clock = FakeClock()
+    timers = FakeTimers(clock)
+    plot = LivePlot(clock=clock, timer=timers)
+    plot.on_event(batch(1))
+    plot.on_event(batch(2))
+    plot.flush()
+    assert plot.redraws == 2 and timers.pending[0].cancelled
 
 
 def test_flush_draws_pending_events_at_once():
@@ -135,17 +176,19 @@ def test_resumed_run_redraws_repeated_epochs_instead_of_duplicating_them():
     plot = LivePlot(trailing=False)
     for step in range(1, 31):
         plot.on_event(batch(step, epoch=(step - 1) // 10 + 1, steps_per_epoch=10, epochs=5))
-    plot.on_events([epoch_event(1, 10), epoch_event(2, 20)])
-    # The run died during epoch 3 and resumed after epoch 2: epoch 3 starts over at step 21.
+    plot.on_events([epoch_event(1, 10), epoch_event(2, 20), epoch_event(3, 30)])
+    # The run died after epoch 3 and resumed from its checkpoint of epoch 2: its restart point, then
+    # epoch 3 again.
+    plot.on_event({"t": 0.05, "type": "status", "status": "running", "epoch": 2, "epochs": 5})
     for step in range(21, 31):
         plot.on_event(batch(step, epoch=3, steps_per_epoch=10, epochs=5, loss=0.1))
-    plot.on_event(epoch_event(3, 30))
-    plot.on_event(epoch_event(3, 30, val_loss=0.2))  # the same epoch reported again
-    xs, ys = plot.batch["loss"].points()
+    plot.on_event(epoch_event(3, 30, val_loss=0.2))
+    series = plot.model.metrics.series
+    xs, ys = series["loss"].points()
     assert xs == sorted(xs) and len(xs) == len(set(xs)) == 30
     assert ys[-10:] == [0.1] * 10
-    epochs_x, val_loss = plot.epochs["val_loss"].points()
-    assert epochs_x == [1, 2, 3]
+    epochs_x, val_loss = series["val_loss"].points()
+    assert epochs_x == [10, 20, 30]  # x = the step each epoch ended at, as in the Lab panel
     assert val_loss[-1] == 0.2
 
 
@@ -166,15 +209,15 @@ def test_progress_line_shows_epoch_step_elapsed_eta_and_metrics():
     assert "#c62828" in plot.progress_html()
 
 
-def test_series_keeps_at_most_twice_its_cap_evenly_spread():
-    series = Series(cap=50)
-    for i in range(100_000):
-        series.append(i, float(i))
-    xs, _ = series.points()
-    assert 50 <= len(xs) <= 101
-    gaps = {b - a for a, b in itertools.pairwise(xs[:-1])}
-    assert len(gaps) == 1  # evenly spaced
-    assert xs[-1] == 99_999
+def test_the_model_draws_the_lab_panels_numbers_without_widgets():
+    # The same fold as core.job_progress (and the panel): a finished run shows the epochs it completed.
+    model = LivePlotModel(title="run")
+    model.apply([batch(s, epoch=(s - 1) // 10 + 1, steps_per_epoch=10, epochs=10) for s in range(1, 36)])
+    assert "epoch 4/10" in model.progress_text() and "ETA" in model.progress_text()
+    model.apply([epoch_event(1, 10), epoch_event(2, 20), epoch_event(3, 30)])
+    model.apply([{"t": 0.04, "type": "status", "status": "cancelled", "epoch": 3}])  # in epoch 4
+    assert "epoch 3/10" in model.progress_text() and "ETA" not in model.progress_text()
+    assert model.figure()["layout"]["title"]["text"] == "run"
 
 
 def test_follow_run_draws_the_history_and_stops_after_the_final_status(tmp_path):
@@ -196,72 +239,54 @@ def test_follow_run_draws_the_history_and_stops_after_the_final_status(tmp_path)
 
 
 class FakeJob:
-    """Test double of lepton_lab.client.Job: events appear in two rounds, then the job is done."""
+    """Test double of lepton_lab.client.Job: its stream sends two batches, then the job has ended."""
 
     id = "job-1"
 
-    def __init__(self):
-        self.lines = [batch(1, steps_per_epoch=2, epochs=1)]
-        self.reads = 0
+    def __init__(self, fail_first=False):
+        self.fail_first = fail_first
+        self.calls = 0
 
-    def events_page(self, after=0, limit=None):
-        self.reads += 1
-        if self.reads == 3:  # new events arrive while the plot follows
-            self.lines += [batch(2, steps_per_epoch=2, epochs=1), epoch_event(1, 2)]
-        return self.lines[after:], len(self.lines)
-
-    @property
-    def done(self):
-        return self.reads >= 5
+    def follow_batches(self, stop=None):
+        self.calls += 1
+        if self.fail_first and self.calls == 1:
+            raise ConnectionError("server restarting")
+        yield [batch(1, steps_per_epoch=2, epochs=1)]
+        yield [batch(2, steps_per_epoch=2, epochs=1), epoch_event(1, 2)]
 
 
-def test_follow_job_draws_history_then_live_events_until_the_job_is_done():
-    job = FakeJob()
+def test_follow_job_draws_history_then_live_events_until_the_stream_ends():
     plot = LivePlot()
-    thread = plot.follow(job, poll_s=0.01)
+    thread = plot.follow(FakeJob(), poll_s=0.01)
     thread.join(timeout=10)
     assert not thread.is_alive()
     assert plot.step == 2
-    assert plot.epochs["val_accuracy"].points() == ([1], [0.7])
+    assert plot.model.metrics.series["val_accuracy"].points() == ([2], [0.7])
 
 
-class ResumedJob:
-    """Test double of a job just resumed after a cancel: its events end with "cancelled" until its new
-    worker starts."""
-
-    id = "job-2"
-
-    def __init__(self):
-        self.lines = [
-            batch(1, steps_per_epoch=1, epochs=2),
-            epoch_event(1, 1),
-            {"t": 0.002, "type": "status", "status": "cancelled", "epoch": 1},
-        ]
-        self.reads = 0
-
-    def events_page(self, after=0, limit=None):
-        self.reads += 1
-        if self.reads == 4:  # the new worker starts and trains the second epoch
-            self.lines += [
-                {"t": 0.003, "type": "status", "status": "running", "epoch": 1, "epochs": 2},
-                batch(2, epoch=2, steps_per_epoch=1, epochs=2),
-                epoch_event(2, 2),
-                {"t": 0.004, "type": "status", "status": "completed", "epoch": 2},
-            ]
-        return self.lines[after:], len(self.lines)
-
-    @property
-    def done(self):
-        return self.reads >= 6
-
-
-def test_follow_job_keeps_following_a_resumed_job_past_its_old_cancelled_status():
+def test_follow_job_follows_again_after_a_failed_connection():
+    job = FakeJob(fail_first=True)
     plot = LivePlot()
-    thread = plot.follow(ResumedJob(), poll_s=0.01)
-    thread.join(timeout=10)
-    assert not thread.is_alive()
-    assert plot.status == "completed"
-    assert plot.epochs["val_accuracy"].points() == ([1, 2], [0.7, 0.7])
+    plot.follow(job, poll_s=0.01).join(timeout=10)
+    assert job.calls == 2 and plot.step == 2
+
+
+def test_stop_following_leaves_the_plot_live():
+    release = threading.Event()
+
+    class EndlessJob:
+        id = "job-3"
+
+        def follow_batches(self, stop=None):
+            yield [batch(1)]
+            release.set()
+            stop.wait(10)
+
+    plot = LivePlot()
+    plot.follow(EndlessJob())
+    assert release.wait(10)
+    plot.stop_following()
+    assert plot.step == 1 and plot._follower is None
 
 
 def test_keras_callback_feeds_the_plot_the_events_training_writes():
@@ -277,17 +302,17 @@ def test_keras_callback_feeds_the_plot_the_events_training_writes():
     callback.on_train_end()
     assert plot.step == 6
     assert plot.total_steps == 6
-    assert plot.epochs["val_accuracy"].points() == ([1, 2], [0.55, 0.55])
+    assert plot.model.metrics.series["val_accuracy"].points() == ([3, 6], [0.55, 0.55])
     assert plot.status == "finished"
     assert "epoch 2/2" in plot.progress_text()
-    assert plot._dirty is False  # on_train_end drew the final state
+    assert plot._throttle.dirty is False  # on_train_end drew the final state
 
 
-def test_live_callback_outside_a_kernel_shows_nothing():
+def test_watch_run_outside_a_kernel_shows_nothing():
     class Run:
         id = "r"
 
-    assert live_callback(Run()) is None
+    assert watch_run(Run()) is None
 
 
 def test_a_plot_shown_nowhere_keeps_bounded_memory():
@@ -298,3 +323,14 @@ def test_a_plot_shown_nowhere_keeps_bounded_memory():
     plot.flush()
     assert plot._feed.take() == []  # nothing left queued for a view that never came
     assert len(plot._feed.history()) <= 2 * 600 + 11  # what a later view starts from stays bounded
+
+
+def test_a_live_redraw_carries_no_static_drawing(comms):
+    # The SVG fallback (and the figure JSON) come with the final draw only.
+    clock = FakeClock()
+    plot = LivePlot(clock=clock, trailing=False)
+    chart = plot.widget.children[0]
+    assert "<svg" not in json.dumps(chart._repr_mimebundle_())
+    feed_ten_thousand(plot, clock)
+    sent = json.dumps([data for comm in comms for data, _ in comm.messages])
+    assert "<svg" not in sent and "plotly" not in sent

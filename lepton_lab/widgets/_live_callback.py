@@ -1,4 +1,4 @@
-"""The Keras side of :class:`~lepton_lab.widgets.live_plot.LivePlot` (imports Keras, so kept apart).
+"""``LivePlot.callback()``: feed a plot from your own ``model.fit`` (imports Keras, so kept apart).
 
 It reuses :class:`~lepton_lab.core.callbacks.metrics.MetricsCallback`, which turns Keras hooks
 into the very events ``events.jsonl`` holds, with a writer that hands them to the plot instead
@@ -40,10 +40,8 @@ class LivePlotCallback(MetricsCallback):
     Parameters
     ----------
     finish_on_train_end : bool
-        Replace the live widget by the final plot in ``on_train_end``. ``lepton_lab.train``
-        turns it off and calls :meth:`end_run` instead: a run can also end without
-        ``on_train_end`` (cancelled or failed mid-fit), and its final status and test metrics
-        come after it.
+        Replace the live widget by the final plot in ``on_train_end`` (off: only draw what is
+        pending, for a caller that finishes the plot itself).
     """
 
     def __init__(
@@ -57,16 +55,6 @@ class LivePlotCallback(MetricsCallback):
         super().__init__(_PlotWriter(plot), epochs=epochs, steps_per_epoch=steps_per_epoch)  # type: ignore[arg-type]
         self.plot = plot
         self.finish_on_train_end = finish_on_train_end
-
-    def end_run(self, run: Any) -> None:
-        """Show how ``run`` ended (its last status event and test metrics), then the final plot."""
-        try:
-            events = [e for e in run.events() if e.get("type") in ("status", "eval")]
-        except OSError:
-            events = []
-        statuses = [e for e in events if e.get("type") == "status"]
-        self.plot.on_events([e for e in events if e.get("type") == "eval"] + statuses[-1:])
-        self.plot.finish()
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         super().on_train_begin(logs)

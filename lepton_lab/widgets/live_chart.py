@@ -49,14 +49,13 @@ class LiveChart(anywidget.AnyWidget):
     _css = _read("live_plot.css", "")
 
     title = traitlets.Unicode("", help="Shown above the charts.").tag(sync=True)
-    history = traitlets.List(
+    history: traitlets.List[dict[str, Any]] = traitlets.List(
         help="A thinned copy of every event so far, each with its `seq` number (for new views)."
     ).tag(sync=True)
 
-    def __init__(self, snapshot: Callable[[], str] | None = None, **kwargs: Any) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.add_class("lepton-live-chart")
-        self._snapshot = snapshot
         #: Custom messages sent (each one a batch of events).
         self.messages = 0
 
@@ -68,11 +67,18 @@ class LiveChart(anywidget.AnyWidget):
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         data = super()._repr_mimebundle_(**kwargs)
-        # Where the widget cannot run (a notebook saved without widget state, nbconvert), the
-        # next mimetype shows: the plot as a static drawing.
-        if isinstance(data, dict) and self._snapshot is not None:
-            data["text/html"] = self._snapshot()
+        # Where the widget cannot run (nbconvert, a notebook saved mid-run without widget state)
+        # the next mimetype shows. The static drawing comes with the final draw only
+        # (LivePlot.finish replaces this output), so live outputs stay a few hundred bytes.
+        if isinstance(data, dict):
+            data["text/html"] = _PLACEHOLDER_HTML
         return data
+
+
+_PLACEHOLDER_HTML = (
+    '<div class="lepton-live-placeholder" style="font-family:monospace">Live training plot: it draws '
+    "while the kernel runs, and the final plot replaces it when training ends.</div>"
+)
 
 
 class EventFeed:
