@@ -19,7 +19,6 @@ Examples
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import math
@@ -27,7 +26,7 @@ import os
 import sys
 import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -398,21 +397,11 @@ def _build_model(spec: JobSpec, data: Dataset, precision: str) -> keras.Model:
 # -- notebook entry point ------------------------------------------------------------------------
 
 
-def _live_callback(run: Run) -> Any | None:
-    """Return the live-plot callback for ``train(live=True)``, if the widgets are installed.
-
-    Seam for :mod:`lepton_lab.widgets.live_plot`: it should offer ``live_callback(run)``
-    returning a Keras callback (or None); the plot may equally watch ``run.path/events.jsonl``.
-    """
-    try:
-        live_plot = importlib.import_module("lepton_lab.widgets.live_plot")
-    except ImportError:
-        _LOG.warning(
-            "live=True needs lepton_lab.widgets.live_plot, which is not available; training without a plot"
-        )
-        return None
-    factory = getattr(live_plot, "live_callback", None)
-    return factory(run) if factory is not None else None
+#: What ``train(live=...)`` calls with the new run to show it live: an object whose
+#: ``wait_following(timeout)`` returns once it has drawn the run's end, or None (nothing shown).
+#: :func:`lepton_lab.train` passes the notebook live plot (``lepton_lab.widgets.live_plot.watch_run``);
+#: ``core`` itself never imports a widget.
+RunWatcher = Callable[["Run"], Any]
 
 
 def _job_from_parts(
@@ -489,7 +478,7 @@ def train(
     train: Any = None,
     name: str | None = None,
     runs_dir: str | os.PathLike[str] = "lepton-runs",
-    live: bool = False,
+    live: bool | RunWatcher = False,
     background: bool = False,
     callbacks: Sequence[Any] = (),
 ) -> Run:
@@ -514,7 +503,9 @@ def train(
     runs_dir
         Where the run directory is created.
     live
-        Show live loss/accuracy plots (needs :mod:`lepton_lab.widgets`).
+        A :data:`RunWatcher` to show the run live as it trains (it follows the run's
+        ``events.jsonl``; training waits for it to draw the end). ``lepton_lab.train(live=True)``
+        passes the notebook live plot; ``True`` here only logs that ``core`` shows no plots.
     background
         Return at once and train in a thread; ``run.wait()`` joins, ``run.stop()`` cancels.
     callbacks
@@ -527,20 +518,18 @@ def train(
     result = Run(rd.path)
     result._stop = threading.Event()
     extra = list(callbacks)
-    live_cb = None
-    if live:
-        live_cb = _live_callback(result)
-        if live_cb is not None:
-            extra.append(live_cb)
+    if live is True:
+        _LOG.warning("live=True: lepton_lab.core.runner.train shows no plot; use lepton_lab.train(live=True)")
+    watcher = live(result) if callable(live) else None
 
     def target() -> None:
         try:
             run(job, rd, dataset=dataset_object, model=model_object, callbacks=extra, stop=result._stop)
         finally:
-            # A cancelled or failed fit never reaches on_train_end: the plot learns the end here.
-            end_run = getattr(live_cb, "end_run", None)
-            if end_run is not None:
-                end_run(result)
+            # The watcher tails events.jsonl: it draws the end (however the run ended) by itself;
+            # waiting here leaves the cell's plot final when train() returns.
+            if watcher is not None:
+                watcher.wait_following(timeout=30)
 
     if background:
         result._thread = threading.Thread(target=target, name=f"lepton-train-{rd.id}", daemon=True)
