@@ -30,8 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Statuses after which a job no longer trains (``labextension/src/types.ts`` FINISHED_STATUSES).
-FINISHED_STATUSES = ("completed", "failed", "cancelled", "interrupted")
+from lepton_lab.core.job_status import FINISHED_STATUSES
 
 #: Curves a job view draws; batch curves and epoch curves both have x = global step.
 SERIES_KEYS = ("loss", "accuracy", "epoch_loss", "epoch_accuracy", "val_loss", "val_accuracy")

@@ -14,7 +14,8 @@ import html
 from collections.abc import Iterable
 from typing import Any
 
-from lepton_lab.core.job_progress import FINISHED_STATUSES, JobMetrics, format_duration
+from lepton_lab.core.job_progress import JobMetrics, format_duration
+from lepton_lab.core.job_status import FINISHED_STATUSES
 
 #: Statuses after which no ETA is shown: the finished ones, and the Keras callback's "finished".
 ENDED_STATUSES = (*FINISHED_STATUSES, "finished", "pruned")
