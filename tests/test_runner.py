@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 
 from lepton_lab.core.events import read_events
+from lepton_lab.core.hardware import cpu_has_native_bfloat16
+from lepton_lab.core.optimizers import make_optimizer
 from lepton_lab.core.run_store import load_run, runs
 from lepton_lab.core.rundir import RunDir
 from lepton_lab.core.specs import JobSpec, TrainSpec
@@ -52,6 +54,7 @@ def test_run_writes_a_complete_readable_run_directory(tmp_path: Path) -> None:
     assert status["epoch"] == 2 and status["pid"] == os.getpid() and "finished" in status
     runtime = run_dir.read_spec_document()["runtime"]
     assert runtime["steps_per_execution"] == 16 and runtime["device"] == "cpu"
+    assert runtime["policy"]["source"] == "default"  # too short to probe, nothing cached
     steps_per_epoch = runtime["steps_per_epoch"]
     assert steps_per_epoch == -(-runtime["examples"]["train"] // 32)
 
@@ -63,7 +66,10 @@ def test_run_writes_a_complete_readable_run_directory(tmp_path: Path) -> None:
     assert batches[0]["total_steps"] == 2 * steps_per_epoch
     epochs = [e for e in events if e["type"] == "epoch"]
     assert [e["epoch"] for e in epochs] == [1, 2]
-    assert {"loss", "accuracy", "val_loss", "val_accuracy", "epoch_time_s"} <= set(epochs[0]["metrics"])
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "epoch_time_s", "input_wait_s"} <= set(
+        epochs[0]["metrics"]
+    )
+    assert 0 <= epochs[0]["metrics"]["input_wait_s"] <= epochs[0]["metrics"]["epoch_time_s"]
     assert [e["status"] for e in events if e["type"] == "status"] == ["running", "completed"]
     assert [e["type"] for e in events].count("eval") == 1
 
@@ -176,52 +182,16 @@ def _tensorboard_steps(run_dir: RunDir, tag: str) -> list[int]:
 
 
 def test_make_optimizer_follows_the_train_spec() -> None:
-    sgd = runner.make_optimizer(TrainSpec(optimizer="sgd", momentum=0.9, learning_rate=0.1), 10)
+    sgd = make_optimizer(TrainSpec(optimizer="sgd", momentum=0.9, learning_rate=0.1), 10)
     assert isinstance(sgd, keras.optimizers.SGD) and sgd.momentum == 0.9
-    adamw = runner.make_optimizer(TrainSpec(optimizer="adamw", weight_decay=0.01), 10)
+    adamw = make_optimizer(TrainSpec(optimizer="adamw", weight_decay=0.01), 10)
     assert isinstance(adamw, keras.optimizers.AdamW) and adamw.weight_decay == 0.01
-    rms = runner.make_optimizer(TrainSpec(optimizer="rmsprop"), 10)
+    rms = make_optimizer(TrainSpec(optimizer="rmsprop"), 10)
     assert isinstance(rms, keras.optimizers.RMSprop)
-    cosine = runner.make_optimizer(TrainSpec(lr_schedule="cosine", epochs=4, learning_rate=0.1), 10)
+    cosine = make_optimizer(TrainSpec(lr_schedule="cosine", epochs=4, learning_rate=0.1), 10)
     schedule = cosine._learning_rate
     assert isinstance(schedule, keras.optimizers.schedules.CosineDecay) and schedule.decay_steps == 40
     assert float(schedule(40)) == pytest.approx(0.0, abs=1e-6)
-
-
-def test_runtime_defaults_respect_the_spec() -> None:
-    assert runner.runtime_settings(TrainSpec(), [])["steps_per_execution"] == 16
-    assert runner.runtime_settings(TrainSpec(steps_per_execution=2), [])["steps_per_execution"] == 2
-    cpu = runner.runtime_settings(TrainSpec(mixed_precision=True), [])
-    assert cpu["precision"] == "float32" and cpu["mixed_precision"] is False and cpu["jit_compile"] is False
-    assert (
-        runner.runtime_settings(TrainSpec(mixed_precision=True), ["/gpu:0"])["precision"] == "mixed_float16"
-    )
-
-
-@pytest.mark.parametrize(
-    ("mixed_precision", "gpus", "cpu_bfloat16", "policy"),
-    [
-        (None, [], True, "mixed_bfloat16"),  # the default on CPUs with native bfloat16
-        (None, [], False, "float32"),  # emulated bfloat16 would be slower than float32
-        (True, [], True, "mixed_bfloat16"),
-        (False, [], True, "float32"),
-        (None, ["/gpu:0"], True, "float32"),  # float16 on a GPU only when asked for
-        (True, ["/gpu:0"], False, "mixed_float16"),
-    ],
-)
-def test_precision_follows_the_spec_and_the_hardware(mixed_precision, gpus, cpu_bfloat16, policy) -> None:
-    settings = runner.runtime_settings(TrainSpec(mixed_precision=mixed_precision), gpus, cpu_bfloat16)
-    assert settings["precision"] == policy
-    assert settings["mixed_precision"] == (policy != "float32")
-
-
-def test_native_bfloat16_is_read_from_the_cpu_flags(tmp_path: Path) -> None:
-    with_bf16, without = tmp_path / "bf16", tmp_path / "plain"
-    with_bf16.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx512f avx512_bf16 amx_tile\n")
-    without.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f\n")
-    assert runner.cpu_has_native_bfloat16(with_bf16) is True
-    assert runner.cpu_has_native_bfloat16(without) is False
-    assert runner.cpu_has_native_bfloat16(tmp_path / "missing") is False
 
 
 def test_a_bfloat16_run_trains_saves_and_scores_like_a_float32_one(tmp_path: Path) -> None:
@@ -232,7 +202,7 @@ def test_a_bfloat16_run_trains_saves_and_scores_like_a_float32_one(tmp_path: Pat
         status = runner.run(spec, run_dir)
         assert status["status"] == "completed", status.get("traceback")
         results[mixed] = (run_dir.read_spec_document()["runtime"]["precision"], load_run(run_dir.path))
-    if not runner.cpu_has_native_bfloat16():
+    if not cpu_has_native_bfloat16():
         pytest.skip("this CPU has no native bfloat16, so the runner keeps float32 (checked above)")
     (policy, bf16), (plain_policy, plain) = results[True], results[False]
     assert policy == "mixed_bfloat16" and plain_policy == "float32"

@@ -110,7 +110,7 @@ def test_cli_doctor_reports_versions_gpus_and_offline_datasets_without_tensorflo
     assert f"lepton_lab    {lepton_lab.__version__}" in out
     assert f"TensorFlow    {metadata.version('tensorflow')}" in out
     assert "GPUs" in out
-    from lepton_lab.core.runner import cpu_has_native_bfloat16  # its parsing: tests/test_runner.py
+    from lepton_lab.core.hardware import cpu_has_native_bfloat16  # its parsing: tests/test_runtime_policy.py
 
     bfloat16 = "native:" if cpu_has_native_bfloat16() else "not native:"
     assert f"CPU bfloat16  {bfloat16}" in out

@@ -13,7 +13,7 @@ from lepton_lab._version import __version__
 def cmd_doctor(_args: argparse.Namespace | None = None) -> int:
     """Print versions, GPUs, the CPU's bfloat16 support and the datasets available offline."""
     from lepton_lab.core import datasets
-    from lepton_lab.core.runner import cpu_has_native_bfloat16
+    from lepton_lab.core.hardware import cpu_has_native_bfloat16
     from lepton_lab.server.devices import gpus
     from lepton_lab.server.status import installed_version, tensorflow_version
 

@@ -23,6 +23,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import sys
 import threading
 import traceback
@@ -30,8 +31,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lepton_lab.core import models
+from lepton_lab.core import models, runtime_choice
+from lepton_lab.core.datasets import pipeline
 from lepton_lab.core.events import EventWriter
+from lepton_lab.core.optimizers import compile_model
 from lepton_lab.core.rundir import FINISHED_STATUSES, RunDir
 from lepton_lab.core.specs import AugmentSpec, DatasetSpec, JobSpec, ModelSpec, TrainSpec, parse, parse_job
 
@@ -40,10 +43,6 @@ if TYPE_CHECKING:
 
     from lepton_lab.core.datasets import Dataset
     from lepton_lab.core.run_store import Run
-
-#: Steps run per ``tf.function`` call when the spec leaves it to the runner. Measured 1.7x faster
-#: than 1 for the small CNN on digits on CPU; Keras then calls batch hooks once per 16 steps.
-DEFAULT_STEPS_PER_EXECUTION = 16
 
 _LOG = logging.getLogger("lepton_lab.runner")
 
@@ -69,87 +68,6 @@ class _RunLog:
     def close(self) -> None:
         self.logger.removeHandler(self.handler)
         self.handler.close()
-
-
-def _gpus() -> list[str]:
-    from lepton_lab.core.tf_import import tf
-
-    return [device.name for device in tf.config.list_physical_devices("GPU")]
-
-
-def cpu_has_native_bfloat16(cpuinfo: str | os.PathLike[str] = "/proc/cpuinfo") -> bool:
-    """Whether this CPU computes bfloat16 in hardware (AVX512_BF16 or AMX), so oneDNN runs it fast.
-
-    Elsewhere TensorFlow emulates bfloat16 and it is slower than float32. False off Linux.
-    """
-    try:
-        with open(cpuinfo, encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[-1].split())
-                    return bool(flags & {"avx512_bf16", "amx_bf16"})
-    except OSError:
-        pass
-    return False
-
-
-def precision_policy(train: TrainSpec, on_gpu: bool, cpu_bfloat16: bool) -> str:
-    """Return the Keras dtype policy a run trains with (see ``TrainSpec.mixed_precision``).
-
-    On a CPU with native bfloat16, ``mixed_bfloat16`` trained the small CNN 1.6-1.9x faster per
-    epoch here at equal accuracy (``bench/bench_runner_defaults.py``), so it is the default there.
-    On a GPU, float16 is used only when asked for.
-    """
-    if train.mixed_precision is False:
-        return "float32"
-    if on_gpu:
-        return "mixed_float16" if train.mixed_precision else "float32"
-    return "mixed_bfloat16" if cpu_bfloat16 else "float32"
-
-
-def runtime_settings(train: TrainSpec, gpus: Sequence[str], cpu_bfloat16: bool = False) -> dict[str, Any]:
-    """Choose the fast defaults the runner applies, recorded in ``spec.json`` under ``runtime``.
-
-    Parameters
-    ----------
-    train
-        The job's training settings (``steps_per_execution`` and ``mixed_precision`` are honoured).
-    gpus
-        Names of the visible GPUs (empty on CPU).
-    cpu_bfloat16
-        Whether the CPU has native bfloat16 (:func:`cpu_has_native_bfloat16`).
-    """
-    on_gpu = bool(gpus)
-    precision = precision_policy(train, on_gpu, cpu_bfloat16)
-    return {
-        "device": "gpu" if on_gpu else "cpu",
-        "gpus": list(gpus),
-        "steps_per_execution": train.steps_per_execution or DEFAULT_STEPS_PER_EXECUTION,
-        # XLA slowed small CNNs down on CPU; on GPU Keras's "auto" picks it when it helps.
-        "jit_compile": "auto" if on_gpu else False,
-        "precision": precision,
-        "mixed_precision": precision != "float32",
-        "tf_data": {"cache": True, "prefetch": True},
-    }
-
-
-def make_optimizer(train: TrainSpec, steps_per_epoch: int) -> keras.optimizers.Optimizer:
-    """Build the Keras optimizer a :class:`TrainSpec` describes (with its learning-rate schedule)."""
-    from lepton_lab.core.tf_import import keras
-
-    learning_rate: Any = train.learning_rate
-    if train.lr_schedule == "cosine":
-        learning_rate = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=train.learning_rate, decay_steps=max(1, steps_per_epoch * train.epochs)
-        )
-    weight_decay = train.weight_decay or None
-    if train.optimizer == "adam":
-        return keras.optimizers.Adam(learning_rate, weight_decay=weight_decay)
-    if train.optimizer == "adamw":
-        return keras.optimizers.AdamW(learning_rate, weight_decay=train.weight_decay)
-    if train.optimizer == "sgd":
-        return keras.optimizers.SGD(learning_rate, momentum=train.momentum, weight_decay=weight_decay)
-    return keras.optimizers.RMSprop(learning_rate, momentum=train.momentum, weight_decay=weight_decay)
 
 
 def _resume_epoch(run_dir: RunDir) -> int:
@@ -275,11 +193,11 @@ def _train(
 ) -> dict[str, Any]:
     """Fit and evaluate; return the status fields of the outcome."""
     from lepton_lab.core.callbacks import EpochCheckpoint, MetricsCallback, NaNGuard, RunCancelled, StopGuard
+    from lepton_lab.core.callbacks.input_wait import InputWaitCallback, InputWaitMeter
     from lepton_lab.core.evaluate import evaluate
     from lepton_lab.core.tf_import import keras
 
     train = spec.train
-    runtime = runtime_settings(train, _gpus(), cpu_has_native_bfloat16())
     keras.utils.set_random_seed(train.seed)
 
     if dataset is None:
@@ -292,6 +210,30 @@ def _train(
     validation_count = data.count("validation")
     test_count = data.count("test")
     steps_per_epoch = max(1, math.ceil(train_count / train.batch_size))
+    disk_cache = rd.path / "cache"
+
+    def train_pipeline(settings: dict[str, Any], cache: str = "none") -> Any:
+        options = pipeline.InputOptions(settings["parallel_map"], settings["prefetch"], cache, disk_cache)
+        return pipeline.batches(
+            data, "train", train.batch_size, augment=augment, shuffle=True, seed=train.seed, options=options
+        )
+
+    def probe_model(precision: str) -> keras.Model:
+        if given_model is not None:
+            return keras.models.clone_model(given_model)
+        return _build_model(spec, data, precision)
+
+    runtime = runtime_choice.choose(
+        spec,
+        data,
+        steps_per_epoch=steps_per_epoch,
+        build_model=probe_model,
+        train_data=train_pipeline,
+        model_precision=given_model.dtype_policy.name if given_model is not None else None,
+        recorded=rd.read_spec_document().get("runtime") if _resume_epoch(rd) else None,
+        log=lambda message: log.info(message, event=True),
+    )
+    keras.utils.set_random_seed(train.seed)  # the probe drew random numbers; the run starts afresh
     runtime.update(
         steps_per_epoch=steps_per_epoch,
         examples={"train": train_count, "validation": validation_count, "test": test_count},
@@ -301,31 +243,35 @@ def _train(
     if given_model is None:
         # Recorded so views (Lab job view, report) can show the architecture without the dataset.
         runtime["summary"] = models.summary_rows(spec.model, tuple(data.input_shape), data.num_classes)
-    else:  # a model passed in trains with the dtype policy it was built with
-        runtime["precision"] = given_model.dtype_policy.name
-        runtime["mixed_precision"] = runtime["precision"] != "float32"
     rd.update_spec_document(runtime=runtime)
-    train_data = data.as_tf_data("train", train.batch_size, augment=augment, shuffle=True, seed=train.seed)
+    settings = {**runtime, **runtime["tf_data"]}
+    input_wait = InputWaitMeter()
+    train_data = input_wait.instrument(train_pipeline(settings, runtime["tf_data"]["cache"]))
     # Scoring needs no gradients: bigger batches mean fewer steps and identical metrics.
     eval_batch_size = max(train.batch_size, 256)
-    validation_data = (
-        data.as_tf_data("validation", eval_batch_size, shuffle=False) if validation_count else None
-    )
+
+    def eval_pipeline(split: str) -> Any:
+        cache = runtime["tf_data"]["cache"] if split == "validation" else "none"  # test is read once
+        options = pipeline.InputOptions(settings["parallel_map"], settings["prefetch"], cache, disk_cache)
+        return pipeline.batches(data, split, eval_batch_size, shuffle=False, options=options)
+
+    validation_data = eval_pipeline("validation") if validation_count else None
 
     model = given_model if given_model is not None else _build_model(spec, data, runtime["precision"])
-    model.compile(
-        optimizer=make_optimizer(train, steps_per_epoch),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        steps_per_execution=runtime["steps_per_execution"],
-        jit_compile=runtime["jit_compile"],
-    )
+    compile_model(model, train, steps_per_epoch, runtime)
     metrics = MetricsCallback(writer, epochs=train.epochs, steps_per_epoch=steps_per_epoch)
     nan_guard = NaNGuard(lambda: metrics.step)
     checkpoint = EpochCheckpoint(str(rd.checkpoints_dir))
     # Checkpoint after MetricsCallback: an epoch's event is on disk before its checkpoint, so a
     # crash in between repeats the epoch on resume rather than losing its record.
-    callbacks: list[Any] = [StopGuard(stop, checkpoint), metrics, nan_guard, checkpoint]
+    # InputWaitCallback before MetricsCallback: it adds input_wait_s to the logs the event records.
+    callbacks: list[Any] = [
+        StopGuard(stop, checkpoint),
+        InputWaitCallback(input_wait),
+        metrics,
+        nan_guard,
+        checkpoint,
+    ]
     # Per epoch only: TensorBoard's per-batch summaries cost more than the small steps they log.
     tensorboard = keras.callbacks.TensorBoard(str(rd.tensorboard_dir), update_freq="epoch", write_graph=False)
     callbacks.append(tensorboard)
@@ -368,7 +314,7 @@ def _train(
 
     model.save(rd.model_path)
     if test_count:
-        x_test = data.as_tf_data("test", eval_batch_size, shuffle=False)
+        x_test = eval_pipeline("test")
         _, y_test = data.arrays("test")
         evaluation = evaluate(model, x_test, y_test, list(data.class_names))
         evaluation.save(rd.evaluation_path)
@@ -379,6 +325,7 @@ def _train(
             metrics={"test_accuracy": evaluation.accuracy, "test_loss": evaluation.loss},
         )
         log.info(f"test accuracy {evaluation.accuracy:.4f} on {evaluation.count} examples")
+    shutil.rmtree(disk_cache, ignore_errors=True)  # decoded images: only a resume would reuse them
     return {"status": "completed", "epoch": epochs_done}
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from lepton_lab.core.example_store import Store
-from lepton_lab.core.specs import AugmentSpec, DatasetSpec, parse
+from lepton_lab.core.specs import AugmentSpec, DatasetSpec
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -214,45 +214,12 @@ class Dataset:
         seed : int
             Seed of the shuffle order and of the augmentation.
         cache : bool
-            Cache the stored (not yet scaled) examples after the first epoch.
+            Folder datasets: keep decoded images in memory after the first epoch. In-memory
+            datasets are held as one tensor already.
         """
-        from lepton_lab.core import augment as augmentation
-        from lepton_lab.core.tf_import import tf
+        from lepton_lab.core.datasets import pipeline
 
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        rows = self._rows(split)
-        stored, scale = self._store.raw(rows)
-        resize = self._store.resize
-        data = tf.data.Dataset.from_tensor_slices((stored, self._labels[rows].astype(np.int32)))
-        if cache:
-            data = data.cache()
-        if shuffle if shuffle is not None else split == "train":
-            data = data.shuffle(max(len(rows), 1), seed=seed, reshuffle_each_iteration=True)
-        data = data.batch(batch_size)
-
-        def to_float(examples: tf.Tensor) -> tf.Tensor:
-            values = tf.cast(examples, tf.float32) * tf.constant(scale, tf.float32)
-            return values if resize is None else tf.image.resize(values, resize, method="bilinear")
-
-        spec = parse(AugmentSpec, augment) if augment is not None else AugmentSpec()
-        pipeline = augmentation.pipeline(spec, seed) if split == "train" else None
-        if pipeline is not None and self.kind != "image":
-            raise ValueError(
-                f"{self.name} is a tabular dataset; image augmentation does not apply, remove the ops"
-            )
-        if pipeline is None:
-            data = data.map(lambda x, y: (to_float(x), y), num_parallel_calls=tf.data.AUTOTUNE)
-        else:
-            # Random layers keep their state in a variable, and parallel map calls race on it;
-            # drawing one seed per batch in order and applying the layers statelessly keeps
-            # training reproducible. rerandomize_each_iteration gives each epoch new seeds.
-            batch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-            data = tf.data.Dataset.zip(data, batch_seeds).map(
-                lambda batch, batch_seed: (
-                    augmentation.apply(pipeline, to_float(batch[0]), batch_seed),
-                    batch[1],
-                ),
-                num_parallel_calls=tf.data.AUTOTUNE,
-            )
-        return data.prefetch(tf.data.AUTOTUNE)
+        options = pipeline.InputOptions(cache="memory" if cache else "none")
+        return pipeline.batches(
+            self, split, batch_size, augment=augment, shuffle=shuffle, seed=seed, options=options
+        )

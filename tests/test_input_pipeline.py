@@ -1,0 +1,165 @@
+"""Tests of the training input pipeline: folder images decoded by tf.data, input wait, runtime record.
+
+Real TensorFlow on tiny data; nothing here depends on timing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from lepton_lab.core import datasets
+from lepton_lab.core.datasets import pipeline
+from lepton_lab.core.datasets.pipeline import InputOptions
+from lepton_lab.core.run_store import load_run
+from lepton_lab.core.rundir import RunDir
+from lepton_lab.core.specs import JobSpec
+
+keras = pytest.importorskip("keras")
+
+from lepton_lab.core import runner  # noqa: E402  (after the keras skip)
+from lepton_lab.core.callbacks.input_wait import FIELD, InputWaitCallback, InputWaitMeter  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def digit_folder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray, np.ndarray]:
+    """The first 300 digits as 8x8 greyscale PNG files, one folder per class."""
+    from PIL import Image
+
+    digits = datasets.load("digits")
+    x = np.concatenate([digits.arrays(split)[0] for split in datasets.SPLITS])[:300]
+    y = np.concatenate([digits.arrays(split)[1] for split in datasets.SPLITS])[:300]
+    pixels = np.round(x[..., 0] * 255).astype(np.uint8)
+    root = tmp_path_factory.mktemp("digits-folder")
+    for index, (image, label) in enumerate(zip(pixels, y, strict=True)):
+        folder = root / f"class_{label}"
+        folder.mkdir(exist_ok=True)
+        Image.fromarray(image, mode="L").save(folder / f"{index:04d}.png")
+    return root, pixels, y
+
+
+def _collect(data: Any) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = zip(*((x.numpy(), y.numpy()) for x, y in data), strict=True)
+    return np.concatenate(images), np.concatenate(labels)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        InputOptions(),
+        InputOptions(parallel_map=False, prefetch=0),
+        InputOptions(cache="memory"),
+        InputOptions(cache="disk"),
+    ],
+    ids=["parallel", "sequential", "memory-cache", "disk-cache"],
+)
+def test_folder_pipeline_yields_the_images_and_labels_of_the_in_memory_path(
+    digit_folder: tuple[Path, np.ndarray, np.ndarray], options: InputOptions, tmp_path: Path
+) -> None:
+    root, _, _ = digit_folder
+    data = datasets.load(f"folder:{root}", image_size=8)
+    if options.cache == "disk":
+        options = InputOptions(cache="disk", cache_dir=tmp_path / "cache")
+    for split in datasets.SPLITS:
+        expected_images, expected_labels = data.arrays(split)  # Pillow, page by page
+        for _ in range(2):  # the second pass reads the cache, if any
+            images, labels = _collect(pipeline.batches(data, split, 32, shuffle=False, options=options))
+            np.testing.assert_array_equal(images, expected_images)
+            np.testing.assert_array_equal(labels, expected_labels)
+    if options.cache == "disk":
+        assert any((tmp_path / "cache").iterdir())
+
+
+def test_folder_training_batches_are_a_seeded_shuffle_of_the_split(
+    digit_folder: tuple[Path, np.ndarray, np.ndarray],
+) -> None:
+    root, _, _ = digit_folder
+    data = datasets.load(f"folder:{root}", image_size=8)
+    expected_images, expected_labels = data.arrays("train")
+    first = _collect(pipeline.batches(data, "train", 16, shuffle=True, seed=3))
+    again = _collect(pipeline.batches(data, "train", 16, shuffle=True, seed=3))
+    np.testing.assert_array_equal(first[0], again[0])
+    assert not np.array_equal(first[1], expected_labels)  # shuffled
+    order = np.lexsort(first[0].reshape(len(first[0]), -1).T)
+    expected_order = np.lexsort(expected_images.reshape(len(expected_images), -1).T)
+    np.testing.assert_array_equal(first[0][order], expected_images[expected_order])
+
+
+def test_in_memory_pipeline_gathers_the_same_examples_as_the_arrays() -> None:
+    data = datasets.load("digits", subset=200)
+    for split in datasets.SPLITS:
+        images, labels = _collect(data.as_tf_data(split, 17, shuffle=False))
+        expected_images, expected_labels = data.arrays(split)
+        np.testing.assert_allclose(images, expected_images, rtol=0, atol=1e-7)
+        np.testing.assert_array_equal(labels, expected_labels)
+    shuffled = _collect(data.as_tf_data("train", 17, shuffle=True, seed=5))
+    assert sorted(shuffled[1].tolist()) == sorted(data.labels("train").tolist())
+
+
+def test_instrumented_pipeline_yields_the_same_batches_and_counts_waits() -> None:
+    data = datasets.load("digits", subset=100)
+    plain = _collect(data.as_tf_data("validation", 8, shuffle=False))
+    meter = InputWaitMeter()
+    counted = _collect(meter.instrument(data.as_tf_data("validation", 8, shuffle=False)))
+    np.testing.assert_array_equal(plain[0], counted[0])
+    np.testing.assert_array_equal(plain[1], counted[1])
+    assert meter.seconds() >= 0.0
+
+
+def test_input_wait_callback_adds_the_epochs_wait_to_its_logs() -> None:
+    class FakeMeter:
+        value = 1.5
+
+        def seconds(self) -> float:
+            return self.value
+
+    meter = FakeMeter()
+    callback = InputWaitCallback(meter)  # type: ignore[arg-type]
+    callback.on_epoch_begin(0)
+    meter.value = 2.25
+    logs: dict[str, float] = {"loss": 0.5}
+    callback.on_epoch_end(0, logs)
+    assert logs == {"loss": 0.5, FIELD: 0.75}
+
+
+def _spec(**runtime: Any) -> JobSpec:
+    return JobSpec.model_validate(
+        {
+            "name": "probe",
+            "dataset": {"name": "digits", "subset": 300},
+            "model": {"preset": "mlp"},
+            "train": {"epochs": 1, "batch_size": 32, "runtime": runtime},
+        }
+    )
+
+
+def test_a_probed_run_records_candidates_and_the_next_run_reuses_the_choice(tmp_path: Path) -> None:
+    # Pins keep the probe short (two dimensions left to measure) and show pins hold in a real run.
+    pinned = {"precision": "float32", "jit_compile": False, "prefetch": "auto"}
+    first_dir = RunDir.create(tmp_path, _spec(probe="always", **pinned))
+    assert runner.run(first_dir.read_spec(), first_dir)["status"] == "completed"
+    runtime = json.loads(first_dir.spec_path.read_text())["runtime"]
+    policy = runtime["policy"]
+    assert policy["source"] == "measured" and policy["probe_s"] > 0
+    assert {"jit_compile", "precision", "prefetch"} <= set(policy["pinned"])
+    measured = [c for c in policy["candidates"] if c["step_ms"] is not None]
+    assert len(measured) == 4  # baseline, steps_per_execution 1 and 64, sequential map
+    assert all(
+        c["settings"]["precision"] == "float32" and c["settings"]["jit_compile"] is False for c in measured
+    )
+    (chosen,) = [c for c in policy["candidates"] if c["chosen"]]
+    assert chosen["settings"]["steps_per_execution"] == runtime["steps_per_execution"]
+    assert runtime["precision"] == "float32" and runtime["jit_compile"] is False
+    assert load_run(first_dir.path).spec_document["runtime"] == runtime  # the block round-trips
+    assert "runtime (measured)" in first_dir.worker_log_path.read_text()
+
+    second_dir = RunDir.create(tmp_path, _spec(**pinned))
+    assert runner.run(second_dir.read_spec(), second_dir)["status"] == "completed"
+    second = second_dir.read_spec_document()["runtime"]
+    assert second["policy"]["source"] == "cache"
+    assert second["steps_per_execution"] == runtime["steps_per_execution"]
+    assert second["tf_data"] == runtime["tf_data"]
