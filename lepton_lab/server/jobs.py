@@ -105,6 +105,8 @@ class Job:
     task: asyncio.Task[None] | None = None
     stream: JobStream = field(init=False)
     progress: dict[str, Any] = field(default_factory=dict)
+    # Epoch, ETA and elapsed time by the rule the panel, notebook and CLI apply (curves unused: tiny).
+    tracker: JobMetrics = field(default_factory=lambda: JobMetrics(batch_points=4, epoch_points=4))
     progress_sent: float = 0.0  # monotonic time of its last progress message
     exited: bool = False  # its worker has exited: it holds no slot while its outcome is recorded
     write_failing: bool = False  # the last write about it failed (logged once, not per retry)
@@ -878,6 +880,12 @@ class JobManager:
                 job.progress["epochs_done"] = event.get("epoch")
             elif kind == "status" and event.get("epochs") is not None:
                 job.progress.setdefault("epochs", event["epochs"])
+        tracker = job.tracker
+        tracker.apply(events)
+        job.progress.update(
+            epoch=tracker.current_epoch(), epochs_done=tracker.epochs_done,
+            eta_s=tracker.eta_seconds(), elapsed_s=tracker.elapsed_seconds(),
+        )  # fmt: skip
         if epoch_done:
             epoch = job.progress.get("epochs_done")
             self._try_write(job, f"epoch {epoch}", lambda: self.store.put(job.id, epoch=epoch))
