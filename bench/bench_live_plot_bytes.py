@@ -17,13 +17,25 @@ import sys
 from typing import Any
 
 
+#: Bytes sent, by kind: widget opening (state and front-end code), history refreshes, new events.
+SENT = {"open": 0, "history": 0, "events": 0, "other": 0}
+
+
+def _kind(data: Any) -> str:
+    if isinstance(data, dict) and "history" in (data.get("state") or {}):
+        return "history"
+    if isinstance(data, dict) and data.get("method") == "custom":
+        return "events"
+    return "other"
+
+
 class _Comm:
     kernel = "bench"
 
     def __init__(self, **kwargs: Any) -> None:
         self.comm_id = kwargs.get("comm_id") or f"comm-{id(self)}"
-        self.sent = 0
-        self.sent += len(json.dumps(kwargs.get("data") or {}, default=str))
+        self.sent = len(json.dumps(kwargs.get("data") or {}, default=str))
+        SENT["open"] += self.sent
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         pass
@@ -38,7 +50,9 @@ class _Comm:
         pass
 
     def send(self, data: Any = None, metadata: Any = None, buffers: Any = None) -> None:
-        self.sent += len(json.dumps(data, default=str)) if data else 0
+        size = len(json.dumps(data, default=str)) if data else 0
+        self.sent += size
+        SENT[_kind(data)] += size
 
 
 def _bundle_bytes(obj: Any, raw: bool) -> int:
@@ -80,6 +94,8 @@ def main(epochs: int = 10, steps_per_epoch: int = 1000) -> dict[str, float]:
     plot = LivePlot(clock=lambda: now[0], trailing=False, title="bench")
     plot.display()
     shown = sum(outputs) + sum(comm.sent for comm in comms)
+    display_output = sum(outputs)
+    before = dict(SENT)
     total = steps_per_epoch * epochs
     for step in range(1, total + 1):
         now[0] += 0.001
@@ -96,13 +112,17 @@ def main(epochs: int = 10, steps_per_epoch: int = 1000) -> dict[str, float]:
     plot.flush()
     live = sum(outputs) + sum(comm.sent for comm in comms) - shown
     redraws = plot.redraws
+    live_parts = {kind: SENT[kind] - before[kind] for kind in ("events", "history")}
     plot.on_event({"t": now[0], "type": "status", "status": "completed", "epoch": epochs})
     plot.finish()
     final = sum(outputs) + sum(comm.sent for comm in comms) - shown - live
     result = {
         "redraws": redraws,
         "bytes_per_live_redraw": round(live / max(redraws, 1)),
-        "display_bytes": shown,
+        "events_bytes_per_redraw": round(live_parts["events"] / max(redraws, 1)),
+        "history_bytes_per_redraw": round(live_parts["history"] / max(redraws, 1)),
+        "display_output_bytes": display_output,
+        "display_bytes_with_widget_code": shown,
         "final_draw_bytes": final,
     }
     print(json.dumps(result))

@@ -66,13 +66,14 @@ class LiveChart(anywidget.AnyWidget):
             self.send({"type": "events", "events": events})
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        data = super()._repr_mimebundle_(**kwargs)
+        bundle = super()._repr_mimebundle_(**kwargs)  # ipywidgets: (data, metadata)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
         # Where the widget cannot run (nbconvert, a notebook saved mid-run without widget state)
         # the next mimetype shows. The static drawing comes with the final draw only
-        # (LivePlot.finish replaces this output), so live outputs stay a few hundred bytes.
+        # (LivePlot.finish replaces this output), so the live output stays a few hundred bytes.
         if isinstance(data, dict):
             data["text/html"] = _PLACEHOLDER_HTML
-        return data
+        return bundle
 
 
 _PLACEHOLDER_HTML = (
