@@ -20,6 +20,7 @@ import traitlets
 from lepton_lab.core.specs import AUGMENT_OPS, AugmentSpec, SpecError, parse
 from lepton_lab.widgets import _images
 from lepton_lab.widgets._controls import FloatSlider
+from lepton_lab.widgets._redraw_throttle import Cancellable, TimerFactory, thread_timer
 from lepton_lab.widgets._snapshot import StaticSnapshot
 
 #: Slider of each op's parameter: (name, low, high, step, default).
@@ -36,12 +37,17 @@ _FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 
 
 class _Debouncer:
-    """Call ``function`` once, ``delay`` seconds after the last :meth:`trigger` (now if delay is 0)."""
+    """Call ``function`` once, ``delay`` seconds after the last :meth:`trigger` (now if delay is 0).
 
-    def __init__(self, delay: float, function: Any) -> None:
+    ``timer(delay, function)`` starts the one-shot timer (a ``threading.Timer`` by default; tests
+    pass fake timers they fire by hand).
+    """
+
+    def __init__(self, delay: float, function: Any, timer: TimerFactory = thread_timer) -> None:
         self.delay = delay
         self.function = function
-        self._timer: threading.Timer | None = None
+        self._start_timer = timer
+        self._timer: Cancellable | None = None
         self._lock = threading.Lock()
 
     def trigger(self) -> None:
@@ -51,9 +57,7 @@ class _Debouncer:
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
-            self._timer = threading.Timer(self.delay, self.function)
-            self._timer.daemon = True
-            self._timer.start()
+            self._timer = self._start_timer(self.delay, self.function)
 
     def cancel(self) -> None:
         with self._lock:
@@ -79,6 +83,8 @@ class AugmentationPreview(StaticSnapshot, ipywidgets.VBox):
         Seed of the augmentation pipeline (the reseed button changes it).
     debounce_s : float
         Wait this long after the last control change before refreshing; 0 refreshes at once.
+    timer : callable
+        ``timer(delay_s, callback)`` starts the debounce timer (default: a ``threading.Timer``).
     """
 
     value = traitlets.Dict(help="The AugmentSpec as JSON (updated on every change).")
@@ -95,6 +101,7 @@ class AugmentationPreview(StaticSnapshot, ipywidgets.VBox):
         n_variants: int = 4,
         seed: int = 0,
         debounce_s: float = 0.25,
+        timer: TimerFactory = thread_timer,
         **kwargs: Any,
     ) -> None:
         if isinstance(dataset, str):
@@ -138,7 +145,7 @@ class AugmentationPreview(StaticSnapshot, ipywidgets.VBox):
         self.variants: np.ndarray | None = None
         self._generation = 0
         self._lock = threading.Lock()
-        self._debouncer = _Debouncer(debounce_s, self.refresh)
+        self._debouncer = _Debouncer(debounce_s, self.refresh, timer)
         super().__init__(
             [
                 ipywidgets.HTML("<b>Augmentation</b>"),
