@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-import time
+import json
+import types
 
 import numpy as np
 import pytest
@@ -55,19 +56,34 @@ def test_reseed_gives_new_variants_and_the_same_seed_gives_the_same(digits):
     np.testing.assert_array_equal(preview.variants, first)
 
 
+class FakeTimers:
+    """Debounce timers the test fires by hand: started ones, in order, with their cancellations."""
+
+    def __init__(self):
+        self.started = []
+
+    def __call__(self, delay_s, callback):
+        timer = types.SimpleNamespace(delay_s=delay_s, callback=callback, cancelled=False)
+        timer.cancel = lambda: setattr(timer, "cancelled", True)
+        self.started.append(timer)
+        return timer
+
+
 def test_moving_controls_quickly_refreshes_once_after_they_stop(digits):
-    preview = AugmentationPreview(digits, debounce_s=0.3)
+    timers = FakeTimers()
+    preview = AugmentationPreview(digits, debounce_s=0.3, timer=timers)
     start = preview.refreshes
     preview.enabled["contrast"].value = True
     for value in (0.3, 0.4, 0.5, 0.6):
         preview.parameters["contrast"].value = value
     assert preview.refreshes == start  # nothing yet: still inside the debounce delay
-    deadline = time.monotonic() + 15
-    while preview.refreshes == start and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.4)
+    live = [timer for timer in timers.started if not timer.cancelled]
+    assert len(live) == 1 and len(timers.started) == 5  # each change restarted the delay
+    assert live[0].delay_s == 0.3
+    live[0].callback()  # the delay has passed since the last change
     assert preview.refreshes == start + 1
     assert preview.caption.value.count("contrast") == 1
+    assert "0.6" in json.dumps(preview.value)  # the refresh shows the last value set
 
 
 def test_tabular_datasets_are_refused_with_a_reason():
