@@ -35,8 +35,8 @@ _LAZY: dict[str, str] = {
     "runs": "lepton_lab.core.run_store:runs",
     "load_run": "lepton_lab.core.run_store:load_run",
     "delete_run": "lepton_lab.core.deletion:delete_run",
-    "report": "lepton_lab.core.report:report",
-    "export_notebook": "lepton_lab.export:export_notebook",
+    "report": "lepton_lab.sharing.report:report",
+    "export_notebook": "lepton_lab.sharing.export:export_notebook",
     # notebook widgets
     "DatasetBrowser": "lepton_lab.widgets.dataset_browser:DatasetBrowser",
     "AugmentationPreview": "lepton_lab.widgets.augmentation_preview:AugmentationPreview",

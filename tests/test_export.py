@@ -1,4 +1,4 @@
-"""Tests of the offline notebook export (``lepton_lab.export``, ``lepton-lab export``).
+"""Tests of the offline notebook export (``lepton_lab.sharing.export``, ``lepton-lab export``).
 
 The browser half (the exported page drawn with networking disabled) is
 tests/browser/test_export_offline.py.
@@ -13,8 +13,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lepton_lab.cli_share import build_parser
-from lepton_lab.export import (
+from lepton_lab.cli import build_parser
+from lepton_lab.sharing.export import (
     PLOTLY_MIME,
     WIDGET_STATE_MIME,
     WIDGET_VIEW_MIME,

@@ -80,7 +80,7 @@ def test_saved_notebook_stays_small_and_has_no_figure_widget(executed):
 
 
 def test_offline_export_draws_the_plot(executed):
-    from lepton_lab.export import notebook_to_html
+    from lepton_lab.sharing.export import notebook_to_html
 
     _, nb = executed
     page, figures = notebook_to_html(nb)

@@ -1,4 +1,4 @@
-"""Tests of the self-contained run report (``lepton_lab.core.report``, ``lepton-lab report``).
+"""Tests of the self-contained run report (``lepton_lab.sharing.report``, ``lepton-lab report``).
 
 The browser half (charts drawn with networking disabled) is tests/browser/test_report_offline.py.
 """
@@ -15,11 +15,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lepton_lab.cli_share import build_parser
-from lepton_lab.core import report_figures
-from lepton_lab.core.report import report, resolve_run
+from lepton_lab.cli import build_parser
 from lepton_lab.core.run_store import load_run
 from lepton_lab.core.rundir import RunDir
+from lepton_lab.sharing import report_figures
+from lepton_lab.sharing.report import report, resolve_run
 from tests.sharing import RUN_NAME, element_urls, network_urls, trained_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,8 +149,8 @@ def test_report_escapes_user_text(page_text):
 def test_building_a_report_does_not_import_tensorflow(run_path, tmp_path):
     code = (
         "import sys\n"
-        "import lepton_lab.cli_share\n"
-        "from lepton_lab.core.report import report\n"
+        "import lepton_lab.cli\n"
+        "from lepton_lab.sharing.report import report\n"
         f"report({str(run_path)!r}, {str(tmp_path / 'r.html')!r})\n"
         "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     )

@@ -1,4 +1,4 @@
-"""Static SVG drawings in each plot's text/html fallback (``lepton_lab.widgets._svg``).
+"""Static SVG drawings in each plot's text/html fallback (``lepton_lab.sharing.svg``).
 
 Pages that cannot render the plotly mimetype (plain ``jupyter nbconvert --to html`` opened
 offline) show these drawings. The browser half (the converted page drawn with networking
@@ -16,10 +16,10 @@ import xml.etree.ElementTree as ET
 import nbformat
 import pytest
 
+from lepton_lab.sharing.svg import figure_to_svg
+from lepton_lab.sharing.svg.cartesian import MAX_CELL_RECTS
+from lepton_lab.sharing.svg.elements import MAX_POINTS
 from lepton_lab.widgets import _plots
-from lepton_lab.widgets._svg import figure_to_svg
-from lepton_lab.widgets._svg_cartesian import MAX_CELL_RECTS
-from lepton_lab.widgets._svg_elements import MAX_POINTS
 from lepton_lab.widgets.live_plot import LivePlot
 from tests.sharing import nbconverted_notebook
 

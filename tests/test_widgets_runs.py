@@ -41,7 +41,7 @@ def test_evaluation_gallery_images_are_the_test_examples_named(trained):
     _, _, run = trained
     digits = datasets.load(run.spec.dataset)
     view = EvaluationView(str(run.path), dataset=digits)
-    from lepton_lab.widgets._images import thumbnail
+    from lepton_lab.sharing.images import png_data_uri as thumbnail
 
     index = run.evaluation.worst[3]["index"]
     assert view.worst.items[3]["src"] == thumbnail(digits.page(index, 1, split="test").images[0])

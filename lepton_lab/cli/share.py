@@ -18,7 +18,7 @@ def _size(path: Any) -> str:
 
 def cmd_report(run: str, output: str | None = None, runs_dir: str = DEFAULT_RUNS_DIR) -> int:
     """Write the HTML report of ``run``; return an exit code."""
-    from lepton_lab.core.report import report
+    from lepton_lab.sharing.report import report
 
     try:
         path = report(run, output, runs_dir=runs_dir)
@@ -33,7 +33,7 @@ def cmd_export(notebook: str, output: str, execute: bool = False, timeout: int =
     """Export ``notebook`` as an offline HTML page; return an exit code."""
     from nbformat.reader import NotJSONError
 
-    from lepton_lab.export import export_notebook
+    from lepton_lab.sharing.export import export_notebook
 
     try:
         path = export_notebook(notebook, output, execute=execute, timeout=timeout)

@@ -6,7 +6,7 @@ and nbconvert's HTML loads widget managers from a CDN. A figure here is a plain 
 mimetype, which JupyterLab renders with its bundled jupyterlab-plotly. Each bundle also
 carries a ``text/html`` fallback for pages that cannot render that mimetype (plain
 ``jupyter nbconvert --to html``, opened offline): a static SVG drawing of the figure
-(:mod:`lepton_lab.widgets._svg`), which a small script replaces by the interactive chart when
+(:mod:`lepton_lab.sharing.svg`), which a small script replaces by the interactive chart when
 the page has plotly.js.
 
 Figures are built as dicts rather than with ``plotly.graph_objects``: no validation pass,
@@ -23,52 +23,18 @@ Two ways to show a figure, both redrawable in place:
 
 from __future__ import annotations
 
-import itertools
-import json
 import threading
 from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets
 
-from lepton_lab.widgets._svg import figure_to_svg
+from lepton_lab.sharing.embed import finite, static_figure_html
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 
 #: Colours shared by every chart: train, validation, then further series.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
-
-_ids = itertools.count(1)
-
-# Swaps the static drawing for the interactive chart where the page has plotly.js (a global or an
-# AMD module); otherwise the drawing stays. Tried again on "load" for a plotly.js loaded later.
-_FALLBACK_JS = (
-    "(function(){var f=%s;var id=%s;"
-    "function draw(P){var el=document.getElementById(id);"
-    "if(el&&!el.dataset.drawn){el.dataset.drawn='1';el.innerHTML='';P.newPlot(el,f.data,f.layout,f.config||{});}}"
-    "function attempt(){if(window.Plotly){draw(window.Plotly);return true;}"
-    "var r=window.require;"
-    "if(typeof r==='function'&&r.defined&&r.defined('plotly')){r(['plotly'],draw);return true;}"
-    "return false;}"
-    "if(!attempt()){window.addEventListener('load',attempt);}})();"
-)
-
-
-def _json(value: Any) -> str:
-    # "</" would end the <script> element early; JSON allows the escaped form.
-    return json.dumps(value, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
-
-
-def _finite(value: Any) -> Any:
-    """``value`` with NaN and infinities as None (plotly draws gaps; strict JSON needs it)."""
-    if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
-    return value
-
 
 def bundle(figure: dict[str, Any], title: str = "plot") -> dict[str, Any]:
     """Return the mimebundle of ``figure``: plotly JSON, an HTML fallback and a text line.
@@ -84,14 +50,8 @@ def bundle(figure: dict[str, Any], title: str = "plot") -> dict[str, Any]:
     title : str
         What ``text/plain`` says the output is.
     """
-    figure = _finite(figure)
-    div_id = f"lepton-plot-{next(_ids)}"
-    height = figure.get("layout", {}).get("height", 360)
-    html = (
-        f'<div id="{div_id}" class="lepton-plot" style="min-height:{height}px">{figure_to_svg(figure)}</div>'
-        f"<script>{_FALLBACK_JS % (_json(figure), _json(div_id))}</script>"
-    )
-    return {PLOTLY_MIME: figure, "text/html": html, "text/plain": f"<{title}>"}
+    figure = finite(figure)
+    return {PLOTLY_MIME: figure, "text/html": static_figure_html(figure), "text/plain": f"<{title}>"}
 
 
 class FigureView(ipywidgets.Output):

@@ -18,10 +18,10 @@ import numpy as np
 import traitlets
 
 from lepton_lab.core.specs import AUGMENT_OPS, AugmentSpec, SpecError, parse
-from lepton_lab.widgets import _images
+from lepton_lab.sharing import images
+from lepton_lab.sharing.snapshot import StaticSnapshot
 from lepton_lab.widgets._controls import FloatSlider
 from lepton_lab.widgets._redraw_throttle import Cancellable, TimerFactory, thread_timer
-from lepton_lab.widgets._snapshot import StaticSnapshot
 
 #: Slider of each op's parameter: (name, low, high, step, default).
 _PARAMETERS: dict[str, tuple[str, float, float, float, float]] = {
@@ -239,11 +239,11 @@ class AugmentationPreview(StaticSnapshot, ipywidgets.VBox):
             self.variants = variants
             rows = [list(self.images)] + [list(variants[:, k]) for k in range(self.n_variants)]
             height, width = self.images.shape[1:3]
-            picture = _images.grid(rows, scale=_images.upscale_factor(height, width, 48), gap=3)
+            picture = images.grid(rows, scale=images.upscale_factor(height, width, 48), gap=3)
             names = ", ".join(op.op for op in spec.ops) or "no ops"
             self.error = ""
             self.message.value = ""
-            self.image.value = _images.png(picture)
+            self.image.value = images.png(picture)
             self.image.width = str(picture.shape[1])  # natural size: no blurry stretching
             self.caption.value = (
                 f"<div style='font-size:12px;color:#555'>top row: originals<br>below: {self.n_variants} "

@@ -16,8 +16,9 @@ from typing import Any
 import ipywidgets
 import traitlets
 
-from lepton_lab.widgets import _images, _plots
-from lepton_lab.widgets._snapshot import StaticSnapshot
+from lepton_lab.sharing import images
+from lepton_lab.sharing.snapshot import StaticSnapshot
+from lepton_lab.widgets import _plots
 from lepton_lab.widgets._thumbnails import ThumbnailGrid
 
 _SPLITS = ("train", "validation", "test")
@@ -102,8 +103,8 @@ class DatasetBrowser(StaticSnapshot, ipywidgets.VBox):
 
     def _image_controls(self, columns: int) -> list[ipywidgets.Widget]:
         height, width = self.dataset.input_shape[:2]
-        self._thumb_min = _images.THUMBNAIL_MIN_SIDE
-        size = _images.upscale_factor(height, width, self._thumb_min) * max(height, width)
+        self._thumb_min = images.THUMBNAIL_MIN_SIDE
+        size = images.upscale_factor(height, width, self._thumb_min) * max(height, width)
         self.grid = ThumbnailGrid(columns=columns, size=min(size, 96))
         self.grid.on_select(self._select)
         self.previous = ipywidgets.Button(
@@ -160,7 +161,7 @@ class DatasetBrowser(StaticSnapshot, ipywidgets.VBox):
         names = self.dataset.class_names
         page = self.current
         items = [
-            {"src": _images.thumbnail(image, self._thumb_min), "caption": str(names[int(y)]),
+            {"src": images.png_data_uri(image, self._thumb_min), "caption": str(names[int(y)]),
              "title": f"{self.split} #{int(index)} · label {int(y)} ({names[int(y)]})"}
             for image, y, index in zip(page.images, page.labels, page.indices, strict=True)
         ]  # fmt: skip
@@ -183,7 +184,7 @@ class DatasetBrowser(StaticSnapshot, ipywidgets.VBox):
         label = int(self.current.labels[position])
         index = int(self.current.indices[position])
         height, width = image.shape[:2]
-        self.large.value = _images.png(image, _images.upscale_factor(height, width, 192))
+        self.large.value = images.png(image, images.upscale_factor(height, width, 192))
         self.large.layout.display = None
         self.info.value = (
             f"<div style='padding:8px'><b>{html.escape(str(self.dataset.class_names[label]))}</b><br>"

@@ -15,8 +15,9 @@ from typing import Any
 import ipywidgets
 
 from lepton_lab.core.evaluate import Evaluation
-from lepton_lab.widgets import _images, _plots
-from lepton_lab.widgets._snapshot import StaticSnapshot
+from lepton_lab.sharing import images
+from lepton_lab.sharing.snapshot import StaticSnapshot
+from lepton_lab.widgets import _plots
 from lepton_lab.widgets._thumbnails import ThumbnailGrid
 
 
@@ -131,7 +132,7 @@ class EvaluationView(StaticSnapshot, ipywidgets.VBox):
             if with_confidence:
                 caption += f" {example['confidence']:.2f}"
             items.append({
-                "src": _images.thumbnail(page.images[0]),
+                "src": images.png_data_uri(page.images[0]),
                 "caption": caption if not right or with_confidence else str(predicted),
                 "title": f"test #{example['index']} · true {true} · predicted {predicted} "
                          f"({example['confidence']:.1%})",

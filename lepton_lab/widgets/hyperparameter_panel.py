@@ -15,8 +15,8 @@ import ipywidgets
 import traitlets
 
 from lepton_lab.core.specs import SpecError, TrainSpec, parse
+from lepton_lab.sharing.snapshot import StaticSnapshot
 from lepton_lab.widgets._controls import ChoiceDropdown, FloatLogSlider, FloatSlider
-from lepton_lab.widgets._snapshot import StaticSnapshot
 
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024, 2048)
 _STYLE = {"description_width": "140px"}

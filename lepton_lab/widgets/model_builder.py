@@ -25,7 +25,7 @@ from lepton_lab.core.specs import (
     SpecError,
     parse,
 )
-from lepton_lab.widgets._snapshot import StaticSnapshot
+from lepton_lab.sharing.snapshot import StaticSnapshot
 
 #: Arguments by kind of editor.
 _INT_ARGS = ("filters", "units")

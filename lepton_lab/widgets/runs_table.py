@@ -16,8 +16,8 @@ import ipywidgets
 import pandas as pd
 import traitlets
 
+from lepton_lab.sharing.snapshot import StaticSnapshot
 from lepton_lab.widgets import _plots
-from lepton_lab.widgets._snapshot import StaticSnapshot
 
 #: Columns shown first when present; the rest are hidden to keep the table readable.
 _SHOWN = (

@@ -23,7 +23,7 @@ import ipywidgets
 import traitlets
 
 from lepton_lab.core.specs import DatasetSpec, JobSpec, SpecError, parse, parse_job
-from lepton_lab.widgets._snapshot import StaticSnapshot
+from lepton_lab.sharing.snapshot import StaticSnapshot
 from lepton_lab.widgets.augmentation_preview import AugmentationPreview
 from lepton_lab.widgets.dataset_browser import DatasetBrowser
 from lepton_lab.widgets.hyperparameter_panel import HyperparameterPanel

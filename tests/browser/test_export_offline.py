@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lepton_lab.export import export_notebook
+from lepton_lab.sharing.export import export_notebook
 from tests.sharing import executed_notebook, open_offline, rendered_plot_count
 
 

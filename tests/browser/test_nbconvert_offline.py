@@ -7,7 +7,7 @@ Python half (sizes, SVG structure) is tests/test_svg_fallback.py.
 
 from __future__ import annotations
 
-from lepton_lab.core.embed import plotly_js_script
+from lepton_lab.sharing.embed import plotly_js_script
 from lepton_lab.widgets import _plots
 from tests.sharing import nbconverted_notebook, open_offline, rendered_plot_count
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lepton_lab.core.report import report
 from lepton_lab.core.run_store import load_run
+from lepton_lab.sharing.report import report
 from tests.sharing import open_offline, rendered_plot_count, trained_run
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lepton_lab.widgets import _colours
-from lepton_lab.widgets._svg_elements import (
+from lepton_lab.sharing.svg import colours
+from lepton_lab.sharing.svg.elements import (
     COLORWAY,
     Axis,
     Box,
@@ -21,6 +21,7 @@ from lepton_lab.widgets._svg_elements import (
 
 
 def draw_parcoords(trace: dict[str, Any], index: int, plot: Box) -> list[str]:
+    """Draw a ``parcoords`` trace in ``plot``: a vertical axis per dimension, a polyline per row."""
     dimensions = [d for d in trace.get("dimensions") or [] if isinstance(d, dict) and d.get("visible", True)]
     if not dimensions:
         return []
@@ -86,15 +87,16 @@ def _row_colours(line: dict[str, Any], rows: int, default: str) -> list[str]:
     numbers = [as_number(value) for value in colour]
     finite = [n for n in numbers if n is not None]
     lo, hi = colour_limits(line, finite)
-    stops = _colours.scale(line.get("colorscale"))
+    stops = colours.scale(line.get("colorscale"))
     shades = [
-        _colours.hex_colour(_colours.at(stops, (n - lo) / (hi - lo))) if n is not None else "#bbb"
+        colours.hex_colour(colours.at(stops, (n - lo) / (hi - lo))) if n is not None else "#bbb"
         for n in numbers
     ]
     return shades + [default] * (rows - len(shades))
 
 
 def colour_limits(style: dict[str, Any], finite: list[float]) -> tuple[float, float]:
+    """Colour range of the lines: ``cmin`` / ``cmax`` where given, else that of ``finite`` (never empty)."""
     lo, hi = as_number(style.get("cmin")), as_number(style.get("cmax"))
     lo = min(finite, default=0.0) if lo is None else lo
     hi = max(finite, default=1.0) if hi is None else hi

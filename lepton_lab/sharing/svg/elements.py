@@ -1,6 +1,6 @@
 """Building blocks of the static SVG drawings: escaped text, rounded coordinates, axes, ticks.
 
-Shared by :mod:`lepton_lab.widgets._svg` (the figure) and the modules drawing its traces.
+Shared by :mod:`lepton_lab.sharing.svg.figure` (the figure) and the modules drawing its traces.
 """
 
 from __future__ import annotations
@@ -166,6 +166,8 @@ def trace_colour(trace: dict[str, Any], index: int, part: str = "line") -> str:
 
 @dataclass
 class Box:
+    """A rectangle in drawing pixels (y grows downwards)."""
+
     left: float
     top: float
     right: float
@@ -173,10 +175,12 @@ class Box:
 
     @property
     def width(self) -> float:
+        """Return the width in pixels."""
         return self.right - self.left
 
     @property
     def height(self) -> float:
+        """Return the height in pixels."""
         return self.bottom - self.top
 
 

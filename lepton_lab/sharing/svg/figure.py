@@ -1,19 +1,19 @@
 """Static SVG drawings of plotly figure dicts, for pages that have no plotly.js.
 
-Each plot's ``text/html`` fallback (:func:`lepton_lab.widgets._plots.bundle`) carries one, so a
-notebook converted with plain ``jupyter nbconvert --to html`` and opened offline still shows its
-plots; where plotly.js is present, the fallback's script swaps in the interactive chart.
+Each plot's ``text/html`` fallback (:func:`lepton_lab.sharing.embed.static_figure_html`) carries
+one, so a notebook converted with plain ``jupyter nbconvert --to html`` and opened offline still
+shows its plots; where plotly.js is present, the fallback's script swaps in the interactive chart.
 
-Drawn: what the chart builders of :mod:`lepton_lab.widgets._plots` and
-:class:`~lepton_lab.widgets.live_plot.LivePlot` emit, that is ``scatter`` / ``scattergl`` lines and
-markers (a None breaks the line) on one or more subplots (``xaxis2`` / ``yaxis2`` with a
-``domain``, ``overlaying`` axes on the same domain), grouped or overlaid ``bar`` traces,
+Drawn: what the widgets' chart builders (``lepton_lab.widgets._plots``) and live plot emit, that
+is ``scatter`` / ``scattergl`` lines and markers (a None breaks the line) on one or more subplots
+(``xaxis2`` / ``yaxis2`` with a ``domain``, ``overlaying`` axes on the same domain), grouped or
+overlaid ``bar`` traces,
 ``heatmap`` cells with a colour bar, ``parcoords`` as one polyline per row across vertical axes,
 and the title, axis titles, annotations and legend. Other trace types are named in a note.
 
 Text is drawn as given (escaped), except that a text wholly wrapped in ``<b>...</b>`` (plotly's
 bold markup, as in LivePlot's panel titles) is drawn bold without the tags. Coordinates are
-rounded to 0.1 px, long traces are thinned (:data:`~lepton_lab.widgets._svg_elements.MAX_POINTS`)
+rounded to 0.1 px, long traces are thinned (:data:`~lepton_lab.sharing.svg.elements.MAX_POINTS`)
 and large heatmaps drawn as one small PNG, so a drawing takes a few to a few tens of kilobytes.
 
 Examples
@@ -29,15 +29,15 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from lepton_lab.widgets import _colours
-from lepton_lab.widgets._svg_cartesian import (
+from lepton_lab.sharing.svg import colours
+from lepton_lab.sharing.svg.cartesian import (
     CARTESIAN,
     category_label_room,
     declared_subplots,
     draw_cartesian,
     z_range,
 )
-from lepton_lab.widgets._svg_elements import (
+from lepton_lab.sharing.svg.elements import (
     CHAR_WIDTH,
     Axis,
     Box,
@@ -51,7 +51,7 @@ from lepton_lab.widgets._svg_elements import (
     trace_colour,
     trace_type,
 )
-from lepton_lab.widgets._svg_parcoords import colour_limits, draw_parcoords
+from lepton_lab.sharing.svg.parcoords import colour_limits, draw_parcoords
 
 SVG_NS = "http://www.w3.org/2000/svg"
 #: Size of a figure whose layout gives none (plotly fills the cell's width; this is a typical one).
@@ -137,7 +137,7 @@ def figure_to_svg(figure: dict[str, Any], width: int | None = None) -> str:
 
 @dataclass
 class _ColourBar:
-    stops: list[tuple[float, _colours.RGB]]
+    stops: list[tuple[float, colours.RGB]]
     lo: float
     hi: float
     title: str
@@ -151,20 +151,20 @@ def _colour_bar_spec(traces: list[dict[str, Any]]) -> _ColourBar | None:
             numbers = [n for row in trace.get("z") or [] for n in map(as_number, row or []) if n is not None]
             lo, hi = z_range(trace, numbers)
             title = title_text(mapping(trace.get("colorbar")).get("title"))
-            return _ColourBar(_colours.scale(trace.get("colorscale")), lo, hi, title)
+            return _ColourBar(colours.scale(trace.get("colorscale")), lo, hi, title)
         line = mapping(trace.get("line"))
         if kind == "parcoords" and line.get("showscale") and isinstance(line.get("color"), list):
             numbers = [n for n in map(as_number, line["color"]) if n is not None]
             if numbers:
                 lo, hi = colour_limits(line, numbers)
                 title = title_text(mapping(line.get("colorbar")).get("title"))
-                return _ColourBar(_colours.scale(line.get("colorscale")), lo, hi, title)
+                return _ColourBar(colours.scale(line.get("colorscale")), lo, hi, title)
     return None
 
 
 def _draw_colour_bar(bar: _ColourBar, plot: Box) -> list[str]:
     stops = "".join(
-        f'<stop offset="{offset:g}" stop-color="{_colours.hex_colour(rgb)}"/>' for offset, rgb in bar.stops
+        f'<stop offset="{offset:g}" stop-color="{colours.hex_colour(rgb)}"/>' for offset, rgb in bar.stops
     )
     # Ids are page-wide in HTML: name the gradient after its content, so equal ids mean equal gradients.
     gradient = f"lepton-scale-{zlib.crc32(stops.encode()):08x}"

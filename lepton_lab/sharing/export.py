@@ -18,7 +18,7 @@ Lives outside :mod:`lepton_lab.core` because it uses nbconvert.
 
 Examples
 --------
->>> from lepton_lab.export import export_notebook
+>>> from lepton_lab.sharing.export import export_notebook
 >>> export_notebook("01-quickstart.ipynb", "01-quickstart.html")          # doctest: +SKIP
 PosixPath('01-quickstart.html')
 """
@@ -33,8 +33,14 @@ from typing import Any
 import nbformat
 from nbconvert.preprocessors import Preprocessor
 
-from lepton_lab.core.embed import plotly_js_script
-from lepton_lab.snapshot import PLOTLY_MIME, WIDGET_VIEW_MIME, WidgetSnapshot, strip_remote_tags, text_of
+from lepton_lab.sharing.embed import plotly_js_script
+from lepton_lab.sharing.snapshot import (
+    PLOTLY_MIME,
+    WIDGET_VIEW_MIME,
+    WidgetSnapshot,
+    strip_remote_tags,
+    text_of,
+)
 
 WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json"
 

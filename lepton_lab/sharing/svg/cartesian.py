@@ -9,8 +9,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from lepton_lab.widgets import _colours
-from lepton_lab.widgets._svg_elements import (
+import numpy as np
+
+from lepton_lab.sharing import images
+from lepton_lab.sharing.svg import colours
+from lepton_lab.sharing.svg.elements import (
     CHAR_WIDTH,
     Axis,
     Box,
@@ -39,6 +42,7 @@ _AXIS_KEY = re.compile(r"xaxis(\d*)")
 def draw_cartesian(
     traces: list[dict[str, Any]], layout: dict[str, Any], plot: Box
 ) -> tuple[list[str], dict[str, Axis]]:
+    """Draw the cartesian traces in ``plot``: SVG elements and the axes by name (``"x"``, ``"y2"``)."""
     subplots: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {
         pair: [] for pair in declared_subplots(layout)
     }
@@ -262,6 +266,7 @@ def _bars(
 
 
 def z_range(trace: dict[str, Any], numbers: list[float]) -> tuple[float, float]:
+    """Colour range of a heatmap: ``zmin`` / ``zmax`` where given, else that of ``numbers`` (never empty)."""
     lo = as_number(trace.get("zmin"))
     hi = as_number(trace.get("zmax"))
     lo = min(numbers, default=0.0) if lo is None else lo
@@ -275,13 +280,13 @@ def _heatmap(trace: dict[str, Any], x: Axis, y: Axis) -> list[str]:
     x_labels = [str(label) for label in trace.get("x") or range(columns)]
     y_labels = [str(label) for label in trace.get("y") or range(len(z))]
     lo, hi = z_range(trace, [n for row in z for n in map(as_number, row) if n is not None])
-    stops = _colours.scale(trace.get("colorscale"))
-    cells: list[tuple[float, float, _colours.RGB | None]] = []
+    stops = colours.scale(trace.get("colorscale"))
+    cells: list[tuple[float, float, colours.RGB | None]] = []
     for i, row in enumerate(z[: len(y_labels)]):
         for j, value in enumerate(row[: len(x_labels)]):
             px, py, number = x.px(x_labels[j]), y.px(y_labels[i]), as_number(value)
             if px is not None and py is not None:
-                colour = None if number is None else _colours.at(stops, (number - lo) / (hi - lo))
+                colour = None if number is None else colours.at(stops, (number - lo) / (hi - lo))
                 cells.append((px, py, colour))
     if not cells:
         return []
@@ -289,19 +294,20 @@ def _heatmap(trace: dict[str, Any], x: Axis, y: Axis) -> list[str]:
     if len(cells) <= MAX_CELL_RECTS:
         return [
             f'<rect class="cell" x="{coord(px - w / 2)}" y="{coord(py - h / 2)}" width="{coord(w)}" '
-            f'height="{coord(h)}" fill="{_colours.hex_colour(colour)}"/>'
+            f'height="{coord(h)}" fill="{colours.hex_colour(colour)}"/>'
             for px, py, colour in cells
             if colour is not None
         ]
     # Many cells: one pixel per cell in a PNG, scaled up without smoothing, is far smaller than rects.
     xs, ys = sorted({px for px, _, _ in cells}), sorted({py for _, py, _ in cells})
     column, line = {px: j for j, px in enumerate(xs)}, {py: i for i, py in enumerate(ys)}
-    pixels: list[list[_colours.RGB]] = [[(255, 255, 255)] * len(xs) for _ in ys]
+    pixels: list[list[colours.RGB]] = [[(255, 255, 255)] * len(xs) for _ in ys]
     for px, py, colour in cells:
         if colour is not None:
             pixels[line[py]][column[px]] = colour
+    picture = images.data_uri(images.png(np.asarray(pixels, np.uint8)))
     return [
         f'<image class="cells" x="{coord(xs[0] - w / 2)}" y="{coord(ys[0] - h / 2)}" '
         f'width="{coord(w * len(xs))}" height="{coord(h * len(ys))}" preserveAspectRatio="none" '
-        f'style="image-rendering:pixelated" href="{_colours.png_data_uri(pixels)}"/>'
+        f'style="image-rendering:pixelated" href="{picture}"/>'
     ]

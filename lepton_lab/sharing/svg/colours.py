@@ -1,16 +1,13 @@
-"""Colour scales for static drawings: parse plotly colour strings, interpolate, encode cells as PNG.
+"""Colour scales for static drawings: parse plotly colour strings and interpolate between stops.
 
-Used by :mod:`lepton_lab.widgets._svg` for heatmaps and coloured parallel-coordinate lines.
-Pure Python (``zlib`` and ``struct`` write the PNG), so nothing heavy is imported.
+Used by :mod:`lepton_lab.sharing.svg.figure` for heatmaps, colour bars and coloured
+parallel-coordinate lines. Pure Python, so nothing heavy is imported.
 """
 
 from __future__ import annotations
 
-import base64
 import itertools
 import re
-import struct
-import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -78,20 +75,3 @@ def at(stops: Sequence[tuple[float, RGB]], fraction: float) -> RGB:
             r, g, b = (round(a + (b - a) * share) for a, b in zip(low, high, strict=True))
             return r, g, b
     return stops[-1][1]
-
-
-def png_data_uri(rows: Sequence[Sequence[RGB]]) -> str:
-    """Encode rows of ``(r, g, b)`` pixels (one per cell) as a ``data:image/png`` URI."""
-    height, width = len(rows), len(rows[0]) if rows else 0
-    raw = b"".join(b"\x00" + bytes(channel for pixel in row for channel in pixel) for row in rows)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    png = (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(raw, 9))
-        + chunk(b"IEND", b"")
-    )
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")

@@ -1,17 +1,26 @@
-"""Static HTML for widgets and rich outputs, from widget state (saved or live).
+"""Static HTML snapshots of widgets and rich outputs, from widget state (saved or live).
 
-Used by :mod:`lepton_lab.export` for executed notebooks' saved widget state, and by the
-widgets themselves (:mod:`lepton_lab.widgets._snapshot`) for a ``text/html`` fallback. Kept apart
-from the exporter so widgets need not import nbconvert to draw one.
+Two users: :mod:`lepton_lab.sharing.export` draws an executed notebook's saved widget state
+into the page; :class:`StaticSnapshot`, a mixin of the notebook widgets, adds a ``text/html``
+snapshot to a widget's mimebundle. nbconvert's HTML shows a widget only through a widget
+manager fetched from a CDN, and only when the notebook saved its widget state (JupyterLab does
+not by default); without that state it falls back to the output's next mimetype, where the
+snapshot is: the widget's tables, images and plot drawings as they were when it was displayed,
+so a shared notebook still shows them with the network off. Kept apart from the exporter so
+widgets need not import nbconvert to draw one.
 """
 
 from __future__ import annotations
 
 import html
+import logging
 import re
 from typing import Any
 
-from lepton_lab.core.embed import figure_html
+from lepton_lab.sharing.embed import figure_html, static_figure_html
+from lepton_lab.sharing.images import data_uri
+
+log = logging.getLogger(__name__)
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
@@ -43,16 +52,26 @@ def text_of(value: Any) -> str:
 
 
 class WidgetSnapshot:
-    """Static HTML for widgets and rich outputs, from a notebook's saved widget state."""
+    """Static HTML for widgets and rich outputs, from a notebook's saved widget state.
 
-    def __init__(self, widget_state: dict[str, Any]) -> None:
+    Parameters
+    ----------
+    widget_state
+        ``{model_id: {"model_name", "state", "buffers"}}`` as nbformat saves it.
+    static
+        Draw plots as static SVG (for a page that may have no plotly.js) instead of with the
+        page's plotly.js.
+    """
+
+    def __init__(self, widget_state: dict[str, Any], static: bool = False) -> None:
         self.state = widget_state
+        self.static = static
         self.figures = 0
 
     def figure(self, spec: dict[str, Any]) -> str:
-        """HTML drawing plotly figure ``spec`` with the page's plotly.js."""
+        """HTML drawing plotly figure ``spec``: with the page's plotly.js, or as a static drawing."""
         self.figures += 1
-        return figure_html(spec)
+        return static_figure_html(spec) if self.static else figure_html(spec)
 
     # -- output bundles -------------------------------------------------------------------------
 
@@ -70,7 +89,7 @@ class WidgetSnapshot:
             return strip_remote_tags(text_of(data["image/svg+xml"]))
         for mime in ("image/png", "image/jpeg", "image/gif"):
             if mime in data:
-                return f'<img src="data:{mime};base64,{text_of(data[mime]).strip()}" alt="">'
+                return f'<img src="{data_uri(text_of(data[mime]), mime)}" alt="">'
         if "text/markdown" in data:
             from nbconvert.filters import markdown2html
 
@@ -154,7 +173,7 @@ class WidgetSnapshot:
         size = "".join(
             f' {key}="{html.escape(str(state[key]))}"' for key in ("width", "height") if state.get(key)
         )
-        return f'<img class="lepton-widget" src="data:{mime};base64,{raw}"{size} alt="">'
+        return f'<img class="lepton-widget" src="{data_uri(raw, mime)}"{size} alt="">'
 
     @staticmethod
     def _control(name: str, state: dict[str, Any], label: str) -> str:
@@ -169,3 +188,24 @@ class WidgetSnapshot:
             value = " to ".join(str(v) for v in value)  # range sliders
         shown = html.escape(str(value)) if value is not None else ""
         return f'<span class="lepton-widget {_CONTROL}" title="{html.escape(name)}">{label}{shown}</span>'
+
+
+def snapshot_html(widget: Any) -> str:
+    """Render live ``widget`` and every widget it contains as static HTML (plots as SVG)."""
+    from ipywidgets.embed import dependency_state
+
+    state = dependency_state([widget], drop_defaults=False)
+    return WidgetSnapshot(state, static=True).widget(widget.model_id) or ""
+
+
+class StaticSnapshot:
+    """Mixin for ``ipywidgets`` widgets: add a static ``text/html`` snapshot to their mimebundle."""
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        data = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
+        if isinstance(data, dict):
+            try:
+                data["text/html"] = snapshot_html(self)
+            except Exception:  # a snapshot must never keep the live widget from showing
+                log.warning("could not render a static snapshot of %s", type(self).__name__, exc_info=True)
+        return data

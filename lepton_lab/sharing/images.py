@@ -1,8 +1,15 @@
-"""Images for widgets: float arrays in [0, 1] to small PNGs, upscaled crisply.
+"""Images as PNG and ``data:`` URIs: the one encoder for reports, snapshots, SVG and widgets.
 
-Widgets show dataset examples as PNG bytes (``ipywidgets.Image``) or ``data:`` URLs
-(the thumbnail grid). Small images (8x8 digits) are enlarged with nearest-neighbour
-sampling so pixels stay sharp instead of being blurred by the browser.
+Small images (8x8 digits) are enlarged by an integer factor with nearest-neighbour sampling,
+so pixels stay sharp instead of being blurred by the browser. Widgets send the PNG bytes
+(``ipywidgets.Image``) or a ``data:`` URI (thumbnail grids); reports and static drawings embed
+the URI, so a page needs no image files beside it. Pillow is imported when first used.
+
+Examples
+--------
+>>> import numpy as np
+>>> png_data_uri(np.zeros((8, 8, 1), np.float32)).startswith("data:image/png;base64,")
+True
 """
 
 from __future__ import annotations
@@ -11,22 +18,21 @@ import base64
 import io
 
 import numpy as np
-from PIL import Image
 
 #: Thumbnails are enlarged by an integer factor to at least this many pixels per side.
 THUMBNAIL_MIN_SIDE = 48
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
-    """One image ``[h, w]``, ``[h, w, 1]`` or ``[h, w, 3]`` in [0, 1] as uint8 ``[h, w]`` or ``[h, w, 3]``."""
+    """One image ``[h, w]`` or ``[h, w, 1|3|4]`` (float in [0, 1] or uint8) as uint8 ``[h, w(, c)]``."""
     array = np.asarray(image)
     if array.ndim == 3 and array.shape[-1] == 1:
         array = array[..., 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (3, 4)):
-        raise ValueError(f"expected an image [h, w], [h, w, 1] or [h, w, 3], got shape {array.shape}")
+        raise ValueError(f"expected an image [h, w] or [h, w, 1|3|4], got shape {array.shape}")
     if array.dtype == np.uint8:
         return array
-    return (np.clip(np.nan_to_num(array), 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+    return (np.clip(np.nan_to_num(array.astype(np.float64)), 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
 
 
 def upscale_factor(height: int, width: int, min_side: int = THUMBNAIL_MIN_SIDE) -> int:
@@ -36,24 +42,27 @@ def upscale_factor(height: int, width: int, min_side: int = THUMBNAIL_MIN_SIDE) 
 
 def png(image: np.ndarray, scale: int = 1) -> bytes:
     """PNG bytes of one image, enlarged ``scale`` times with nearest-neighbour sampling."""
+    from PIL import Image
+
     pixels = to_uint8(image)
     if scale > 1:
         pixels = pixels.repeat(scale, axis=0).repeat(scale, axis=1)
     buffer = io.BytesIO()
-    # compress_level 1: thumbnails are tiny and encoding speed matters more than bytes here.
+    # compress_level 1: the images are small and encoding speed matters more than bytes.
     Image.fromarray(pixels).save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 
-def data_url(png_bytes: bytes) -> str:
-    """``data:image/png;base64,...`` for an ``<img src>``."""
-    return "data:image/png;base64," + base64.b64encode(png_bytes).decode("ascii")
+def data_uri(data: bytes | str, mime: str = "image/png") -> str:
+    """``data:<mime>;base64,...`` for an ``<img src>``; ``data`` as bytes or already base64 text."""
+    encoded = data.strip() if isinstance(data, str) else base64.b64encode(data).decode("ascii")
+    return f"data:{mime};base64,{encoded}"
 
 
-def thumbnail(image: np.ndarray, min_side: int = THUMBNAIL_MIN_SIDE) -> str:
-    """Return a data URL of ``image`` enlarged to at least ``min_side`` pixels per side."""
+def png_data_uri(image: np.ndarray, min_side: int = THUMBNAIL_MIN_SIDE) -> str:
+    """Return a ``data:image/png`` URI of ``image`` enlarged to at least ``min_side`` pixels per side."""
     height, width = np.asarray(image).shape[:2]
-    return data_url(png(image, upscale_factor(height, width, min_side)))
+    return data_uri(png(image, upscale_factor(height, width, min_side)))
 
 
 def grid(rows: list[list[np.ndarray]], scale: int = 1, gap: int = 2, background: int = 255) -> np.ndarray:
