@@ -227,6 +227,29 @@ def test_train_accepts_names_and_dicts_and_runs_in_background(tmp_path: Path) ->
     assert run.evaluation is not None and run.done
 
 
+def test_train_live_hands_the_run_to_its_watcher_and_waits_for_it(tmp_path: Path) -> None:
+    # lepton_lab.train(live=True) passes the notebook plot as this watcher; core imports no widget.
+    seen: dict[str, Any] = {}
+
+    class Watcher:
+        def wait_following(self, timeout: float | None = None) -> None:
+            seen["done_when_waited"] = seen["run"].done  # the run has ended before train waits
+
+    def watch(run: Any) -> Watcher:
+        seen["run"] = run
+        return Watcher()
+
+    run = runner.train(
+        dataset={"name": "digits", "subset": 200},
+        model="mlp",
+        train={"epochs": 1},
+        runs_dir=tmp_path,
+        live=watch,
+    )
+    assert seen["run"].path == run.path and seen["done_when_waited"] is True
+    assert run.status["status"] == "completed"
+
+
 def _long_background_run(runs_dir: Path) -> Any:
     """A 500-epoch run training in a thread, returned once its first batch is recorded."""
     run = runner.train(
