@@ -9,10 +9,12 @@ import sys
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from lepton_lab.core import models
+from lepton_lab.core.layer_specs import LAYER_TYPES, layer_problems
 from lepton_lab.core.models import ModelError
-from lepton_lab.core.specs import LayerSpec, ModelSpec
+from lepton_lab.core.specs import LAYER_ARGS, LayerSpec, ModelSpec, SpecError, parse, parse_job
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -482,79 +484,6 @@ INVALID = [
         "layer 1 (Reshape): target_shape (-1, 7) cannot hold the 64 values of its input (8, 8, 1)",
         id="reshape-wildcard-indivisible",
     ),
-    pytest.param(
-        [{"type": "Reshape", "target_shape": [-1, -1]}],
-        (8, 8, 1),
-        "layer 1 (Reshape): target_shape must be a list of positive integers (at most one -1)",
-        id="reshape-two-wildcards",
-    ),
-    pytest.param(
-        [{"type": "Flatten"}, {"type": "Conv2D", "kernel_size": 3}],
-        (8, 8, 1),
-        "layer 2 (Conv2D): missing required argument 'filters'; add it, e.g. "
-        '{"type": "Conv2D", "filters": 32, "kernel_size": 3}',
-        id="conv-missing-filters",
-    ),
-    pytest.param(
-        [{"type": "Conv2D", "filters": 4}],
-        (8, 8, 1),
-        "layer 1 (Conv2D): missing required argument 'kernel_size'",
-        id="conv-missing-kernel",
-    ),
-    pytest.param(
-        [{"type": "Flatten"}, {"type": "Dense", "activation": "relu"}],
-        (8, 8, 1),
-        'layer 2 (Dense): missing required argument \'units\'; add it, e.g. {"type": "Dense", "units": 64}',
-        id="dense-missing-units",
-    ),
-    pytest.param(
-        [{"type": "Flatten"}, {"type": "Dense", "units": -3}],
-        (8, 8, 1),
-        "layer 2 (Dense): units must be an integer >= 1, got -3; set units to e.g. 32",
-        id="negative-units",
-    ),
-    pytest.param(
-        [{"type": "Flatten"}, {"type": "Dense", "units": "64"}],
-        (8, 8, 1),
-        "layer 2 (Dense): units must be an integer >= 1, got '64'",
-        id="string-units",
-    ),
-    pytest.param(
-        [{"type": "Flatten"}, {"type": "Dropout", "rate": 1.0}],
-        (8, 8, 1),
-        "layer 2 (Dropout): rate must be a number in [0, 1), got 1.0; set rate to e.g. 0.25",
-        id="rate-one",
-    ),
-    pytest.param(
-        [{"type": "Flatten"}, {"type": "Dropout", "rate": -0.1}],
-        (8, 8, 1),
-        "layer 2 (Dropout): rate must be a number in [0, 1), got -0.1",
-        id="rate-negative",
-    ),
-    pytest.param(
-        [{"type": "Conv2D", "filters": 4, "kernel_size": [3, 0]}],
-        (8, 8, 1),
-        "layer 1 (Conv2D): kernel_size must be a positive integer or a pair of them, got [3, 0]",
-        id="zero-kernel",
-    ),
-    pytest.param(
-        [{"type": "Conv2D", "filters": 4, "kernel_size": 3, "padding": "full"}],
-        (8, 8, 1),
-        "layer 1 (Conv2D): padding must be 'valid' or 'same', got 'full'",
-        id="bad-padding",
-    ),
-    pytest.param(
-        [{"type": "Flatten"}, {"type": "Dense", "units": 4, "use_bias": "yes"}],
-        (8, 8, 1),
-        "layer 2 (Dense): use_bias must be true or false, got 'yes'",
-        id="bad-bool",
-    ),
-    pytest.param(
-        [{"type": "BatchNormalization", "epsilon": 0}],
-        (4,),
-        "layer 1 (BatchNormalization): epsilon must be a positive number, got 0",
-        id="bad-epsilon",
-    ),
 ]
 
 
@@ -575,19 +504,121 @@ def test_invalid_stack_raises_model_error_naming_layer_and_fix(
         models.summary(spec, shape, 10)
 
 
-def test_layers_built_around_the_schema_are_still_checked() -> None:
-    # model_construct skips pydantic validation; inference must not trust the schema alone.
-    def unchecked(type: str, **args: Any) -> ModelSpec:
-        layer = LayerSpec.model_construct(type=type)
-        layer.__pydantic_extra__ = args
-        return ModelSpec.model_construct(preset=None, layers=[layer])
+# Arguments a layer type does not take, or takes with another type or range, are refused where
+# the layer is written (its model), naming the layer, the argument and the fix.
+BAD_ARGUMENTS = [
+    pytest.param(
+        [{"type": "Reshape", "target_shape": [-1, -1]}],
+        "layers.0 (Reshape): target_shape: at most one side may be -1 (the one Keras infers), got [-1, -1]",
+        id="reshape-two-wildcards",
+    ),
+    pytest.param(
+        [{"type": "Flatten"}, {"type": "Conv2D", "kernel_size": 3}],
+        "layers.1 (Conv2D): missing required argument 'filters'; add it, e.g. "
+        '{"type": "Conv2D", "filters": 32, "kernel_size": 3}',
+        id="conv-missing-filters",
+    ),
+    pytest.param(
+        [{"type": "Conv2D", "filters": 4}],
+        "layers.0 (Conv2D): missing required argument 'kernel_size'",
+        id="conv-missing-kernel",
+    ),
+    pytest.param(
+        [{"type": "Flatten"}, {"type": "Dense", "activation": "relu"}],
+        'layers.1 (Dense): missing required argument \'units\'; add it, e.g. {"type": "Dense", "units": 64}',
+        id="dense-missing-units",
+    ),
+    pytest.param(
+        [{"type": "Flatten"}, {"type": "Dense", "units": -3}],
+        "layers.1 (Dense): units: input should be greater than or equal to 1, got -3; set units to e.g. 32",
+        id="negative-units",
+    ),
+    pytest.param(
+        [{"type": "Flatten"}, {"type": "Dense", "units": "64"}],
+        "layers.1 (Dense): units: input should be a valid integer, got '64'",
+        id="string-units",
+    ),
+    pytest.param(
+        [{"type": "Flatten"}, {"type": "Dropout", "rate": 1.0}],
+        "layers.1 (Dropout): rate: input should be less than 1, got 1.0; set rate to e.g. 0.25",
+        id="rate-one",
+    ),
+    pytest.param(
+        [{"type": "Flatten"}, {"type": "Dropout", "rate": -0.1}],
+        "layers.1 (Dropout): rate: input should be greater than or equal to 0, got -0.1",
+        id="rate-negative",
+    ),
+    pytest.param(
+        [{"type": "Conv2D", "filters": 4, "kernel_size": [3, 0]}],
+        "layers.0 (Conv2D): kernel_size: input should be greater than or equal to 1, got 0; "
+        "set kernel_size to e.g. 3",
+        id="zero-kernel",
+    ),
+    pytest.param(
+        [{"type": "Conv2D", "filters": 4, "kernel_size": 3, "padding": "full"}],
+        "layers.0 (Conv2D): padding: input should be 'valid' or 'same', got 'full'",
+        id="bad-padding",
+    ),
+    pytest.param(
+        [{"type": "Flatten"}, {"type": "Dense", "units": 4, "use_bias": "yes"}],
+        "layers.1 (Dense): use_bias: input should be a valid boolean, got 'yes'",
+        id="bad-bool",
+    ),
+    pytest.param(
+        [{"type": "BatchNormalization", "epsilon": 0}],
+        "layers.0 (BatchNormalization): epsilon: input should be greater than 0, got 0; "
+        "set epsilon to e.g. 0.001",
+        id="bad-epsilon",
+    ),
+    pytest.param(
+        [{"type": "Dense", "units": 4, "kernel_initializer": "ones"}],
+        "layers.0 (Dense): does not take 'kernel_initializer'; use only units, activation, use_bias",
+        id="unknown-argument",
+    ),
+    pytest.param(
+        [{"type": "Dense", "units": 4, "activation": "os.system"}],
+        "layers.0 (Dense): activation: input should be 'relu', 'sigmoid'",
+        id="unknown-activation",
+    ),
+    pytest.param(
+        [{"type": "Lambda", "function": "x"}],
+        "layers.0: unknown layer type 'Lambda'; use one of Conv2D, MaxPooling2D",
+        id="lambda",
+    ),
+]
 
+
+@pytest.mark.parametrize(("layers", "message"), BAD_ARGUMENTS)
+def test_bad_layer_arguments_are_refused_naming_layer_argument_and_fix(
+    layers: list[dict[str, Any]], message: str
+) -> None:
+    with pytest.raises(SpecError) as info:
+        parse(ModelSpec, {"layers": layers})
+    assert message in str(info.value)
+    with pytest.raises(SpecError) as in_job:  # the REST API's path to the same layer
+        parse_job({"dataset": {"name": "digits"}, "model": {"layers": layers}}, strict=True)
+    assert f"model.{message}" in str(in_job.value)
+
+
+def test_every_layer_type_takes_its_own_arguments_and_no_other() -> None:
+    for layer_type, arguments in LAYER_ARGS.items():
+        model = LAYER_TYPES[layer_type]
+        layer = LayerSpec(type=layer_type, **model.example)
+        assert type(layer) is model and layer.args == model.example
+        for name in arguments:
+            assert name in model.model_fields
+        with pytest.raises(ValidationError) as info:
+            LayerSpec(type=layer_type, **model.example, bogus=1)
+        fix = f"use only {', '.join(arguments)}" if arguments else "remove the argument"
+        assert layer_problems(info.value, layer_type) == [f"does not take 'bogus'; {fix}"]
+
+
+def test_a_layer_built_around_validation_is_still_refused_by_inference() -> None:
+    # model_construct skips validation; a type inference does not know still fails by name.
+    layer = LayerSpec.model_construct(type="Lambda")
+    spec = ModelSpec.model_construct(preset=None, layers=[layer])
     with pytest.raises(ModelError, match=r"layer 1 \(Lambda\): is not a supported layer type"):
-        models.validate(unchecked("Lambda", function="x"), (4,), 2)
-    with pytest.raises(ModelError, match=r"layer 1 \(Dense\): does not take 'kernel_initializer'"):
-        models.validate(unchecked("Dense", units=4, kernel_initializer="ones"), (4,), 2)
-    with pytest.raises(ModelError, match=r"layer 1 \(Dense\): unknown activation 'os.system'"):
-        models.to_code(unchecked("Dense", units=4, activation="os.system"), (4,), 2)
+        models.validate(spec, (4,), 2)
 
 
 @pytest.mark.parametrize(

@@ -98,5 +98,7 @@ def test_the_json_schema_states_the_same_bounds():
     assert "pattern" in defs["DatasetSpec"]["properties"]["name"]
     tags = json_schema()["properties"]["tags"]
     assert tags["maxItems"] == TAGS_MAX and tags["items"]["maxLength"] == TAG_MAX_LENGTH
-    dense = next(o for o in defs["LayerSpec"]["oneOf"] if o["properties"]["type"]["const"] == "Dense")
+    dense = defs["DenseLayer"]
+    assert dense["properties"]["type"]["const"] == "Dense" and dense["required"] == ["type", "units"]
     assert dense["additionalProperties"] is False and dense["properties"]["units"]["minimum"] == 1
+    assert dense["properties"]["use_bias"]["default"] is True  # Keras's default, stated

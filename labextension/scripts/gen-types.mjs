@@ -5,6 +5,9 @@
  * Python prints the JSON Schema bundle (`python -m lepton_lab.server.ts_schema`); this script
  * compiles it with json-schema-to-typescript and appends the constants Python derived from the
  * same models. Works offline: everything it needs is in .venv and node_modules.
+ *
+ * Options (for tests): `--schema FILE` reads the bundle from FILE instead of asking Python;
+ * `--out FILE` writes (or checks) FILE instead of labextension/src/types.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +17,13 @@ import { fileURLToPath } from 'node:url';
 import { compile } from 'json-schema-to-typescript';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const TARGET = join(ROOT, 'labextension', 'src', 'types.ts');
+function option(name) {
+  const at = process.argv.indexOf(name);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+}
+
+const TARGET = resolve(option('--out') ?? join(ROOT, 'labextension', 'src', 'types.ts'));
+const SCHEMA = option('--schema');
 const HEADER = `/**
  * GENERATED FILE: do not edit. The payload types of the Lepton Lab API, generated from the
  * pydantic models (lepton_lab/core/specs.py, event_schema.py, job_status.py,
@@ -44,7 +53,9 @@ function literal(name, value) {
 
 async function generate() {
   const bundle = JSON.parse(
-    execFileSync(python(), ['-m', 'lepton_lab.server.ts_schema'], { cwd: ROOT, encoding: 'utf-8' })
+    SCHEMA
+      ? readFileSync(SCHEMA, 'utf-8')
+      : execFileSync(python(), ['-m', 'lepton_lab.server.ts_schema'], { cwd: ROOT, encoding: 'utf-8' })
   );
   const constants = bundle['x-constants'];
   delete bundle['x-constants'];

@@ -16,120 +16,78 @@
  */
 export type JobEvent = IBatchEvent | IEpochEvent | IStatusEvent | ILogEvent | IEvalEvent;
 /**
- * One layer: ``{"type": "Conv2D", "filters": 32, "kernel_size": 3}``.
- *
- * Arguments sit beside ``type``; which ones are allowed depends on the type
- * (see :data:`LAYER_ARGS`); in a :class:`JobSpec` each must have the type and range of
- * :data:`LAYER_ARG_TYPES` (its JSON Schema states those).
+ * One layer of a model spec, chosen by its type.
  *
  * This interface was referenced by `IApiSchemas`'s JSON-Schema
  * via the `definition` "LayerSpec".
  */
 export type ILayerSpec =
-  | {
-      type: 'Conv2D';
-      filters?: number;
-      kernel_size?: number | number[];
-      strides?: number | number[];
-      padding?: 'valid' | 'same';
-      activation?:
-        'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'linear' | 'elu' | 'gelu' | 'selu' | 'swish' | 'leaky_relu';
-      use_bias?: boolean;
-    }
-  | {
-      type: 'MaxPooling2D';
-      pool_size?: number | number[];
-      strides?: number | number[];
-      padding?: 'valid' | 'same';
-    }
-  | {
-      type: 'AveragePooling2D';
-      pool_size?: number | number[];
-      strides?: number | number[];
-      padding?: 'valid' | 'same';
-    }
-  | {
-      type: 'BatchNormalization';
-      momentum?: number;
-      epsilon?: number;
-    }
-  | {
-      type: 'Dropout';
-      rate?: number;
-    }
-  | {
-      type: 'Flatten';
-    }
-  | {
-      type: 'GlobalAveragePooling2D';
-    }
-  | {
-      type: 'Dense';
-      units?: number;
-      activation?:
-        'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'linear' | 'elu' | 'gelu' | 'selu' | 'swish' | 'leaky_relu';
-      use_bias?: boolean;
-    }
-  | {
-      type: 'Activation';
-      activation?:
-        'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'linear' | 'elu' | 'gelu' | 'selu' | 'swish' | 'leaky_relu';
-    }
-  | {
-      type: 'Reshape';
-      /**
-       * @minItems 1
-       * @maxItems 8
-       */
-      target_shape?: (-1 | number)[];
-    }
-  | {
-      type: 'SimpleRNN';
-      units?: number;
-      activation?:
-        'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'linear' | 'elu' | 'gelu' | 'selu' | 'swish' | 'leaky_relu';
-      return_sequences?: boolean;
-    }
-  | {
-      type: 'LSTM';
-      units?: number;
-      return_sequences?: boolean;
-    }
-  | {
-      type: 'GRU';
-      units?: number;
-      return_sequences?: boolean;
-    };
+  | IConv2DLayer
+  | IMaxPooling2DLayer
+  | IAveragePooling2DLayer
+  | IBatchNormalizationLayer
+  | IDropoutLayer
+  | IFlattenLayer
+  | IGlobalAveragePooling2DLayer
+  | IDenseLayer
+  | IActivationLayer
+  | IReshapeLayer
+  | ISimpleRNNLayer
+  | ILSTMLayer
+  | IGRULayer;
 
 /**
  * Every schema of openapi.json by name (generated: a map of the types above).
  */
 export interface IApiSchemas {
+  ActivationLayer?: IActivationLayer;
   AugmentSpec?: IAugmentSpec;
+  AveragePooling2DLayer?: IAveragePooling2DLayer;
   BatchEvent?: IBatchEvent;
+  BatchNormalizationLayer?: IBatchNormalizationLayer;
   BrightnessOp?: IBrightnessOp;
   ContrastOp?: IContrastOp;
+  Conv2DLayer?: IConv2DLayer;
   CropOp?: ICropOp;
   DatasetSpec?: IDatasetSpec;
+  DenseLayer?: IDenseLayer;
+  DropoutLayer?: IDropoutLayer;
   EpochEvent?: IEpochEvent;
   Error?: IError;
   EvalEvent?: IEvalEvent;
   Event?: JobEvent;
+  FlattenLayer?: IFlattenLayer;
   FlipOp?: IFlipOp;
+  GRULayer?: IGRULayer;
+  GlobalAveragePooling2DLayer?: IGlobalAveragePooling2DLayer;
   Job?: IJob;
   JobPatch?: IJobPatch;
   JobProgress?: IJobProgress;
   JobSpec?: IJobSpec;
+  LSTMLayer?: ILSTMLayer;
   LayerSpec?: ILayerSpec;
   LogEvent?: ILogEvent;
+  MaxPooling2DLayer?: IMaxPooling2DLayer;
   ModelSpec?: IModelSpec;
   NoiseOp?: INoiseOp;
+  ReshapeLayer?: IReshapeLayer;
   RotationOp?: IRotationOp;
   RuntimeSpec?: IRuntimeSpec;
+  SimpleRNNLayer?: ISimpleRNNLayer;
   StatusEvent?: IStatusEvent;
   TrainSpec?: ITrainSpec;
   TranslationOp?: ITranslationOp;
   ZoomOp?: IZoomOp;
+}
+/**
+ * ``keras.layers.Activation``.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "ActivationLayer".
+ */
+export interface IActivationLayer {
+  type: 'Activation';
+  activation: 'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'linear' | 'elu' | 'gelu' | 'selu' | 'swish' | 'leaky_relu';
 }
 /**
  * Ordered augmentation pipeline, applied to training batches only.
@@ -224,6 +182,21 @@ export interface INoiseOp {
   stddev?: number;
 }
 /**
+ * ``keras.layers.AveragePooling2D``: the mean of each window.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "AveragePooling2DLayer".
+ */
+export interface IAveragePooling2DLayer {
+  type: 'AveragePooling2D';
+  pool_size?: number | number[];
+  /**
+   * None: the pool size.
+   */
+  strides?: (number | number[]) | null;
+  padding?: 'valid' | 'same';
+}
+/**
  * Running metrics after a batch (or a ``steps_per_execution`` group of them).
  *
  * This interface was referenced by `IApiSchemas`'s JSON-Schema
@@ -256,6 +229,32 @@ export interface IBatchEvent {
   epochs?: number | null;
 }
 /**
+ * ``keras.layers.BatchNormalization`` over the last axis.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "BatchNormalizationLayer".
+ */
+export interface IBatchNormalizationLayer {
+  type: 'BatchNormalization';
+  momentum?: number;
+  epsilon?: number;
+}
+/**
+ * ``keras.layers.Conv2D``: ``filters`` learned ``kernel_size`` windows over an image.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "Conv2DLayer".
+ */
+export interface IConv2DLayer {
+  type: 'Conv2D';
+  filters: number;
+  kernel_size: number | number[];
+  strides?: number | number[];
+  padding?: 'valid' | 'same';
+  activation?: 'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'linear' | 'elu' | 'gelu' | 'selu' | 'swish' | 'leaky_relu';
+  use_bias?: boolean;
+}
+/**
  * Which data to train on and how to split it.
  *
  * This interface was referenced by `IApiSchemas`'s JSON-Schema
@@ -282,6 +281,28 @@ export interface IDatasetSpec {
    * Seed for splitting, subsetting and generated data (numpy's range).
    */
   seed?: number;
+}
+/**
+ * ``keras.layers.Dense`` (on the last axis).
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "DenseLayer".
+ */
+export interface IDenseLayer {
+  type: 'Dense';
+  units: number;
+  activation?: 'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'linear' | 'elu' | 'gelu' | 'selu' | 'swish' | 'leaky_relu';
+  use_bias?: boolean;
+}
+/**
+ * ``keras.layers.Dropout``: zeroes a fraction ``rate`` of its inputs while training.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "DropoutLayer".
+ */
+export interface IDropoutLayer {
+  type: 'Dropout';
+  rate: number;
 }
 /**
  * Every metric of a finished epoch, ``val_`` ones included.
@@ -408,6 +429,35 @@ export interface ILogEvent {
   };
   type: 'log';
   message: string;
+}
+/**
+ * ``keras.layers.Flatten``: one feature vector per example.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "FlattenLayer".
+ */
+export interface IFlattenLayer {
+  type: 'Flatten';
+}
+/**
+ * ``keras.layers.GRU`` over (timesteps, features) (Keras 3's ``reset_after=True``).
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "GRULayer".
+ */
+export interface IGRULayer {
+  type: 'GRU';
+  units: number;
+  return_sequences?: boolean;
+}
+/**
+ * ``keras.layers.GlobalAveragePooling2D``: the mean of each channel.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "GlobalAveragePooling2DLayer".
+ */
+export interface IGlobalAveragePooling2DLayer {
+  type: 'GlobalAveragePooling2D';
 }
 /**
  * A job as the API returns it (``GET jobs``, ``GET jobs/{job_id}``, stream messages).
@@ -550,6 +600,58 @@ export interface IModelSpec {
    */
   preset?: string | null;
   layers?: ILayerSpec[] | null;
+}
+/**
+ * ``keras.layers.MaxPooling2D``: the largest value of each window.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "MaxPooling2DLayer".
+ */
+export interface IMaxPooling2DLayer {
+  type: 'MaxPooling2D';
+  pool_size?: number | number[];
+  /**
+   * None: the pool size.
+   */
+  strides?: (number | number[]) | null;
+  padding?: 'valid' | 'same';
+}
+/**
+ * ``keras.layers.Reshape``; one side may be -1 (Keras infers it).
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "ReshapeLayer".
+ */
+export interface IReshapeLayer {
+  type: 'Reshape';
+  /**
+   * @minItems 1
+   * @maxItems 8
+   */
+  target_shape: (-1 | number)[];
+}
+/**
+ * ``keras.layers.SimpleRNN`` over (timesteps, features).
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "SimpleRNNLayer".
+ */
+export interface ISimpleRNNLayer {
+  type: 'SimpleRNN';
+  units: number;
+  activation?: 'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'linear' | 'elu' | 'gelu' | 'selu' | 'swish' | 'leaky_relu';
+  return_sequences?: boolean;
+}
+/**
+ * ``keras.layers.LSTM`` over (timesteps, features).
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "LSTMLayer".
+ */
+export interface ILSTMLayer {
+  type: 'LSTM';
+  units: number;
+  return_sequences?: boolean;
 }
 /**
  * How to fit the model.

@@ -2,9 +2,11 @@
 
 The model builder widget redraws its table on every keystroke and the server checks specs
 before queueing a job, so neither can afford TensorFlow's ~4 s import. This module repeats
-Keras 3's shape and weight arithmetic for the layer types in :data:`~lepton_lab.core.specs.LAYER_ARGS`
+Keras 3's shape and weight arithmetic for the layer models of :mod:`lepton_lab.core.layer_specs`
 (the tests hold it to ``model.count_params()`` and each layer's output shape) and turns every
-way a stack can be wrong into a :class:`ModelError` naming the layer and the fix.
+way a stack can be wrong into a :class:`ModelError` naming the layer and the fix. The layer
+models have already checked each argument's type and range; what is left here is how the layers
+fit together.
 
 Positions are 1-based and match :func:`lepton_lab.core.models.summary`: position 0 is the input,
 1..n are the spec's layers and n + 1 is the output ``Dense(num_classes, softmax)``.
@@ -17,23 +19,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lepton_lab.core.specs import ACTIVATIONS, LAYER_ARGS, LayerSpec
+from lepton_lab.core.layer_specs import (
+    AveragePooling2DLayer,
+    Conv2DLayer,
+    DenseLayer,
+    DropoutLayer,
+    LayerSpec,
+    ReshapeLayer,
+    SimpleRNNLayer,
+    unknown_type,
+)
 
 Shape = tuple[int, ...]
-
-#: Arguments a layer cannot do without, with an example of a complete layer for the message.
-REQUIRED_ARGS: dict[str, tuple[tuple[str, ...], str]] = {
-    "Conv2D": (("filters", "kernel_size"), '{"type": "Conv2D", "filters": 32, "kernel_size": 3}'),
-    "Dense": (("units",), '{"type": "Dense", "units": 64}'),
-    "Dropout": (("rate",), '{"type": "Dropout", "rate": 0.2}'),
-    "Activation": (("activation",), '{"type": "Activation", "activation": "relu"}'),
-    "Reshape": (("target_shape",), '{"type": "Reshape", "target_shape": [8, 8, 1]}'),
-    "SimpleRNN": (("units",), '{"type": "SimpleRNN", "units": 32}'),
-    "LSTM": (("units",), '{"type": "LSTM", "units": 32}'),
-    "GRU": (("units",), '{"type": "GRU", "units": 32}'),
-}
-
-PADDINGS = ("valid", "same")
 
 
 class ModelError(ValueError):
@@ -74,72 +71,21 @@ def fmt_shape(shape: Sequence[int]) -> str:
     return str(tuple(shape))
 
 
+def _pair(value: int | list[int]) -> tuple[int, int]:
+    """``3`` or ``[3, 5]`` as (height, width)."""
+    return (value, value) if isinstance(value, int) else (value[0], value[1])
+
+
 class _Layer:
-    """A layer being checked: its position and type, and a way to fail naming them."""
+    """A layer being checked: its position and spec, and a way to fail naming them."""
 
     def __init__(self, position: int, spec: LayerSpec) -> None:
         self.position = position
         self.type = spec.type
-        self.args = spec.args
+        self.spec: Any = spec  # the layer model of its type (its arguments are typed attributes)
 
     def fail(self, problem: str, fix: str) -> ModelError:
         return ModelError(f"layer {self.position} ({self.type}): {problem}; {fix}", self.position, self.type)
-
-    def int_arg(self, name: str, default: int | None = None, minimum: int = 1) -> int:
-        value = self.args.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.fail(
-                f"{name} must be an integer >= {minimum}, got {value!r}", f"set {name} to e.g. 32"
-            )
-        return value
-
-    def pair_arg(self, name: str, default: int | None) -> tuple[int, int]:
-        value = self.args.get(name, default)
-        if isinstance(value, (list, tuple)) and len(value) == 2:
-            items = list(value)
-        else:
-            items = [value, value]
-        if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in items):
-            raise self.fail(
-                f"{name} must be a positive integer or a pair of them, got {value!r}", f"set {name} to e.g. 3"
-            )
-        return items[0], items[1]
-
-    def float_arg(self, name: str, default: float | None, low: float, high: float, high_open: bool) -> float:
-        value = self.args.get(name, default)
-        in_range = (
-            not isinstance(value, bool)
-            and isinstance(value, (int, float))
-            and low <= value
-            and (value < high if high_open else value <= high)
-        )
-        if not in_range:
-            bracket = ")" if high_open else "]"
-            raise self.fail(
-                f"{name} must be a number in [{low:g}, {high:g}{bracket}, got {value!r}",
-                f"set {name} to e.g. {(low + high) / 4:g}",
-            )
-        return float(value)  # type: ignore[arg-type]
-
-    def bool_arg(self, name: str, default: bool) -> bool:
-        value = self.args.get(name, default)
-        if not isinstance(value, bool):
-            raise self.fail(f"{name} must be true or false, got {value!r}", f"set {name} to true or false")
-        return value
-
-    def activation(self, default: str) -> str:
-        value = self.args.get("activation", default)
-        if value not in ACTIVATIONS:
-            raise self.fail(f"unknown activation {value!r}", f"use one of {', '.join(ACTIVATIONS)}")
-        return str(value)
-
-    def padding(self) -> str:
-        value = self.args.get("padding", "valid")
-        if value not in PADDINGS:
-            raise self.fail(
-                f"padding must be 'valid' or 'same', got {value!r}", "set padding='same' or 'valid'"
-            )
-        return str(value)
 
 
 def _suggest_image_reshape(shape: Shape) -> str:
@@ -215,12 +161,13 @@ def _window(
 
 
 def _conv2d(layer: _Layer, stack: _Stack) -> Step:
-    filters = layer.int_arg("filters")
-    kernel = layer.pair_arg("kernel_size", None)
-    strides = layer.pair_arg("strides", 1)
-    padding = layer.padding()
-    activation = layer.activation("linear")
-    use_bias = layer.bool_arg("use_bias", True)
+    spec: Conv2DLayer = layer.spec
+    filters, kernel, strides, padding = (
+        spec.filters,
+        _pair(spec.kernel_size),
+        _pair(spec.strides),
+        spec.padding,
+    )
     height, width, channels = stack.need_image(layer)
     out = _window(
         layer,
@@ -231,15 +178,16 @@ def _conv2d(layer: _Layer, stack: _Stack) -> Step:
         "kernel_size",
         "use padding='same' or a smaller kernel",
     )
-    params = kernel[0] * kernel[1] * channels * filters + (filters if use_bias else 0)
-    description = f"{filters} filters {kernel[0]}x{kernel[1]}, {padding}, {activation}"
+    params = kernel[0] * kernel[1] * channels * filters + (filters if spec.use_bias else 0)
+    description = f"{filters} filters {kernel[0]}x{kernel[1]}, {padding}, {spec.activation}"
     return (*out, filters), params, params, description
 
 
 def _pooling(layer: _Layer, stack: _Stack) -> Step:
-    pool = layer.pair_arg("pool_size", 2)
-    strides = pool if layer.args.get("strides") is None else layer.pair_arg("strides", None)
-    padding = layer.padding()
+    spec: AveragePooling2DLayer = layer.spec  # or MaxPooling2DLayer: the same arguments
+    pool = _pair(spec.pool_size)
+    strides = pool if spec.strides is None else _pair(spec.strides)
+    padding = spec.padding
     height, width, channels = stack.need_image(layer)
     out = _window(
         layer,
@@ -254,18 +202,14 @@ def _pooling(layer: _Layer, stack: _Stack) -> Step:
 
 
 def _batch_norm(layer: _Layer, stack: _Stack) -> Step:
-    layer.float_arg("momentum", 0.99, 0.0, 1.0, high_open=False)
-    epsilon = layer.args.get("epsilon", 1e-3)
-    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or epsilon <= 0:
-        raise layer.fail(f"epsilon must be a positive number, got {epsilon!r}", "set epsilon to e.g. 0.001")
     features = stack.shape[-1]
     # gamma and beta train; the moving mean and variance are weights too but are not trained.
     return stack.shape, 4 * features, 2 * features, "normalise"
 
 
 def _dropout(layer: _Layer, stack: _Stack) -> Step:
-    rate = layer.float_arg("rate", None, 0.0, 1.0, high_open=True)
-    return stack.shape, 0, 0, f"rate {rate:g}"
+    spec: DropoutLayer = layer.spec
+    return stack.shape, 0, 0, f"rate {spec.rate:g}"
 
 
 def _flatten(layer: _Layer, stack: _Stack) -> Step:
@@ -278,33 +222,22 @@ def _global_average(layer: _Layer, stack: _Stack) -> Step:
 
 
 def _dense(layer: _Layer, stack: _Stack) -> Step:
-    units = layer.int_arg("units")
-    activation = layer.activation("linear")
-    use_bias = layer.bool_arg("use_bias", True)
+    spec: DenseLayer = layer.spec
+    units = spec.units
     # Keras applies Dense to the last axis, so earlier axes pass through unchanged.
-    params = stack.shape[-1] * units + (units if use_bias else 0)
-    return (*stack.shape[:-1], units), params, params, f"{units} units, {activation}"
+    params = stack.shape[-1] * units + (units if spec.use_bias else 0)
+    return (*stack.shape[:-1], units), params, params, f"{units} units, {spec.activation}"
 
 
 def _activation(layer: _Layer, stack: _Stack) -> Step:
-    return stack.shape, 0, 0, layer.activation("linear")
+    return stack.shape, 0, 0, str(layer.spec.activation)
 
 
 def _reshape(layer: _Layer, stack: _Stack) -> Step:
-    target: Any = layer.args.get("target_shape")
+    spec: ReshapeLayer = layer.spec
     size = math.prod(stack.shape)
     fix = f"use a target_shape whose sizes multiply to {size}, e.g. {_suggest_image_reshape(stack.shape)}"
-    valid = (
-        isinstance(target, (list, tuple))
-        and len(target) > 0
-        and all(isinstance(v, int) and not isinstance(v, bool) and (v >= 1 or v == -1) for v in target)
-        and list(target).count(-1) <= 1
-    )
-    if not valid:
-        raise layer.fail(
-            f"target_shape must be a list of positive integers (at most one -1), got {target!r}", fix
-        )
-    dims: list[int] = list(target)
+    dims: list[int] = list(spec.target_shape)
     known = math.prod(v for v in dims if v != -1)
     if -1 in dims:
         if size % known:
@@ -323,14 +256,10 @@ def _reshape(layer: _Layer, stack: _Stack) -> Step:
     return tuple(dims), 0, 0, ""
 
 
-def _recurrent(
-    gates: int, bias_sets: int, default_activation: str | None
-) -> Callable[[_Layer, _Stack], Step]:
+def _recurrent(gates: int, bias_sets: int) -> Callable[[_Layer, _Stack], Step]:
     def infer(layer: _Layer, stack: _Stack) -> Step:
-        units = layer.int_arg("units")
-        if default_activation is not None:
-            layer.activation(default_activation)
-        sequences = layer.bool_arg("return_sequences", False)
+        spec: SimpleRNNLayer = layer.spec  # or LSTMLayer, GRULayer: units and return_sequences
+        units, sequences = spec.units, spec.return_sequences
         timesteps, features = stack.need_sequence(layer)
         # kernel (features x gates*units), recurrent kernel (units x gates*units), bias; Keras's GRU
         # defaults to reset_after=True, which keeps two bias vectors.
@@ -352,9 +281,9 @@ _INFER: dict[str, Callable[[_Layer, _Stack], Step]] = {
     "Dense": _dense,
     "Activation": _activation,
     "Reshape": _reshape,
-    "SimpleRNN": _recurrent(1, 1, "tanh"),
-    "LSTM": _recurrent(4, 1, None),
-    "GRU": _recurrent(3, 2, None),
+    "SimpleRNN": _recurrent(1, 1),
+    "LSTM": _recurrent(4, 1),
+    "GRU": _recurrent(3, 2),
 }
 
 
@@ -380,24 +309,6 @@ def check_num_classes(num_classes: Any) -> int:
             "pass the number of labels in the dataset (2 for a yes/no problem)"
         )
     return num_classes
-
-
-def check_layer_args(position: int, spec: LayerSpec) -> None:
-    """Reject unknown layer types, unknown arguments and missing required ones."""
-    layer = _Layer(position, spec)
-    if spec.type not in LAYER_ARGS:
-        raise layer.fail("is not a supported layer type", f"use one of {', '.join(LAYER_ARGS)}")
-    allowed = LAYER_ARGS[spec.type]
-    for name in layer.args:
-        if name not in allowed:
-            raise layer.fail(
-                f"does not take {name!r}",
-                f"use only {', '.join(allowed)}" if allowed else "remove the argument",
-            )
-    required, example = REQUIRED_ARGS.get(spec.type, ((), ""))
-    for name in required:
-        if layer.args.get(name) is None:
-            raise layer.fail(f"missing required argument {name!r}", f"add it, e.g. {example}")
 
 
 def infer(layers: Sequence[LayerSpec], input_shape: Any, num_classes: Any) -> list[LayerInfo]:
@@ -427,8 +338,10 @@ def infer(layers: Sequence[LayerSpec], input_shape: Any, num_classes: Any) -> li
     stack = _Stack(shape)
     rows = [LayerInfo(0, "Input", (None, *shape), 0, 0, "input")]
     for position, spec in enumerate(layers, start=1):
-        check_layer_args(position, spec)
         layer = _Layer(position, spec)
+        if spec.type not in _INFER or type(spec) is LayerSpec:
+            # Only a spec built around validation (model_construct) gets here.
+            raise layer.fail("is not a supported layer type", unknown_type(spec.type))
         out, params, trainable, description = _INFER[spec.type](layer, stack)
         rows.append(LayerInfo(position, spec.type, (None, *out), params, trainable, description))
         stack.advance(out, position, spec.type)

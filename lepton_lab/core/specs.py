@@ -22,37 +22,23 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
+
+# Layers are specs too: their models live in layer_specs, re-exported here for importers.
+from lepton_lab.core.layer_specs import ACTIVATIONS as ACTIVATIONS
+from lepton_lab.core.layer_specs import LAYER_ARGS as LAYER_ARGS
+from lepton_lab.core.layer_specs import LAYER_TYPES, Layer, describe, most_specific, unknown_type
+from lepton_lab.core.layer_specs import LayerSpec as LayerSpec
 
 #: Datasets resolvable by name. ``folder:<path>`` is accepted as well.
 DATASET_NAMES = ("digits", "shapes", "fashion_mnist", "mnist", "cifar10")
 
 #: Model presets known to :func:`lepton_lab.core.models.preset`.
 PRESET_NAMES = ("mlp", "small_cnn", "cnn_bn")
-
-#: Layer types a ModelSpec may contain, with the arguments each accepts.
-#: Only declarative layers: nothing that carries code (no Lambda).
-LAYER_ARGS: dict[str, tuple[str, ...]] = {
-    "Conv2D": ("filters", "kernel_size", "strides", "padding", "activation", "use_bias"),
-    "MaxPooling2D": ("pool_size", "strides", "padding"),
-    "AveragePooling2D": ("pool_size", "strides", "padding"),
-    "BatchNormalization": ("momentum", "epsilon"),
-    "Dropout": ("rate",),
-    "Flatten": (),
-    "GlobalAveragePooling2D": (),
-    "Dense": ("units", "activation", "use_bias"),
-    "Activation": ("activation",),
-    "Reshape": ("target_shape",),
-    "SimpleRNN": ("units", "activation", "return_sequences"),
-    "LSTM": ("units", "return_sequences"),
-    "GRU": ("units", "return_sequences"),
-}
-
-ACTIVATIONS = ("relu", "sigmoid", "tanh", "softmax", "linear", "elu", "gelu", "selu", "swish", "leaky_relu")
 
 #: Largest seed: ``keras.utils.set_random_seed`` seeds numpy, whose seeds are 0..2**32 - 1.
 SEED_MAX = 2**32 - 1
@@ -64,33 +50,6 @@ TAGS_MAX = 32
 TAG_MAX_LENGTH = 64
 #: Dataset names the schema accepts: a registry name, or a ``folder:`` / ``memory:`` path (no NUL).
 DATASET_NAME_PATTERN = "^(" + "|".join(DATASET_NAMES) + "|(folder|memory):[^\\x00]+)$"
-
-_Width = Annotated[int, Field(strict=True, ge=1, le=65_536)]
-_Window = Annotated[int, Field(strict=True, ge=1, le=1024)]
-_WindowArg = Union[_Window, Annotated[list[_Window], Field(min_length=2, max_length=2)]]
-_Fraction = Annotated[float, Field(strict=True, ge=0.0, lt=1.0)]
-
-#: Type and range of every layer argument (what Keras accepts and a model on one host can use).
-LAYER_ARG_TYPES: dict[str, Any] = {
-    "filters": _Width,
-    "units": _Width,
-    "kernel_size": _WindowArg,
-    "pool_size": _WindowArg,
-    "strides": _WindowArg,
-    "padding": Literal["valid", "same"],
-    "activation": Literal[ACTIVATIONS],
-    "use_bias": Annotated[bool, Field(strict=True)],
-    "return_sequences": Annotated[bool, Field(strict=True)],
-    "momentum": Annotated[float, Field(strict=True, ge=0.0, le=1.0)],
-    "epsilon": Annotated[float, Field(strict=True, gt=0.0, le=1.0)],
-    "rate": _Fraction,
-    # Keras infers one side given as -1.
-    "target_shape": Annotated[
-        list[Union[Literal[-1], Annotated[int, Field(strict=True, ge=1, le=1_000_000)]]],
-        Field(min_length=1, max_length=8),
-    ],
-}
-_LAYER_ARG_ADAPTERS = {name: TypeAdapter(kind) for name, kind in LAYER_ARG_TYPES.items()}
 
 
 class _Spec(BaseModel):
@@ -204,70 +163,6 @@ class AugmentSpec(_Spec):
     ops: list[AugmentOp] = Field(default_factory=list, max_length=32)
 
 
-def _layer_schema(schema: dict[str, Any]) -> None:
-    """JSON Schema of a layer: one alternative per type, each with exactly its own arguments."""
-    schema.pop("additionalProperties", None)
-    schema.pop("properties", None)
-    schema.pop("required", None)
-    schema["oneOf"] = [
-        {
-            "type": "object",
-            "properties": {
-                "type": {"const": kind},
-                **{arg: _LAYER_ARG_ADAPTERS[arg].json_schema() for arg in args},
-            },
-            "required": ["type"],
-            "additionalProperties": False,
-        }
-        for kind, args in LAYER_ARGS.items()
-    ]
-
-
-class LayerSpec(BaseModel):
-    """One layer: ``{"type": "Conv2D", "filters": 32, "kernel_size": 3}``.
-
-    Arguments sit beside ``type``; which ones are allowed depends on the type
-    (see :data:`LAYER_ARGS`); in a :class:`JobSpec` each must have the type and range of
-    :data:`LAYER_ARG_TYPES` (its JSON Schema states those).
-    """
-
-    model_config = ConfigDict(extra="allow", json_schema_extra=_layer_schema)
-
-    type: str
-
-    @model_validator(mode="after")
-    def _known_type_and_args(self) -> LayerSpec:
-        if self.type not in LAYER_ARGS:
-            allowed = ", ".join(LAYER_ARGS)
-            raise ValueError(f"unknown layer type {self.type!r}; use one of {allowed}")
-        allowed_args = LAYER_ARGS[self.type]
-        for key in self.args:
-            if key not in allowed_args:
-                hint = ", ".join(allowed_args) if allowed_args else "no arguments"
-                raise ValueError(f"{self.type} does not take {key!r}; it accepts {hint}")
-        activation = self.args.get("activation")
-        if activation is not None and activation not in ACTIVATIONS:
-            raise ValueError(
-                f"{self.type}: unknown activation {activation!r}; use one of {', '.join(ACTIVATIONS)}"
-            )
-        return self
-
-    def argument_problems(self) -> list[str]:
-        """Arguments whose type or range Keras would refuse (see :data:`LAYER_ARG_TYPES`)."""
-        problems = []
-        for key, value in self.args.items():
-            try:
-                _LAYER_ARG_ADAPTERS[key].validate_python(value)
-            except ValidationError as error:
-                problems.append(f"{self.type}: {key} {value!r} is invalid: {error.errors()[0]['msg']}")
-        return problems
-
-    @property
-    def args(self) -> dict[str, Any]:
-        """The layer's keyword arguments (everything but ``type``)."""
-        return dict(self.model_extra or {})
-
-
 class ModelSpec(_Spec):
     """A network: either a named ``preset`` or an explicit ``layers`` list.
 
@@ -276,7 +171,7 @@ class ModelSpec(_Spec):
     """
 
     preset: str | None = Field(None, description=f"One of {', '.join(PRESET_NAMES)}.")
-    layers: list[LayerSpec] | None = Field(None, max_length=256)
+    layers: list[Layer] | None = Field(None, max_length=256)
 
     @model_validator(mode="after")
     def _preset_or_layers(self) -> ModelSpec:
@@ -343,9 +238,7 @@ class RuntimeSpec(_Spec):
     def pins(self) -> dict[str, Any]:
         """Return the settings given by hand (every field but ``probe`` that is not None)."""
         return {
-            name: value
-            for name, value in self.model_dump().items()
-            if value is not None and name != "probe"
+            name: value for name, value in self.model_dump().items() if value is not None and name != "probe"
         }
 
 
@@ -422,19 +315,6 @@ class JobSpec(_Spec):
     model: ModelSpec = Field(default_factory=ModelSpec)
     train: TrainSpec = Field(default_factory=TrainSpec)
 
-    @model_validator(mode="after")
-    def _buildable_layer_args(self) -> JobSpec:
-        # A ModelSpec alone may hold bad arguments (the model builder shows them by layer, with
-        # shape inference); a job must not, or its worker would fail in Keras after a 201.
-        problems = [
-            f"model.layers.{index}: {problem}"
-            for index, layer in enumerate(self.model.layers or [])
-            for problem in layer.argument_problems()
-        ]
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
-
 
 class SpecError(ValueError):
     """A spec failed validation; the message names every bad field and the fix."""
@@ -444,9 +324,43 @@ class SpecError(ValueError):
         super().__init__("invalid spec:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
+def _layer_problem(item: ErrorDetails) -> str | None:
+    """``layers.2 (Dense): units: ...; set units to e.g. 32`` for an error inside a layer, else None."""
+    loc = item["loc"]
+    if "layers" not in loc:
+        return None
+    at = loc.index("layers") + 2  # past the layer's index
+    path = ".".join(str(part) for part in loc[:at])
+    if item["type"] in ("union_tag_invalid", "union_tag_not_found") and len(loc) == at:
+        return f"{path}: {unknown_type((item.get('ctx') or {}).get('tag'))}"
+    if len(loc) <= at or loc[at] not in LAYER_TYPES:
+        return None
+    layer_type = str(loc[at])
+    return f"{path} ({layer_type}): {describe({**item, 'loc': loc[at + 1 :]}, layer_type)}"
+
+
+def _one_per_layer_argument(items: list[ErrorDetails]) -> list[ErrorDetails]:
+    """Errors with, inside a layer, only the most specific one per argument (see ``most_specific``)."""
+    plain: list[ErrorDetails] = []
+    layered: dict[tuple[Any, ...], list[ErrorDetails]] = {}
+    for item in items:
+        loc = item["loc"]
+        if "layers" in loc and len(loc) > loc.index("layers") + 3:
+            layered.setdefault(tuple(loc[: loc.index("layers") + 3]), []).append(item)
+        else:
+            plain.append(item)
+    for prefix, group in layered.items():
+        plain += most_specific(group, depth=len(prefix))
+    return plain
+
+
 def _describe(error: ValidationError) -> list[str]:
     problems = []
-    for item in error.errors():
+    for item in _one_per_layer_argument(error.errors()):
+        layer_problem = _layer_problem(item)
+        if layer_problem is not None:
+            problems.append(layer_problem)
+            continue
         loc = ".".join(str(part) for part in item["loc"] if not str(part).endswith("Op"))
         message = item["msg"].removeprefix("Value error, ")
         problems.append(f"{loc}: {message}" if loc else message)
@@ -467,10 +381,12 @@ def parse_job(data: str | bytes | dict[str, Any] | JobSpec, strict: bool = False
     """
     if isinstance(data, JobSpec):
         return data
+    # strict=False would also lift the strictness the layer arguments declare, so lax means None.
+    mode = True if strict else None
     try:
         if isinstance(data, (str, bytes)):
-            return JobSpec.model_validate_json(data, strict=strict)
-        return JobSpec.model_validate(data, strict=strict)
+            return JobSpec.model_validate_json(data, strict=mode)
+        return JobSpec.model_validate(data, strict=mode)
     except ValidationError as error:
         raise SpecError(_describe(error)) from None
 
@@ -490,5 +406,5 @@ def json_schema() -> dict[str, Any]:
     return JobSpec.model_json_schema()
 
 
-if __name__ == "__main__":  # pragma: no cover - handy for regenerating the TS mirror
+if __name__ == "__main__":  # pragma: no cover - the JSON Schema of a job, for reading
     print(json.dumps(json_schema(), indent=2))

@@ -19,6 +19,7 @@ from pydantic.json_schema import models_json_schema
 from lepton_lab._version import __version__
 from lepton_lab.core.event_schema import EVENT_MODELS, Event
 from lepton_lab.core.job_status import STATUSES
+from lepton_lab.core.layer_specs import Layer
 from lepton_lab.core.runmeta import NAME_MAX, NOTE_MAX
 from lepton_lab.server.access import ARTIFACT_CONTENT_TYPES, DEFAULT_CONTENT_TYPE
 from lepton_lab.server.bodies import MAX_DEPTH
@@ -295,13 +296,19 @@ def component_schemas(ref_template: str = REF_TEMPLATE) -> dict[str, Any]:
     """
     from lepton_lab.core.specs import JobSpec
 
-    models = [JobSpec, Job, JobProgress, ErrorBody, *EVENT_MODELS]
+    models: list[type[BaseModel]] = [JobSpec, Job, JobProgress, ErrorBody, *EVENT_MODELS]
     _, document = models_json_schema([(model, "validation") for model in models], ref_template=ref_template)
     schemas: dict[str, Any] = document["$defs"]
     schemas["Error"] = schemas.pop("ErrorBody")
     event = TypeAdapter(Event).json_schema(ref_template=ref_template)
     event.pop("$defs", None)
     schemas["Event"] = {"description": "One line of a run's events.jsonl.", **event}
+    layer = TypeAdapter(Layer).json_schema(ref_template=ref_template)
+    layer.pop("$defs", None)
+    schemas["LayerSpec"] = {"description": "One layer of a model spec, chosen by its type.", **layer}
+    # ModelSpec's layers are LayerSpecs (pydantic writes the union out in place).
+    layers = schemas["ModelSpec"]["properties"]["layers"]["anyOf"][0]
+    layers["items"] = {"$ref": ref_template.format(model="LayerSpec")}
     schemas["JobPatch"] = _JOB_PATCH_SCHEMA
     return dict(sorted(schemas.items()))
 

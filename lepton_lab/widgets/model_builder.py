@@ -14,8 +14,10 @@ from typing import Any
 
 import ipywidgets
 import traitlets
+from pydantic import ValidationError
 
 from lepton_lab.core import models
+from lepton_lab.core.layer_specs import layer_problems
 from lepton_lab.core.specs import (
     ACTIVATIONS,
     LAYER_ARGS,
@@ -171,13 +173,8 @@ class LayerRow(ipywidgets.VBox):
         args = self.args()
         try:
             return LayerSpec(type=self.layer_type, **args)
-        except ValueError as error:  # pydantic ValidationError is a ValueError
-            problems = getattr(error, "errors", None)
-            if callable(problems):
-                raise ValueError(
-                    "; ".join(p["msg"].removeprefix("Value error, ") for p in problems())
-                ) from None
-            raise
+        except ValidationError as error:
+            raise ValueError("; ".join(layer_problems(error, self.layer_type))) from None
 
     def show_error(self, message: str) -> None:
         """Show ``message`` under the layer (empty clears it)."""
