@@ -112,7 +112,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       });
     }
 
-    model.transitions.connect(transition => {
+    model.transitions.connect((_, transition) => {
       if (!shouldNotify(transition)) {
         return;
       }

@@ -7,6 +7,7 @@
  * the job's spec and model, its evaluation, links to its run folder, report
  * and TensorBoard logs, and a tail of its worker log.
  */
+import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import { jobCharts, LineChart } from './chart';
@@ -121,10 +122,8 @@ export class JobView extends Widget {
 
     this._release = this._feed.acquire();
     this._headerThrottle = new FrameThrottle(() => this._renderHeader());
-    this._disconnect.push(
-      this._feed.changed.connect(() => this._onEvents()),
-      this._model.changed.connect(() => this._onJobChanged())
-    );
+    this._feed.changed.connect(this._onEvents, this);
+    this._model.changed.connect(this._onJobChanged, this);
     void this.reload();
   }
 
@@ -155,7 +154,7 @@ export class JobView extends Widget {
     if (this.isDisposed) {
       return;
     }
-    this._disconnect.forEach(disconnect => disconnect());
+    Signal.disconnectReceiver(this);
     this._release();
     this._headerThrottle.dispose();
     this._lossChart.dispose();
@@ -642,7 +641,6 @@ export class JobView extends Widget {
   private _reportHint: HTMLElement = el('div', 'lepton-lab-report-hint');
   private _log: HTMLElement;
   private _headerThrottle: FrameThrottle;
-  private _disconnect: (() => void)[] = [];
   private _logTimer: ReturnType<typeof setInterval> | null = null;
   private _logLoading = false;
 }

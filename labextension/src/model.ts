@@ -11,8 +11,9 @@
  * No JupyterLab or DOM imports: the client and the socket factory are passed
  * in, so the unit tests drive the model with fakes.
  */
+import { ISignal, Signal } from '@lumino/signaling';
+
 import { LeptonClient } from './client';
-import { Emitter } from './emitter';
 import { IJobTransition, JobsState } from './jobs';
 import { IMetricsOptions, JobMetrics } from './metrics';
 import { IReconnectOptions, ReconnectingSocket, SocketFactory, SocketState } from './socket';
@@ -40,10 +41,16 @@ export class JobFeed {
   }
 
   readonly metrics: JobMetrics;
+
   /** Emits after new events were applied. */
-  readonly changed = new Emitter<JobFeed>();
+  get changed(): ISignal<JobFeed, void> {
+    return this._changed;
+  }
+
   /** Emits the socket's state. */
-  readonly stateChanged = new Emitter<SocketState>();
+  get stateChanged(): ISignal<JobFeed, SocketState> {
+    return this._stateChanged;
+  }
 
   /** Viewers holding this feed. */
   get refs(): number {
@@ -65,17 +72,18 @@ export class JobFeed {
       return Promise.resolve();
     }
     return new Promise(resolve => {
-      const timer = setTimeout(done, timeoutMs);
-      const disconnect = this.stateChanged.connect(() => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this._stateChanged.disconnect(onState);
+        resolve();
+      };
+      const onState = (): void => {
         if (this._ended) {
           done();
         }
-      });
-      function done(): void {
-        clearTimeout(timer);
-        disconnect();
-        resolve();
-      }
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this._stateChanged.connect(onState);
     });
   }
 
@@ -103,7 +111,7 @@ export class JobFeed {
       url: () => this._model.client.streamUrl(this.id, this.metrics.after),
       connect: this._model.connect,
       onMessage: message => this._onMessage(message as StreamMessage),
-      onState: state => this.stateChanged.emit(state),
+      onState: state => this._stateChanged.emit(state),
       shouldReconnect: code => {
         // 1000: the server sent everything and the job is over. 1001 (the server is
         // stopping), 1013 (too slow) and anything abnormal resume from the last offset.
@@ -134,20 +142,21 @@ export class JobFeed {
 
   dispose(): void {
     this.close();
-    this.changed.clear();
-    this.stateChanged.clear();
+    Signal.clearData(this);
   }
 
   private _onMessage(message: StreamMessage): void {
     if (message.type === 'events') {
       const { events, next } = message as IEventsMessage;
       this.metrics.apply(events ?? [], next);
-      this.changed.emit(this);
+      this._changed.emit();
     } else {
       this._model._onStreamMessage(message);
     }
   }
 
+  private _changed = new Signal<JobFeed, void>(this);
+  private _stateChanged = new Signal<JobFeed, SocketState>(this);
   private _socket: ReconnectingSocket | null = null;
   private _refs = 0;
   private _ended = false;
@@ -166,14 +175,26 @@ export class LeptonModel {
   readonly connect: SocketFactory;
   readonly socketOptions: IModelOptions['socketOptions'] & object;
   readonly state = new JobsState();
+
   /** Emits after the job list changed. */
-  readonly changed = new Emitter<void>();
+  get changed(): ISignal<LeptonModel, void> {
+    return this._changed;
+  }
+
   /** Emits every status change of a job already known (not jobs first seen in a list). */
-  readonly transitions = new Emitter<IJobTransition>();
+  get transitions(): ISignal<LeptonModel, IJobTransition> {
+    return this._transitions;
+  }
+
   /** Emits the `stream` socket's state. */
-  readonly connectionChanged = new Emitter<SocketState>();
+  get connectionChanged(): ISignal<LeptonModel, SocketState> {
+    return this._connectionChanged;
+  }
+
   /** Emits errors of REST calls made by the model. */
-  readonly errors = new Emitter<Error>();
+  get errors(): ISignal<LeptonModel, Error> {
+    return this._errors;
+  }
 
   get connectionState(): SocketState {
     return this._socket?.state ?? 'closed';
@@ -190,7 +211,7 @@ export class LeptonModel {
       connect: this.connect,
       onMessage: message => this._onStreamMessage(message as StreamMessage),
       onState: state => {
-        this.connectionChanged.emit(state);
+        this._connectionChanged.emit(state);
         if (state === 'open') {
           // Back after a restart: follow running jobs again from their last offsets.
           for (const feed of this._feeds.values()) {
@@ -218,7 +239,7 @@ export class LeptonModel {
       const jobs = await this.client.jobs();
       this._applyTransitions(this.state.replaceAll(jobs), true);
     } catch (error) {
-      this.errors.emit(error as Error);
+      this._errors.emit(error as Error);
     }
   }
 
@@ -278,8 +299,7 @@ export class LeptonModel {
       feed.dispose();
     }
     this._feeds.clear();
-    this.changed.clear();
-    this.transitions.clear();
+    Signal.clearData(this);
   }
 
   /** @internal A message of the all-jobs stream (or a status message on a job stream). */
@@ -294,7 +314,7 @@ export class LeptonModel {
     const transitions = this.state.apply(message);
     this._applyTransitions(transitions, message.type === 'snapshot');
     if (transitions.length === 0 && this.state.version !== before) {
-      this.changed.emit();
+      this._changed.emit();
     }
   }
 
@@ -322,11 +342,11 @@ export class LeptonModel {
     this._followRunning(id => fullList || started.has(id));
     this._evict();
     if (transitions.length > 0) {
-      this.changed.emit();
+      this._changed.emit();
       // Only changes seen happening are news: a job first seen in a list is how things are.
       for (const transition of transitions) {
         if (transition.from !== null) {
-          this.transitions.emit(transition);
+          this._transitions.emit(transition);
         }
       }
     }
@@ -377,6 +397,10 @@ export class LeptonModel {
     }
   }
 
+  private _changed = new Signal<LeptonModel, void>(this);
+  private _transitions = new Signal<LeptonModel, IJobTransition>(this);
+  private _connectionChanged = new Signal<LeptonModel, SocketState>(this);
+  private _errors = new Signal<LeptonModel, Error>(this);
   private _socket: ReconnectingSocket | null = null;
   private _feeds = new Map<string, JobFeed>();
   private _follow = new Set<string>();

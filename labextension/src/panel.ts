@@ -5,6 +5,7 @@
  * renders are coalesced with FrameThrottle, so a fast job does not make the
  * panel redraw more than a few times a second.
  */
+import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import { Sparkline } from './chart';
@@ -100,12 +101,10 @@ export class LeptonLabPanel extends Widget {
     );
 
     this._throttle = new FrameThrottle(() => this._render(), { minInterval: 200 });
-    this._disconnect.push(
-      this._model.changed.connect(() => this._scheduleRender()),
-      this._model.transitions.connect(() => void this.refreshDevices()),
-      this._model.connectionChanged.connect(state => this._showConnection(state)),
-      this._model.errors.connect(error => this._showError(error))
-    );
+    this._model.changed.connect(this._scheduleRender, this);
+    this._model.transitions.connect(() => void this.refreshDevices(), this);
+    this._model.connectionChanged.connect((_, state) => this._showConnection(state), this);
+    this._model.errors.connect((_, error) => this._showError(error), this);
     this._showConnection(this._model.connectionState);
     this._renderFilter();
   }
@@ -130,7 +129,7 @@ export class LeptonLabPanel extends Widget {
     if (this.isDisposed) {
       return;
     }
-    this._disconnect.forEach(disconnect => disconnect());
+    Signal.disconnectReceiver(this);
     this._throttle.dispose();
     this._stopTimers();
     for (const row of this._rows.values()) {
@@ -371,7 +370,6 @@ export class LeptonLabPanel extends Widget {
   private _devices: HTMLElement;
   private _rows = new Map<string, JobRow>();
   private _throttle: FrameThrottle;
-  private _disconnect: (() => void)[] = [];
   private _devicesTimer: ReturnType<typeof setInterval> | null = null;
   private _tickTimer: ReturnType<typeof setInterval> | null = null;
 }
@@ -452,7 +450,7 @@ class JobRow {
     if (watched && !this._release) {
       this._feed = this._model.feed(this.id);
       this._release = this._feed.acquire();
-      this._feedListener = this._feed.changed.connect(() => this._actions.changed());
+      this._feed.changed.connect(this._onEvents, this);
     } else if (!watched && this._release) {
       this._unwatch();
     }
@@ -495,9 +493,12 @@ class JobRow {
     this.node.remove();
   }
 
+  private _onEvents(): void {
+    this._actions.changed();
+  }
+
   private _unwatch(): void {
-    this._feedListener?.();
-    this._feedListener = null;
+    this._feed?.changed.disconnect(this._onEvents, this);
     this._release?.();
     this._release = null;
     this._feed = null;
@@ -517,7 +518,6 @@ class JobRow {
   private _resume: HTMLButtonElement;
   private _feed: JobFeed | null = null;
   private _release: (() => void) | null = null;
-  private _feedListener: (() => void) | null = null;
 }
 
 function holders(device: IDevice, names: Map<string, string>, open: (id: string) => void): HTMLElement {

@@ -19,7 +19,7 @@ function setup(jobs: IJob[] = []) {
     socketOptions: { setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout }
   });
   const transitions: IJobTransition[] = [];
-  model.transitions.connect(t => transitions.push(t));
+  model.transitions.connect((_, t) => transitions.push(t));
   return { server, sockets, timers, model, transitions };
 }
 
@@ -136,12 +136,12 @@ test('cancel updates the list from the answer and REST errors are reported', asy
   const sockets = new SocketLog();
   const model = new LeptonModel({ client: server.client(), connect: sockets.connect });
   const errors: Error[] = [];
-  model.errors.connect(error => errors.push(error));
+  model.errors.connect((_, error) => errors.push(error));
   await model.refresh();
   assert.match(errors[0].message, /database locked/);
   model.state.upsert(running);
   const transitions: string[] = [];
-  model.transitions.connect(t => transitions.push(t.to));
+  model.transitions.connect((_, t) => transitions.push(t.to));
   await model.cancel('r1');
   assert.equal(model.state.get('r1')?.status, 'cancelled');
   assert.deepEqual(transitions, ['cancelled']);
@@ -188,4 +188,27 @@ test('reconnect skips the backoff wait of a dropped stream', () => {
   sockets.last('/stream?token').open();
   model.reconnect();
   assert.equal(sockets.matching('/stream?token').length, 2);
+});
+
+test('a listener that throws does not keep the others from hearing, and dispose disconnects them all', () => {
+  const { sockets, model } = setup();
+  model.start();
+  sockets.last('/stream?token').send({ type: 'snapshot', jobs: [running] });
+  let changes = 0;
+  model.changed.connect(() => {
+    throw new Error('a broken view');
+  });
+  model.changed.connect(() => (changes += 1));
+  const logged = console.error;
+  console.error = () => undefined; // Lumino reports the broken view's error there
+  try {
+    model._onStreamMessage({ type: 'status', job: { ...running, status: 'completed' } });
+  } finally {
+    console.error = logged;
+  }
+  assert.equal(changes, 1);
+  model.dispose();
+  model._onStreamMessage({ type: 'status', job: { ...running, status: 'failed' } });
+  assert.equal(model.state.get('r1')?.status, 'failed', 'the change happened');
+  assert.equal(changes, 1, 'but no listener hears a disposed model');
 });
