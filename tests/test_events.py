@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from lepton_lab.core.events import EventTail, EventWriter, make_event, read_events
+from lepton_lab.core.events import (
+    FLUSH_INTERVAL_S,
+    EventTail,
+    EventWriter,
+    FlushTimer,
+    make_event,
+    read_events,
+)
 
 
 def _write_lines(path: Path, events: list[dict]) -> None:
@@ -107,30 +113,62 @@ def test_tail_restarts_when_file_is_replaced(tmp_path: Path) -> None:
     assert tail.offset == 1
 
 
-def test_background_thread_flushes_within_interval(tmp_path: Path) -> None:
+class ManualTimer(FlushTimer):
+    """A flush timer the test advances: :meth:`tick` lets one interval pass and returns after its flush."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._changed = threading.Condition()
+        self._waits = 0  # times the flush thread started waiting (each wait follows a flush, but the first)
+        self._ticks = 0
+        self._stopped_flag = False
+        self.intervals: list[float] = []
+
+    def wait(self, interval: float) -> bool:
+        with self._changed:
+            self.intervals.append(interval)
+            self._waits += 1
+            self._changed.notify_all()
+            self._changed.wait_for(lambda: self._ticks >= self._waits or self._stopped_flag)
+            return self._stopped_flag
+
+    def stop(self) -> None:
+        with self._changed:
+            self._stopped_flag = True
+            self._changed.notify_all()
+
+    def tick(self) -> None:
+        with self._changed:
+            self._ticks += 1
+            self._changed.notify_all()
+            # The thread waits again only once the flush this tick released is done.
+            self._changed.wait_for(lambda: self._waits > self._ticks)
+
+
+def test_background_thread_flushes_each_interval(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
-    writer = EventWriter(path, flush_interval=0.05)
+    timer = ManualTimer()
+    writer = EventWriter(path, flush_interval=0.05, timer=timer)
     try:
         writer.emit("batch", step=1)
         assert read_events(path)[0] == []  # buffered, not yet written
-        deadline = time.monotonic() + 2.0
-        while not read_events(path)[0] and time.monotonic() < deadline:
-            time.sleep(0.01)
-        events, _ = read_events(path)
-        assert [e["step"] for e in events] == [1]
+        timer.tick()
+        assert [e["step"] for e in read_events(path)[0]] == [1]
+        writer.emit("batch", step=2)
+        assert len(read_events(path)[0]) == 1  # the next interval has not passed
+        timer.tick()
+        assert [e["step"] for e in read_events(path)[0]] == [1, 2]
+        assert set(timer.intervals) == {0.05}
     finally:
         writer.close()
 
 
 def test_default_flush_interval_is_at_most_200_ms(tmp_path: Path) -> None:
-    path = tmp_path / "events.jsonl"
-    with EventWriter(path) as writer:
-        assert writer.flush_interval <= 0.2
-        writer.emit("batch", step=1)
-        deadline = time.monotonic() + 10  # fails only if the background flush never happens
-        while not read_events(path)[0]:
-            assert time.monotonic() < deadline, "the event was never flushed without an explicit flush"
-            time.sleep(0.005)
+    timer = ManualTimer()
+    with EventWriter(tmp_path / "events.jsonl", timer=timer) as writer:
+        assert writer.flush_interval == FLUSH_INTERVAL_S <= 0.2
+        timer.tick()
+    assert timer.intervals[0] == FLUSH_INTERVAL_S  # what the flush thread waits between flushes
 
 
 def test_flush_makes_events_visible_immediately(tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ training step (batches since the run began), ``epoch`` is 1-based. Events may ca
 ``total_steps`` and ``epochs`` (for progress bars and ETAs), ``status`` (status events),
 ``message`` (log events).
 
-Offsets count *lines*: ``read_events(path, after=n)`` skips the first ``n`` lines. A line cut off by
+Offsets count *lines*, each ended by a newline: ``read_events(path, after=n)`` skips the first ``n``
+lines (:class:`~lepton_lab.core.event_index.EventIndex` seeks there instead). A line cut off by
 a crash (no trailing newline yet) is not returned and not counted until it is complete, so a
 reader polling with the offset it was given never sees half an event. Lines that are not valid
 JSON (a torn line from a crashed writer, terminated by the next writer) are counted but skipped.
@@ -74,7 +75,8 @@ def to_line(event: dict[str, Any]) -> str:
     return text + "\n"
 
 
-def _parse_lines(lines: list[bytes]) -> list[dict[str, Any]]:
+def parse_lines(lines: list[bytes]) -> list[dict[str, Any]]:
+    """Return the events of ``lines`` (complete lines, without newlines) that are JSON objects, in order."""
     events = []
     for line in lines:
         try:
@@ -113,12 +115,11 @@ def read_events(
     except FileNotFoundError:
         return [], after
     # Everything after the last newline is an incomplete line still being written (or torn).
-    complete = data[: data.rfind(b"\n") + 1]
-    lines = complete.splitlines()
+    lines = data.split(b"\n")[:-1]
     if after >= len(lines):
         return [], after
     stop = len(lines) if limit is None else min(len(lines), after + limit)
-    return _parse_lines(lines[after:stop]), stop
+    return parse_lines(lines[after:stop]), stop
 
 
 class EventTail:
@@ -142,15 +143,18 @@ class EventTail:
         self.path = Path(path)
         self.offset = 0  # complete lines consumed
         self._position = 0  # bytes consumed (always just after a newline)
+        self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the file being read
         self._skip = after
 
     def read(self, limit: int | None = None) -> list[dict[str, Any]]:
         """Return the complete events appended since the previous call (at most ``limit``)."""
         try:
             with open(self.path, "rb") as handle:
-                size = os.fstat(handle.fileno()).st_size
-                if size < self._position:  # the file was replaced: start again
-                    self._position, self.offset = 0, 0
+                stat = os.fstat(handle.fileno())
+                identity = (stat.st_dev, stat.st_ino)
+                if stat.st_size < self._position or identity != (self._identity or identity):
+                    self._position, self.offset = 0, 0  # the file was replaced or truncated: start again
+                self._identity = identity
                 handle.seek(self._position)
                 data = handle.read()
         except FileNotFoundError:
@@ -158,18 +162,37 @@ class EventTail:
         end = data.rfind(b"\n") + 1
         if end == 0:
             return []
-        lines = data[:end].splitlines(keepends=True)
+        lines = data[:end].split(b"\n")[:-1]
         if self._skip:
             skipped = lines[: self._skip]
             self._skip -= len(skipped)
-            self._position += sum(len(line) for line in skipped)
+            self._position += sum(len(line) + 1 for line in skipped)
             self.offset += len(skipped)
             lines = lines[len(skipped) :]
         if limit is not None:
             lines = lines[:limit]
-        self._position += sum(len(line) for line in lines)
+        self._position += sum(len(line) + 1 for line in lines)
         self.offset += len(lines)
-        return _parse_lines(lines)
+        return parse_lines(lines)
+
+
+class FlushTimer:
+    """Paces an :class:`EventWriter`'s background flushes on the real clock.
+
+    The flush thread calls :meth:`wait` between flushes and stops when it returns True. Tests
+    pass a timer they advance by hand, so what a flush writes is checked without sleeping.
+    """
+
+    def __init__(self) -> None:
+        self._stopped = threading.Event()
+
+    def wait(self, interval: float) -> bool:
+        """Block until ``interval`` seconds have passed (False) or :meth:`stop` was called (True)."""
+        return self._stopped.wait(interval)
+
+    def stop(self) -> None:
+        """End the current and every later :meth:`wait` at once."""
+        self._stopped.set()
 
 
 class EventWriter:
@@ -185,6 +208,8 @@ class EventWriter:
         The ``events.jsonl`` file; opened for appending, created if missing.
     flush_interval
         Seconds between background flushes (at most 0.2 by design).
+    timer
+        What paces the background flushes (a :class:`FlushTimer` on the real clock by default).
 
     Examples
     --------
@@ -192,11 +217,17 @@ class EventWriter:
     ...     writer.emit("epoch", step=10, epoch=1, metrics={"loss": 0.5})
     """
 
-    def __init__(self, path: str | os.PathLike[str], flush_interval: float = FLUSH_INTERVAL_S) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        flush_interval: float = FLUSH_INTERVAL_S,
+        timer: FlushTimer | None = None,
+    ) -> None:
         if flush_interval <= 0:
             raise ValueError(f"flush_interval must be > 0 seconds, got {flush_interval}")
         self.path = Path(path)
         self.flush_interval = flush_interval
+        self._timer = timer if timer is not None else FlushTimer()
         self._buffer: list[str] = []
         self._lock = threading.Lock()  # guards _buffer
         self._file_lock = threading.Lock()  # orders writes to the file
@@ -262,6 +293,7 @@ class EventWriter:
             if self._closed.is_set():
                 return
             self._closed.set()
+        self._timer.stop()
         self._thread.join()
         self.sync()
         with self._file_lock:
@@ -273,7 +305,7 @@ class EventWriter:
         return self._closed.is_set()
 
     def _flush_loop(self) -> None:
-        while not self._closed.wait(self.flush_interval):
+        while not self._timer.wait(self.flush_interval):
             self.flush()
 
     def __enter__(self) -> EventWriter:

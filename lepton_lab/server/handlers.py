@@ -6,6 +6,7 @@ Domain errors become HTTP statuses in one place, :func:`api_errors`.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 from collections.abc import Awaitable, Callable
@@ -165,10 +166,17 @@ class JobsHandler(LeptonHandler):
     @authorized
     @api_errors
     async def get(self) -> None:
-        """List jobs, newest first, optionally only some statuses."""
+        """List jobs, newest first, optionally only some statuses; 304 if the client's ETag is current."""
         raw = self.get_query_argument("status", None)
         statuses = [s.strip() for s in raw.split(",") if s.strip()] if raw else None
-        self.write_json({"jobs": self.manager.list_jobs(statuses)})
+        listing = self.manager.listing(statuses)  # kept encoded in memory until a job changes
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Etag", listing.etag)
+        if self.check_etag_header():
+            self.set_status(304)
+            self.finish()
+        else:
+            self.finish(listing.body)
 
     @tornado.web.authenticated
     @authorized
@@ -238,10 +246,16 @@ class JobEventsHandler(LeptonHandler):
     @authorized
     @api_errors
     async def get(self, job_id: str) -> None:
-        """Return events after line ``after`` and the offset to continue from."""
+        """Return events after line ``after`` and the offset to continue from.
+
+        The file is read, and the page encoded, in worker threads: a 10 000-event page must not
+        hold up the other requests and streams of the event loop.
+        """
         after = self.int_argument("after", 0) or 0
-        events, offset = self.manager.events(job_id, after=after, limit=self.int_argument("limit"))
-        self.write_json({"events": events, "next": offset})
+        events, offset = await self.manager.read_events(job_id, after=after, limit=self.int_argument("limit"))
+        body = await asyncio.to_thread(json.dumps, {"events": events, "next": offset}, default=str)
+        self.set_header("Content-Type", "application/json")
+        self.finish(body)
 
 
 class JobEvaluationHandler(LeptonHandler):

@@ -33,7 +33,9 @@ from typing import Any
 
 from lepton_lab.core import deletion, runmeta
 from lepton_lab.core.epochs import last_epochs_done
-from lepton_lab.core.events import EventWriter, read_events
+from lepton_lab.core.event_index import EventIndexes
+from lepton_lab.core.events import EventWriter
+from lepton_lab.core.job_progress import JobMetrics
 from lepton_lab.core.job_status import ACTIVE_STATUSES, RESUMABLE_STATUSES, STATUSES
 from lepton_lab.core.rundir import RunDir, now_iso, read_json
 from lepton_lab.core.specs import parse_job
@@ -42,7 +44,8 @@ from lepton_lab.server import devices as devices_module
 from lepton_lab.server.devices import WAIT, GpuAllocator, visible_devices
 from lepton_lab.server.executors import Executor, WorkerExit, WorkerHandle
 from lepton_lab.server.external import ExternalRun
-from lepton_lab.server.job_index import INDEX_FILE, JobStore, meta_mtime
+from lepton_lab.server.job_index import INDEX_FILE, meta_mtime
+from lepton_lab.server.job_listing import CachedJobStore, JobListings, Listing
 from lepton_lab.server.job_schema import INDEX_ONLY
 from lepton_lab.server.ownership import RunsDirLock, RunsDirTaken
 from lepton_lab.server.storage import STORAGE_ERRORS, is_disk_full, refuse_when_full
@@ -108,6 +111,7 @@ class Job:
     # Epoch, ETA and elapsed time by the rule the panel, notebook and CLI apply (curves unused: tiny).
     tracker: JobMetrics = field(default_factory=lambda: JobMetrics(batch_points=4, epoch_points=4))
     progress_sent: float = 0.0  # monotonic time of its last progress message
+    revision: int = 0  # bumped when its progress changes (part of the GET jobs cache key)
     exited: bool = False  # its worker has exited: it holds no slot while its outcome is recorded
     write_failing: bool = False  # the last write about it failed (logged once, not per retry)
     disk_full: bool = False  # a write about it met a full disk: part of the reason it ended
@@ -200,7 +204,9 @@ class JobManager:
         self.cancel_grace_s = cancel_grace_s
         self.poll_interval_s = poll_interval_s
         self.log = log or logging.getLogger("lepton_lab")
-        self.store = JobStore(self.runs_dir / INDEX_FILE, log=self.log)
+        self.store = CachedJobStore(self.runs_dir / INDEX_FILE, log=self.log)
+        self.event_indexes = EventIndexes()  # GET jobs/{id}/events and replays seek with these
+        self._listings = JobListings()
         self.lock = RunsDirLock(self.runs_dir, holder or {})
         self._takeover_task: asyncio.Task[None] | None = None
         self.broadcaster = Broadcaster()
@@ -418,13 +424,33 @@ class JobManager:
                 view["queue_position"] = self._queue.index(job.id) if job.id in self._queue else None
         return view
 
+    @staticmethod
+    def _checked_statuses(statuses: Iterable[str] | None) -> tuple[str, ...] | None:
+        if statuses is None:
+            return None
+        statuses = tuple(statuses)
+        unknown = [s for s in statuses if s not in STATUSES]
+        if unknown:
+            raise JobError(f"status: unknown status {unknown[0]!r}; use one of {', '.join(STATUSES)}")
+        return statuses
+
+    def listing(self, statuses: Iterable[str] | None = None) -> Listing:
+        """:meth:`list_jobs` as an encoded ``{"jobs": [...]}`` body with its ETag, kept until a job changes.
+
+        The key of the kept answer is the job index's version plus what :meth:`_view` adds from
+        memory (each active job's status, GPU, cancel flag and progress, and the queue order),
+        so it is rebuilt exactly when the answer would differ.
+        """
+        wanted = self._checked_statuses(statuses)
+        live = tuple(
+            (job.id, job.status, job.gpu, job.cancel_requested, job.revision) for job in self._jobs.values()
+        )
+        key = (self.store.version(), live, tuple(self._queue))
+        return self._listings.answer(wanted, key, lambda: self.list_jobs(wanted))
+
     def list_jobs(self, statuses: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """Every job, newest first, optionally only those with one of ``statuses``."""
-        if statuses is not None:
-            statuses = list(statuses)
-            unknown = [s for s in statuses if s not in STATUSES]
-            if unknown:
-                raise JobError(f"status: unknown status {unknown[0]!r}; use one of {', '.join(STATUSES)}")
+        statuses = self._checked_statuses(statuses)
         return [self._view(record) for record in self.store.list(statuses)]
 
     def get(self, job_id: str) -> dict[str, Any]:
@@ -449,14 +475,31 @@ class JobManager:
     def events(
         self, job_id: str, after: int = 0, limit: int | None = None
     ) -> tuple[list[dict[str, Any]], int]:
-        """Events of ``job_id`` after line ``after`` (at most ``limit``) and the next offset."""
+        """Events of ``job_id`` after line ``after`` (at most ``limit``) and the next offset.
+
+        The file's index seeks to line ``after``: the cost grows with the lines returned, not with
+        the file. Blocking: the server awaits :meth:`read_events` instead.
+        """
+        return self._events_reader(job_id, after, limit)()
+
+    async def read_events(
+        self, job_id: str, after: int = 0, limit: int | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        """:meth:`events`, reading the file in a worker thread so the event loop never waits on it."""
+        return await asyncio.to_thread(self._events_reader(job_id, after, limit))
+
+    def _events_reader(
+        self, job_id: str, after: int, limit: int | None
+    ) -> Callable[[], tuple[list[dict[str, Any]], int]]:
+        """Check the arguments and the job now; return the read of its events file."""
         if after < 0:
             raise JobError(f"after: must be a line offset >= 0, got {after}")
         if limit is not None and limit < 1:
             raise JobError(f"limit: must be >= 1, got {limit}")
-        record = self._record(job_id)
-        limit = min(limit or EVENTS_PAGE_LIMIT, EVENTS_PAGE_LIMIT)
-        return read_events(RunDir(record["run_dir"]).events_path, after=after, limit=limit)
+        path = RunDir(self._record(job_id)["run_dir"]).events_path
+        index = self.event_indexes.get(path)
+        page = min(limit or EVENTS_PAGE_LIMIT, EVENTS_PAGE_LIMIT)
+        return lambda: index.read(after, page)
 
     def evaluation(self, job_id: str) -> dict[str, Any]:
         """Return the job's ``evaluation.json``."""
@@ -886,6 +929,7 @@ class JobManager:
             epoch=tracker.current_epoch(), epochs_done=tracker.epochs_done,
             eta_s=tracker.eta_seconds(), elapsed_s=tracker.elapsed_seconds(),
         )  # fmt: skip
+        job.revision += 1
         if epoch_done:
             epoch = job.progress.get("epochs_done")
             self._try_write(job, f"epoch {epoch}", lambda: self.store.put(job.id, epoch=epoch))
@@ -919,7 +963,7 @@ class JobManager:
             return
         # Finished: its status, the events from `after` to the end, then close.
         subscriber.prepend([encode(status)])
-        subscriber.prepend_replay(RunDir(record["run_dir"]).events_path, after)
+        subscriber.prepend_replay(self.event_indexes.get(RunDir(record["run_dir"]).events_path), after)
         subscriber.finish("job finished")
 
     def _watch(self, record: dict[str, Any]) -> Job:

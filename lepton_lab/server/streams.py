@@ -25,7 +25,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from lepton_lab.core.events import EventTail, read_events
+from lepton_lab.core.event_index import EventIndex
+from lepton_lab.core.events import EventTail
 
 #: Messages a subscriber may have waiting before it counts as too slow and is closed.
 OUTBOX_LIMIT = 256
@@ -70,7 +71,7 @@ class Subscriber:
         self.after = 0  # line offset this subscriber has been given events up to
         self.closed = False
         self._prelude: list[str] = []
-        self._replays: list[tuple[Path, int, int | None]] = []
+        self._replays: list[tuple[EventIndex, int, int | None]] = []
         self._outbox: deque[tuple[str, int | None]] = deque()
         self._wakeup = asyncio.Event()
         self._finishing = False
@@ -83,14 +84,15 @@ class Subscriber:
         self._prelude.extend(messages)
         self._wakeup.set()
 
-    def prepend_replay(self, path: str | Path, after: int, stop: int | None = None) -> None:
-        """Replay lines ``after`` to ``stop`` of an events file after the prelude, before live messages.
+    def prepend_replay(self, index: EventIndex, after: int, stop: int | None = None) -> None:
+        """Replay lines ``after`` to ``stop`` of an indexed events file after the prelude, before live ones.
 
-        The file is read and encoded in a worker thread when :meth:`run` starts: a long history
-        (100 000 events take ~0.5 s) must not stall the server's event loop, and live events
-        offered meanwhile wait in the outbox behind it.
+        The lines are read (from line ``after`` on, not from the start: ``index`` seeks there) and
+        encoded in a worker thread when :meth:`run` starts: a long history (100 000 events take
+        ~0.5 s) must not stall the server's event loop, and live events offered meanwhile wait in
+        the outbox behind it.
         """
-        self._replays.append((Path(path), after, stop))
+        self._replays.append((index, after, stop))
         self._wakeup.set()
 
     def offer(self, message: str, offset: int | None = None) -> bool:
@@ -153,8 +155,8 @@ class Subscriber:
             self.disconnect()
 
 
-def replay(path: str | Path, after: int, stop: int | None = None) -> tuple[list[str], int]:
-    """Encode ``events`` messages for lines ``after`` to ``stop`` (None: end) of an events file.
+def replay(index: EventIndex, after: int, stop: int | None = None) -> tuple[list[str], int]:
+    """Encode ``events`` messages for lines ``after`` to ``stop`` (None: end) of an indexed events file.
 
     Returns the messages and the offset after the last one. Intermediate messages carry a
     conservative ``next`` (never past the events they hold), so resuming from one of them may
@@ -163,7 +165,7 @@ def replay(path: str | Path, after: int, stop: int | None = None) -> tuple[list[
     limit = None if stop is None else max(0, stop - after)
     if limit == 0:
         return [], after
-    events, end = read_events(path, after=after, limit=limit)
+    events, end = index.read(after, limit)
     messages = []
     for start in range(0, len(events), REPLAY_CHUNK):
         chunk = events[start : start + REPLAY_CHUNK]
@@ -180,10 +182,14 @@ class JobStream:
     ----------
     events_path
         The job's events file (it may not exist until the worker starts).
+    index
+        The file's index, shared with ``GET jobs/{id}/events`` (a new one if not given): replays
+        to late subscribers seek with it.
     """
 
-    def __init__(self, events_path: str | Path) -> None:
+    def __init__(self, events_path: str | Path, index: EventIndex | None = None) -> None:
         self.path = Path(events_path)
+        self.index = index if index is not None else EventIndex(self.path)
         self.tail = EventTail(self.path)
         self.subscribers: set[Subscriber] = set()
         self.finished = False
@@ -215,7 +221,7 @@ class JobStream:
         """Replay lines from ``after`` to the tail's position to ``subscriber``, then follow live."""
         if after > self.tail.offset:
             self.poll()  # the client read the file directly and is ahead of the tail: catch up
-        subscriber.prepend_replay(self.path, after, self.tail.offset)
+        subscriber.prepend_replay(self.index, after, self.tail.offset)
         subscriber.after = max(after, self.tail.offset)
         if self.finished:
             subscriber.finish("job finished")
