@@ -201,13 +201,19 @@ def test_report_of_a_queued_run_says_what_is_missing(tmp_path):
     assert PLOTLY_JS_BANNER not in text  # no charts, so no 4.8 MB of plotly.js
 
 
-def test_batch_chart_is_downsampled_and_keeps_the_last_step():
+def test_batch_chart_draws_the_lab_panels_bounded_curve():
+    from lepton_lab.core.job_progress import BoundedSeries
+
     batches = pd.DataFrame({"step": range(1, 2001), "loss": [1 / s for s in range(1, 2001)]})
     figure = report_figures.batch_figure(batches)
     (trace,) = figure.data
-    assert len(trace.x) == report_figures.MAX_BATCH_POINTS
-    assert trace.x[0] == 1 and trace.x[-1] == 2000
-    assert "500 of 2000 logged batches" in figure.layout.title.text
+    panel = BoundedSeries(600)  # what the panel and the notebook plot keep of the same batches
+    for step in range(1, 2001):
+        panel.push(step, 1 / step)
+    assert list(trace.x) == panel.xs and list(trace.y) == panel.ys
+    assert 300 <= len(trace.x) <= report_figures.MAX_BATCH_POINTS
+    assert trace.x[-1] > 1990  # the newest bucket reaches the last step
+    assert f"{len(trace.x)} means of 2000 logged batches" in figure.layout.title.text
 
 
 def test_a_report_written_elsewhere_is_also_stored_in_its_run_directory(tmp_path):

@@ -14,27 +14,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from lepton_lab.core.job_progress import BoundedSeries
+
 if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
-#: The per-batch chart keeps at most this many points per metric (evenly spaced, last one kept).
-MAX_BATCH_POINTS = 500
+#: The per-batch chart keeps at most this many points per metric: the Lab panel's batch curves
+#: (``core.job_progress.BoundedSeries``, each point the mean of a bucket of batches), so the
+#: report draws the same curve as the panel and the notebook.
+MAX_BATCH_POINTS = 600
 
 TRAIN_COLOUR = "#1f77b4"
 VALIDATION_COLOUR = "#ff7f0e"
 _MARGIN = {"l": 60, "r": 20, "t": 50, "b": 50}
-
-
-def downsample(count: int, limit: int = MAX_BATCH_POINTS) -> np.ndarray:
-    """Positions of at most ``limit`` evenly spaced rows out of ``count``, first and last included.
-
-    >>> downsample(10, 4).tolist()
-    [0, 3, 6, 9]
-    """
-    if count <= limit:
-        return np.arange(count)
-    return np.unique(np.linspace(0, count - 1, limit).round().astype(np.int64))
 
 
 def _numbers(frame: pd.DataFrame, column: str) -> list[float | None]:
@@ -73,20 +66,24 @@ def epoch_figure(epochs: pd.DataFrame, metric: str, title: str) -> go.Figure | N
 
 
 def batch_figure(batches: pd.DataFrame) -> go.Figure | None:
-    """Loss and accuracy per logged batch, side by side, downsampled to :data:`MAX_BATCH_POINTS`."""
+    """Loss and accuracy per logged batch, side by side, in at most :data:`MAX_BATCH_POINTS` points each."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     metrics = [m for m in ("loss", "accuracy") if m in batches.columns and batches[m].notna().any()]
     if not metrics:
         return None
-    rows = batches.iloc[downsample(len(batches))]
     figure = make_subplots(rows=1, cols=len(metrics), subplot_titles=[f"{m} per batch" for m in metrics])
+    shown = len(batches)
     for column, metric in enumerate(metrics, start=1):
+        curve = BoundedSeries(MAX_BATCH_POINTS)
+        for step, value in zip(batches["step"].tolist(), _numbers(batches, metric), strict=True):
+            curve.push(step, value)
+        shown = len(curve)
         figure.add_trace(
             go.Scatter(
-                x=rows["step"].tolist(),
-                y=_numbers(rows, metric),
+                x=list(curve.xs),
+                y=list(curve.ys),
                 name=metric,
                 mode="lines",
                 line={"color": TRAIN_COLOUR},
@@ -96,10 +93,9 @@ def batch_figure(batches: pd.DataFrame) -> go.Figure | None:
             col=column,
         )
         figure.update_xaxes(title_text="step", row=1, col=column)
-    shown = (
-        "every logged batch" if len(rows) == len(batches) else f"{len(rows)} of {len(batches)} logged batches"
-    )
-    figure.update_layout(title=f"Training per batch ({shown})", height=360, margin={**_MARGIN, "t": 80})
+    count = len(batches)
+    title = f"{shown} means of {count} logged batches" if shown < count else "every logged batch"
+    figure.update_layout(title=f"Training per batch ({title})", height=360, margin={**_MARGIN, "t": 80})
     return figure
 
 
