@@ -126,62 +126,6 @@ class HtmlDisplay:
             self._handle.update(data, raw=True)
 
 
-class Series:
-    """An append-only (x, y) series kept to at most ``2 * cap`` points.
-
-    Every ``stride``-th point is kept; when the kept points exceed ``2 * cap`` every other one
-    is dropped and the stride doubles. Appending costs O(1) amortised and :meth:`points` at most
-    O(cap), however long training runs, while the kept points stay evenly spread. The newest
-    point is always returned, so the line ends where training is.
-
-    Parameters
-    ----------
-    cap : int
-        Points per redraw are between ``cap`` and ``2 * cap`` once the series is long.
-    """
-
-    def __init__(self, cap: int = 300) -> None:
-        if cap < 2:
-            raise ValueError(f"cap must be at least 2, got {cap}")
-        self.cap = cap
-        self.stride = 1
-        self.count = 0
-        self.xs: list[float] = []
-        self.ys: list[float | None] = []
-        self.last: tuple[float, float | None] | None = None
-
-    def __len__(self) -> int:
-        return self.count
-
-    def append(self, x: float, y: float | None) -> None:
-        """Add a point (``y`` None draws a gap)."""
-        if self.count % self.stride == 0:
-            self.xs.append(x)
-            self.ys.append(y)
-            if len(self.xs) > 2 * self.cap:
-                del self.xs[1::2]
-                del self.ys[1::2]
-                self.stride *= 2
-        self.count += 1
-        self.last = (x, y)
-
-    def truncate(self, x: float) -> None:
-        """Drop points at ``x`` and after (a resumed run repeats the epoch that was cut off)."""
-        keep = next((i for i, value in enumerate(self.xs) if value >= x), len(self.xs))
-        del self.xs[keep:]
-        del self.ys[keep:]
-        self.count = len(self.xs) * self.stride
-        self.last = (self.xs[-1], self.ys[-1]) if self.xs else None
-
-    def points(self) -> tuple[list[float], list[float | None]]:
-        """Return the kept points plus the newest one."""
-        xs, ys = list(self.xs), list(self.ys)
-        if self.last is not None and (not xs or xs[-1] != self.last[0]):
-            xs.append(self.last[0])
-            ys.append(self.last[1])
-        return xs, ys
-
-
 # --- chart builders (plain plotly JSON) ----------------------------------------------------------
 
 
