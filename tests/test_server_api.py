@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from tornado.httpclient import HTTPClientError
 
 from lepton_lab.core.rundir import RunDir
+from lepton_lab.server.job_index import INDEX_FILE, JobStore
 from lepton_lab.server.routes import API_PREFIX, handler_methods, template_of
 
 TINY = {"dataset": {"name": "digits", "subset": 300}, "model": {"preset": "mlp"}, "train": {"epochs": 2}}
@@ -260,3 +263,82 @@ async def test_stream_of_unknown_job_or_bad_offset_is_refused_before_upgrade(jp_
     with pytest.raises(HTTPClientError) as bad:
         await jp_ws_fetch("lepton-lab", "api", "jobs", finished_run.id, "stream", params={"after": "x"})
     assert bad.value.code == 400
+
+
+def _manager(jp_serverapp):
+    return jp_serverapp.extension_manager.extension_points["lepton_lab"].app.job_manager
+
+
+async def test_job_list_carries_an_etag_and_is_304_until_a_job_changes(jp_fetch, jp_serverapp, finished_run):
+    first = await jp_fetch("lepton-lab", "api", "jobs")
+    etag = first.headers["Etag"]
+    assert json.loads(first.body) == {"jobs": _manager(jp_serverapp).list_jobs()}
+    unchanged = await _code(jp_fetch, "lepton-lab", "api", "jobs", headers={"If-None-Match": etag})
+    assert unchanged == 304
+    await jp_fetch(
+        "lepton-lab", "api", "jobs", finished_run.id, method="PATCH", body=json.dumps({"note": "best so far"})
+    )
+    changed = await jp_fetch("lepton-lab", "api", "jobs", headers={"If-None-Match": etag})
+    assert changed.code == 200 and changed.headers["Etag"] != etag
+    assert json.loads(changed.body)["jobs"][0]["note"] == "best so far"
+    filtered = await jp_fetch("lepton-lab", "api", "jobs", params={"status": "completed,failed"})
+    assert json.loads(filtered.body) == json.loads(changed.body)
+    assert json.loads((await jp_fetch("lepton-lab", "api", "jobs", params={"status": "failed"})).body) == {
+        "jobs": []
+    }
+
+
+async def test_job_list_follows_a_job_index_written_by_another_process(jp_fetch, runs_dir, finished_run):
+    before = await jp_fetch("lepton-lab", "api", "jobs")
+    other = JobStore(runs_dir / INDEX_FILE)  # as a second server sharing the runs directory writes it
+    try:
+        other.put(finished_run.id, error="noted by the other server")
+    finally:
+        other.close()
+    after = await jp_fetch("lepton-lab", "api", "jobs", headers={"If-None-Match": before.headers["Etag"]})
+    assert after.code == 200
+    assert json.loads(after.body)["jobs"][0]["error"] == "noted by the other server"
+
+
+def _append_from_another_process(path: Path, epochs: range, torn: bool = False) -> None:
+    """Append epoch events to ``path`` from a separate Python process (as a worker does)."""
+    lines = "".join(
+        json.dumps({"t": 2.0, "type": "epoch", "step": e, "epoch": e, "metrics": {}}) + "\n" for e in epochs
+    )
+    if torn:
+        lines += '{"t": 2.0, "type": "epo'
+    code = f"open({str(path)!r}, 'a').write({lines!r})"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+async def _events(jp_fetch, job_id: str, **params: int) -> tuple[list[int], int]:
+    response = await jp_fetch("lepton-lab", "api", "jobs", job_id, "events", params=params)
+    body = json.loads(response.body)
+    return [e["epoch"] for e in body["events"]], body["next"]
+
+
+async def test_events_after_n_follow_a_file_another_process_appends_to(jp_fetch, finished_run):
+    assert await _events(jp_fetch, finished_run.id) == ([1, 2], 2)
+    _append_from_another_process(finished_run.events_path, range(3, 300), torn=True)
+    assert await _events(jp_fetch, finished_run.id, after=2, limit=3) == ([3, 4, 5], 5)
+    assert await _events(jp_fetch, finished_run.id, after=296) == ([297, 298, 299], 299)
+    assert await _events(jp_fetch, finished_run.id, after=299) == ([], 299)  # the torn line waits
+    with open(finished_run.events_path, "a") as handle:  # the writer finishes its line
+        handle.write('ch", "step": 300, "epoch": 300, "metrics": {}}\n')
+    assert await _events(jp_fetch, finished_run.id, after=299) == ([300], 300)
+
+
+async def test_events_after_n_read_a_truncated_or_replaced_file_afresh(jp_fetch, finished_run):
+    _append_from_another_process(finished_run.events_path, range(3, 500))
+    assert await _events(jp_fetch, finished_run.id, after=496) == ([497, 498, 499], 499)
+    finished_run.events_path.write_text("")  # truncated (a run restarted from nothing)
+    _append_from_another_process(finished_run.events_path, range(1000, 1010))
+    assert await _events(jp_fetch, finished_run.id, after=8) == ([1008, 1009], 10)
+    replacement = finished_run.path / "events.new"
+    replacement.write_text(
+        "".join(
+            json.dumps({"t": 3.0, "type": "epoch", "epoch": e, "metrics": {}}) + "\n" for e in range(40, 60)
+        )
+    )
+    os.replace(replacement, finished_run.events_path)
+    assert await _events(jp_fetch, finished_run.id, after=18) == ([58, 59], 20)
