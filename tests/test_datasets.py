@@ -598,6 +598,20 @@ def test_progress_line_appears_only_for_slow_work() -> None:
     assert shown.getvalue().startswith("slow: 2/4 (50%") and shown.getvalue().endswith("\n")
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_is_a_rich_bar_and_elsewhere_a_plain_line() -> None:
+    terminal, log = _Terminal(), io.StringIO()
+    for stream in (terminal, log):
+        with Progress("decoding", total=4, delay=0.0, stream=stream) as progress:
+            progress.update(2)
+    assert "━" in terminal.getvalue() and "50%" in terminal.getvalue()  # rich's bar and percentage
+    assert log.getvalue().startswith("decoding: 2/4 (50%") and "━" not in log.getvalue()
+
+
 def test_importing_datasets_and_augment_and_listing_does_not_load_tensorflow() -> None:
     code = (
         "import sys; from lepton_lab.core import datasets, augment; datasets.available(); "

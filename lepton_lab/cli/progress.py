@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -77,7 +78,6 @@ class TrainingProgress:
                 auto_refresh=False,  # redrawn by our thread, once per read of the events
             )
             self._task = self._bar.add_task("training", total=None, epoch="", metrics="", eta="")
-            self._bar.start()
         self._thread.start()
         return self
 
@@ -86,12 +86,12 @@ class TrainingProgress:
         self._stop.set()
         self._thread.join()
         self.draw(self.tail.read())
-        if self._bar is not None:
+        if self._bar is not None and self._bar.live.is_started:
             self._bar.stop()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
-            self.draw(self.tail.read())
+            self.draw(self.tail.read(), now=time.time())
 
     def draw(self, events: list[dict[str, Any]], now: float | None = None) -> None:
         """Fold ``events`` in: print epoch and test lines, then move the bar to the newest batch.
@@ -105,7 +105,7 @@ class TrainingProgress:
                 self.console.print(self._epoch_line(event))
             elif kind == "eval":
                 self.console.print(f"test  {format_metrics(event.get('metrics') or {}, TEST_METRICS)}")
-        if self._bar is not None and events:
+        if self._bar is not None and self.metrics.step > 0:
             self._update_bar(now)
 
     def _epoch_line(self, event: dict[str, Any]) -> str:
@@ -118,6 +118,10 @@ class TrainingProgress:
 
     def _update_bar(self, now: float | None) -> None:
         assert self._bar is not None
+        if not self._bar.live.is_started:
+            # Drawn from the first batch on: until then loading may be drawing its own bar
+            # (core.progress) on the same terminal.
+            self._bar.start()
         progress = self.metrics
         eta = progress.eta_seconds(now)
         self._bar.update(

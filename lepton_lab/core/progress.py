@@ -1,9 +1,9 @@
-"""Progress: a one-line stderr report for slow loading work.
+"""Progress: how far slow loading work is, on stderr, only once it has taken a while.
 
-Fast work stays silent: the line appears only once the work has run for
-``delay`` seconds, so ``load("digits")`` prints nothing while parsing 60 000
-Fashion-MNIST images or decoding a large image folder shows where it is.
-No tqdm: this must work in a worker's log file as well as in a terminal.
+Fast work stays silent: nothing appears until the work has run for ``delay`` seconds, so
+``load("digits")`` prints nothing while parsing 60 000 Fashion-MNIST images or decoding a large
+image folder shows where it is. On a terminal rich draws a progress bar; anywhere else (a
+worker's log file, a notebook's stderr, CI) one plain line is rewritten in place.
 """
 
 from __future__ import annotations
@@ -11,11 +11,14 @@ from __future__ import annotations
 import sys
 import time
 from types import TracebackType
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from rich.progress import Progress as RichProgress
 
 
 class Progress:
-    """Report ``done / total`` for one piece of work on a single stderr line.
+    """Report ``done / total`` for one piece of work.
 
     Parameters
     ----------
@@ -24,7 +27,7 @@ class Progress:
     total : int
         Number of steps the work takes.
     delay : float
-        Seconds the work must run before anything is printed.
+        Seconds the work must run before anything is shown.
     stream : TextIO, optional
         Where to write; ``sys.stderr`` when omitted.
 
@@ -47,6 +50,8 @@ class Progress:
         self._start = time.monotonic()
         self._last_draw = 0.0
         self._done = 0
+        self._bar: RichProgress | None = None
+        self._task: Any = None
 
     def update(self, done: int) -> None:
         """Record that ``done`` of ``total`` steps are finished; redraw when due."""
@@ -58,16 +63,32 @@ class Progress:
         self._draw(end="\r")
 
     def close(self) -> None:
-        """Finish the line if anything was shown; silent work stays silent."""
+        """Finish the bar or line if anything was shown; silent work stays silent."""
         if self.shown:
             self._draw(end="\n")
+        if self._bar is not None:
+            self._bar.stop()
 
     def _draw(self, end: str) -> None:
+        self.shown = True
+        if self.stream.isatty():
+            self._draw_bar()
+            return
         percent = 100 * self._done // max(self.total, 1)
         elapsed = time.monotonic() - self._start
         self.stream.write(f"{self.description}: {self._done}/{self.total} ({percent}%, {elapsed:.1f} s){end}")
         self.stream.flush()
-        self.shown = True
+
+    def _draw_bar(self) -> None:
+        if self._bar is None:
+            from rich.console import Console
+            from rich.progress import Progress as RichProgress
+
+            self._bar = RichProgress(console=Console(file=self.stream), auto_refresh=False)
+            self._task = self._bar.add_task(self.description, total=self.total)
+            self._bar.start()
+        self._bar.update(self._task, completed=self._done)
+        self._bar.refresh()
 
     def __enter__(self) -> Progress:
         return self
