@@ -121,13 +121,13 @@ def test_the_front_end_gets_every_epoch_and_a_bounded_share_of_batches(comms):
     assert sent[-1]["step"] == 10_000  # the newest point always reaches the front end
     batches = [event for event in sent if event["type"] == "batch"]
     assert 1000 <= len(batches) < 10_000  # thinned, but dense enough to draw
-    assert max(sum(e["type"] == "batch" for e in m["events"]) for m in messages) <= 201
+    assert max(sum(e["type"] == "batch" for e in m["events"]) for m in messages) <= 101
     histories = chart_comm.updates("history")
     assert 10 <= len(histories) <= plot.redraws  # refreshed at every epoch end, never more than drawn
     last = histories[-1]
     assert [e["epoch"] for e in last if e["type"] == "epoch"] == list(range(1, 11))
-    assert len(last) <= 2 * 600 + 11
-    assert chart_comm.sent_bytes() / plot.redraws < 100_000
+    assert len(last) <= 2 * 300 + 11
+    assert chart_comm.sent_bytes() / plot.redraws < 50_000
     # No plotly FigureWidget (5 MB of plotly.js in the saved state) and no output re-rendering.
     models = {c.opened["data"]["state"].get("_model_name") for c in comms}
     assert not models & {"FigureModel", "OutputModel"}
@@ -322,7 +322,7 @@ def test_a_plot_shown_nowhere_keeps_bounded_memory():
     feed_ten_thousand(plot, clock)
     plot.flush()
     assert plot._feed.take() == []  # nothing left queued for a view that never came
-    assert len(plot._feed.history()) <= 2 * 600 + 11  # what a later view starts from stays bounded
+    assert len(plot._feed.history()) <= 2 * 300 + 11  # what a later view starts from stays bounded
 
 
 def test_a_live_redraw_carries_no_static_drawing(comms):
