@@ -5,6 +5,7 @@ Real TensorFlow on tiny data; nothing here depends on timing.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from lepton_lab.cli.runs import cmd_show
 from lepton_lab.core import datasets
 from lepton_lab.core.datasets import pipeline
 from lepton_lab.core.datasets.pipeline import InputOptions
@@ -156,6 +158,11 @@ def test_a_probed_run_records_candidates_and_the_next_run_reuses_the_choice(tmp_
     assert runtime["precision"] == "float32" and runtime["jit_compile"] is False
     assert load_run(first_dir.path).spec_document["runtime"] == runtime  # the block round-trips
     assert "runtime (measured)" in first_dir.worker_log_path.read_text()
+    shown = io.StringIO()
+    assert cmd_show(str(first_dir.path), str(tmp_path), stream=shown) == 0
+    text = shown.getvalue()
+    assert "runtime   cpu · steps/execution" in text and "chosen    measured" in text
+    assert text.count("ms/step") == 4 and "<- chosen" in text and "input_wait_s" in text
 
     second_dir = RunDir.create(tmp_path, _spec(**pinned))
     assert runner.run(second_dir.read_spec(), second_dir)["status"] == "completed"

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from lepton_lab.cli import terminal
+from lepton_lab.core import runtime_policy
 from lepton_lab.core.run_store import DEFAULT_RUNS_DIR, Run, load_run, runs
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ RUN_COLUMNS = (
 )  # fmt: skip
 
 #: Columns of the epoch table of ``lepton-lab show``, when present.
-EPOCH_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "epoch_time_s")
+EPOCH_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "epoch_time_s", "input_wait_s")
 
 
 def _cell(value: Any, float_format: str) -> str:
@@ -99,6 +100,8 @@ def cmd_show(run: str, runs_dir: str = DEFAULT_RUNS_DIR, stream: TextIO | None =
         f"train     {train.optimizer} lr={train.learning_rate:g} batch={train.batch_size} "
         f"epochs={train.epochs} seed={train.seed}"
     )
+    for label, text in runtime_policy.describe(found.spec_document.get("runtime") or {}):
+        out.print(f"{label:<9} {text}", markup=False, highlight=False)
     metrics = found.metrics()
     if not metrics.empty:
         out.print(_table(metrics[[c for c in EPOCH_COLUMNS if c in metrics]], ".4f"))

@@ -315,3 +315,53 @@ def from_cache(entry: Mapping[str, Any], pins: Mapping[str, Any], space: Mapping
         reason="measured before on this machine for this model",
         candidates=list(entry.get("candidates", [])),
     )
+
+
+def settings_text(settings: Mapping[str, Any]) -> str:
+    """Return a setting as one line: ``steps/execution 16 · XLA off · mixed_bfloat16 · prefetch auto``."""
+    parts = []
+    if "steps_per_execution" in settings:
+        parts.append(f"steps/execution {settings['steps_per_execution']}")
+    if "jit_compile" in settings:
+        jit = settings["jit_compile"]
+        parts.append("XLA auto" if jit == "auto" else f"XLA {'on' if jit else 'off'}")
+    if "precision" in settings:
+        parts.append(str(settings["precision"]))
+    if "parallel_map" in settings:
+        parts.append("parallel map" if settings["parallel_map"] else "sequential map")
+    if "prefetch" in settings:
+        parts.append(f"prefetch {settings['prefetch']}")
+    return " · ".join(parts)
+
+
+def describe(runtime: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Return (label, text) lines saying what a run's ``runtime`` block chose and why (for the CLI).
+
+    Older runs, whose block has no ``policy``, get the settings line only.
+    """
+    if not runtime:
+        return []
+    tf_data = runtime.get("tf_data") or {}
+    settings = {**runtime, **tf_data}
+    line = f"{runtime.get('device', '?')} · {settings_text(settings)}"
+    if "cache" in tf_data:
+        line += f" · cache {tf_data['cache']}"
+    lines = [("runtime", line)]
+    policy = runtime.get("policy")
+    if not policy:
+        return lines
+    why = f"{policy.get('source')}: {policy.get('reason')}"
+    if policy.get("probe_s"):
+        budget = policy.get("budget_s")
+        why += f"; probe {policy['probe_s']:.2f} s" + (
+            f" (budget {budget:.2f} s)" if budget is not None else ""
+        )
+    if policy.get("pinned"):
+        why += f"; pinned {', '.join(policy['pinned'])}"
+    lines.append(("chosen", why))
+    for candidate in policy.get("candidates") or []:
+        step = candidate.get("step_ms")
+        timing = f"{step:.3f} ms/step" if step is not None else f"not measured ({candidate.get('skipped')})"
+        mark = "  <- chosen" if candidate.get("chosen") else ""
+        lines.append(("candidate", f"{settings_text(candidate.get('settings') or {})}: {timing}{mark}"))
+    return lines
