@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from lepton_lab.client import ApiError
 from lepton_lab.core.events import EventWriter
 from lepton_lab.widgets.live_plot import LivePlot, watch_run
 from lepton_lab.widgets.live_plot_model import LivePlotModel
@@ -250,7 +251,7 @@ class FakeJob:
     def follow_batches(self, stop=None):
         self.calls += 1
         if self.fail_first and self.calls == 1:
-            raise ConnectionError("server restarting")
+            raise ConnectionRefusedError("server restarting")
         yield [batch(1, steps_per_epoch=2, epochs=1)]
         yield [batch(2, steps_per_epoch=2, epochs=1), epoch_event(1, 2)]
 
@@ -269,6 +270,20 @@ def test_follow_job_follows_again_after_a_failed_connection():
     plot = LivePlot()
     plot.follow(job, poll_s=0.01).join(timeout=10)
     assert job.calls == 2 and plot.step == 2
+
+
+def test_follow_job_gives_up_when_the_server_refuses():
+    class DeletedJob:
+        id = "gone"
+        calls = 0
+
+        def follow_batches(self, stop=None):
+            DeletedJob.calls += 1
+            raise ApiError(404, "no job 'gone'")
+
+    plot = LivePlot()
+    plot.follow(DeletedJob(), poll_s=0.01).join(timeout=10)
+    assert DeletedJob.calls == 1  # not retried forever
 
 
 def test_stop_following_leaves_the_plot_live():

@@ -92,9 +92,8 @@ class FakeJob:
         self.error = None
         self.cancelled = False
 
-    def events_page(self, after=0, limit=None):
-        events = [{"type": "status", "status": "completed"}]
-        return events[after:], len(events)
+    def follow_batches(self, stop=None):
+        yield [{"type": "status", "status": "completed"}]
 
     @property
     def done(self):

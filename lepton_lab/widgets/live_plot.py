@@ -118,6 +118,21 @@ class LivePlot:
         return self.model.metrics.step
 
     @property
+    def epoch(self) -> int:
+        """Epochs completed (the newest epoch event's, or the restart point's)."""
+        return self.model.metrics.epochs_done
+
+    @property
+    def current_epoch(self) -> int:
+        """The epoch in progress while training, the epochs completed once it has ended."""
+        return self.model.metrics.current_epoch()
+
+    @property
+    def error(self) -> str | None:
+        """Error of a failed run's status event."""
+        return self.model.metrics.error
+
+    @property
     def total_steps(self) -> int | None:
         """Steps of the whole run, when the events say."""
         return self.model.metrics.total_steps
@@ -304,7 +319,10 @@ class LivePlot:
         as they are written, until the job has finished and every event is read. ``poll_s`` is
         how long to wait before following again if the connection fails.
         """
+        from lepton_lab.client import ServerNotFound
+
         stop = self._start_following()
+        name = getattr(job, "id", "")
 
         def loop() -> None:
             while not stop.is_set():
@@ -312,9 +330,12 @@ class LivePlot:
                     for events in job.follow_batches(stop=stop):
                         self.on_events(events)
                     break
-                except Exception as error:
-                    _LOG.warning("live plot: following job %s failed: %s", getattr(job, "id", ""), error)
+                except (ServerNotFound, OSError) as error:  # unreachable for now: try again
+                    _LOG.warning("live plot: following job %s failed: %s; retrying", name, error)
                     stop.wait(poll_s)
+                except Exception as error:  # refused (403, 404) or broken: the plot shows what it has
+                    _LOG.warning("live plot: following job %s failed: %s", name, error)
+                    break
             self._end_following(stop)
 
         return self._spawn(loop, f"lepton-plot-job-{getattr(job, 'id', '')}")
