@@ -16,6 +16,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from lepton_lab.core.rundir import RunDir
+from lepton_lab.server.handlers import encode_events_page
 from lepton_lab.server.job_index import INDEX_FILE, JobStore
 from lepton_lab.server.routes import API_PREFIX, handler_methods, template_of
 
@@ -342,3 +343,14 @@ async def test_events_after_n_read_a_truncated_or_replaced_file_afresh(jp_fetch,
     )
     os.replace(replacement, finished_run.events_path)
     assert await _events(jp_fetch, finished_run.id, after=18) == ([58, 59], 20)
+
+
+@pytest.mark.parametrize("count", [0, 1, 499, 500, 1201])
+def test_events_page_is_encoded_in_slices_exactly_as_one_json_dumps(count):
+    events = [
+        {"t": 1.5, "type": "batch", "step": step, "metrics": {"loss": float("nan") if step == 3 else 0.25}}
+        for step in range(count)
+    ]
+    assert encode_events_page(events, count + 7) == json.dumps(
+        {"events": events, "next": count + 7}, default=str
+    )

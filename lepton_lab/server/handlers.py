@@ -108,6 +108,20 @@ def write_error_body(handler: tornado.web.RequestHandler, status_code: int, exc_
     handler.finish(json.dumps({"message": message, "reason": reason}))
 
 
+#: Events encoded per ``json.dumps`` call of a page: one call holds the GIL (and so the event loop)
+#: until it returns, so a 10 000-event page is encoded in slices.
+ENCODE_SLICE = 500
+
+
+def encode_events_page(events: list[dict[str, Any]], offset: int) -> str:
+    """Encode ``{"events": events, "next": offset}`` exactly as ``json.dumps(..., default=str)`` does."""
+    slices = (
+        json.dumps(events[start : start + ENCODE_SLICE], default=str)[1:-1]
+        for start in range(0, len(events), ENCODE_SLICE)
+    )
+    return f'{{"events": [{", ".join(slices)}], "next": {json.dumps(offset)}}}'
+
+
 class LeptonHandler(ExtensionHandlerMixin, APIHandler):
     """Base of every Lepton Lab API handler (authenticated and authorized)."""
 
@@ -253,7 +267,7 @@ class JobEventsHandler(LeptonHandler):
         """
         after = self.int_argument("after", 0) or 0
         events, offset = await self.manager.read_events(job_id, after=after, limit=self.int_argument("limit"))
-        body = await asyncio.to_thread(json.dumps, {"events": events, "next": offset}, default=str)
+        body = await asyncio.to_thread(encode_events_page, events, offset)
         self.set_header("Content-Type", "application/json")
         self.finish(body)
 
