@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -111,6 +112,18 @@ def test_tail_restarts_when_file_is_replaced(tmp_path: Path) -> None:
     _write_lines(path, [make_event("batch", step=99)])
     assert [e["step"] for e in tail.read()] == [99]
     assert tail.offset == 1
+
+
+def test_tail_restarts_when_file_is_replaced_by_a_longer_one(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    _write_lines(path, [make_event("batch", step=i) for i in range(3)])
+    tail = EventTail(path)
+    assert len(tail.read()) == 3
+    replacement = tmp_path / "new.jsonl"
+    _write_lines(replacement, [make_event("epoch", step=100 + i) for i in range(10)])  # larger than the old
+    os.replace(replacement, path)
+    assert [e["step"] for e in tail.read()] == list(range(100, 110))
+    assert tail.offset == 10
 
 
 class ManualTimer(FlushTimer):
