@@ -32,6 +32,7 @@ import {
 import { readableLog } from './logtext';
 import { JobFeed, LeptonModel } from './model';
 import { RunNote } from './runactions';
+import { inputWaitLabel, runtimeRows } from './runtimeinfo';
 import { FrameThrottle } from './throttle';
 import {
   CANCELLABLE_STATUSES,
@@ -90,7 +91,9 @@ export class JobView extends Widget {
     this._progress = el('span', 'lepton-lab-jobview-epoch');
     this._step = el('span', 'lepton-lab-latest-step');
     this._times = el('span', 'lepton-lab-jobview-times');
-    progressRow.append(this._progress, this._step, this._times);
+    this._inputWait = el('span', 'lepton-lab-input-wait');
+    this._inputWait.title = 'Time the latest epoch spent waiting for data: when it is large, data is the limit';
+    progressRow.append(this._progress, this._step, this._times, this._inputWait);
     this._metrics = el('div', 'lepton-lab-jobview-metrics');
     this._error = el('pre', 'lepton-lab-jobview-error');
     this._error.hidden = true;
@@ -266,6 +269,7 @@ export class JobView extends Widget {
         .join(' · ')
     );
     setText(this._metrics, metricsLabel(latestMetrics(job, metrics)));
+    setText(this._inputWait, inputWaitLabel(metrics.lastEpoch));
     const error = job.status === 'failed' ? job.error || metrics.error || '' : '';
     this._error.hidden = !error;
     setText(this._error, error);
@@ -345,21 +349,11 @@ export class JobView extends Widget {
             .map(([split, count]) => `${count} ${split}`)
             .join(' · ')
         : '';
-      const parts = [
-        runtime.device ? `device ${runtime.device}` : '',
-        runtime.steps_per_epoch ? `${runtime.steps_per_epoch} steps/epoch` : '',
-        runtime.steps_per_execution ? `steps_per_execution ${runtime.steps_per_execution}` : '',
-        runtime.precision && runtime.precision !== 'float32'
-          ? runtime.precision
-          : runtime.mixed_precision
-            ? 'mixed precision'
-            : ''
-      ].filter(Boolean);
       if (examples) {
         rows.push(kv('examples', examples, 'lepton-lab-runtime'));
       }
-      if (parts.length > 0) {
-        rows.push(kv('runtime', parts.join(' · '), 'lepton-lab-runtime'));
+      for (const [label, text] of runtimeRows(runtime)) {
+        rows.push(kv(label, text, `lepton-lab-runtime lepton-lab-runtime-${label}`));
       }
     }
     if (versions) {
@@ -628,6 +622,7 @@ export class JobView extends Widget {
   private _progress: HTMLElement;
   private _step: HTMLElement;
   private _times: HTMLElement;
+  private _inputWait: HTMLElement;
   private _metrics: HTMLElement;
   private _error: HTMLElement;
   private _message: HTMLElement;
