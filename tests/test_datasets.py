@@ -338,8 +338,13 @@ def test_network_probe_gives_up_quickly_on_an_unreachable_host(monkeypatch: pyte
     # A machine without DNS hangs in name resolution, which ignores socket timeouts: the probe
     # must stop waiting anyway (without that, this call would never return).
     hang = threading.Event()
+
+    def unresolvable(*args: object, **kwargs: object) -> socket.socket:
+        hang.wait()
+        raise socket.gaierror("name resolution gave up")  # what the stuck lookup ends with
+
     with monkeypatch.context() as patched:
-        patched.setattr(socket, "create_connection", lambda *args, **kwargs: hang.wait())
+        patched.setattr(socket, "create_connection", unresolvable)
         assert dataset_files.is_online("pypi.org", timeout=0.1) is False
     hang.set()
     with socket.socket() as server:
@@ -624,6 +629,7 @@ def test_digits_load_from_package_data_without_scikit_learn() -> None:
     # A blocked import stands in for an environment without scikit-learn (a runtime dependency no more).
     code = (
         "import sys; sys.modules['sklearn'] = None; from lepton_lab.core import datasets; "
-        "ds = datasets.load('digits'); assert ds.count('train') + ds.count('validation') + ds.count('test') == 1797"
+        "ds = datasets.load('digits'); "
+        "assert sum(ds.count(split) for split in ('train', 'validation', 'test')) == 1797"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
