@@ -7,6 +7,8 @@ machine is. One real short run checks that the runner records what the policy ch
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -243,3 +245,22 @@ def test_runtime_pins_round_trip_through_the_spec() -> None:
     again = TrainSpec.model_validate_json(train.model_dump_json())
     assert again == train and again.runtime is not None
     assert again.runtime.pins() == {"steps_per_execution": 8, "prefetch": "auto", "cache": "disk"}
+
+
+def test_thread_pins_apply_before_tensorflow_starts_and_say_so_after() -> None:
+    # A fresh process stands in for a worker: TensorFlow's pools are fixed at its first op.
+    code = (
+        "import json\n"
+        "from lepton_lab.core.runtime_choice import apply_thread_pins\n"
+        "from lepton_lab.core.tf_import import tf\n"
+        "before = apply_thread_pins({'intra_op_threads': 1, 'inter_op_threads': 1})\n"
+        "tf.constant(1.0) + 1.0\n"
+        "after = apply_thread_pins({'intra_op_threads': 2})\n"
+        "print(json.dumps([before, after]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    )
+    before, after = json.loads(result.stdout.strip().splitlines()[-1])
+    assert before == {"intra_op": 1, "inter_op": 1}
+    assert after["intra_op"] == 1 and "TensorFlow already started" in after["intra_op_not_applied"]
