@@ -9,9 +9,14 @@ Two scenarios, each on a real Jupyter server with Lepton Lab and no TensorFlow:
 ``streaming``
     4 jobs whose workers write 200 events/s each (``bench_executors.StreamingExecutor``), each
     followed over its ``jobs/{id}/stream`` WebSocket, as an open Lab panel does.
+``many`` (only when asked for)
+    300 finished jobs: where answering from memory shows (the old code queried SQLite and encoded
+    every job on every request).
 
-``jobs_etag`` is ``GET jobs`` sent with the ``If-None-Match`` of the client's last answer (what a
-polling client that keeps the ETag pays). With ``--before-ref`` the same scenarios also run on
+``one_client`` repeats the measurement with a single client: with 100, both routes mostly wait in
+the same queue, so it shows what each request itself costs. ``jobs_etag`` is ``GET jobs`` sent
+with the ``If-None-Match`` of the client's last answer (what a polling client that keeps the
+ETag pays). With ``--before-ref`` the same scenarios also run on
 the code of that commit (phases alternate before/after, twice).
 
 Usage::
@@ -49,7 +54,10 @@ SPEC = {"dataset": {"name": "digits"}, "model": {"preset": "mlp"}, "train": {"ep
 EXECUTORS = {
     "finished": "tests.fake_executors.InstantExecutor",
     "streaming": "bench_executors.StreamingExecutor",
+    "many": "tests.fake_executors.InstantExecutor",
 }
+#: Jobs per scenario (``many``: a runs directory a class has used for a term).
+JOB_COUNTS = {"finished": JOBS, "streaming": JOBS, "many": 300}
 
 
 async def start(root: Path, scenario: str, package_root: Path | None) -> tuple[LabServer, list[Any]]:
@@ -63,16 +71,17 @@ async def start(root: Path, scenario: str, package_root: Path | None) -> tuple[L
     await server.wait_up()
     client = AsyncHTTPClient()
     ids = []
-    for n in range(JOBS):
+    count = JOB_COUNTS[scenario]
+    for n in range(count):
         body = json.dumps({**SPEC, "name": f"{scenario}-{n}"})
         response = await client.fetch(
             server.url + "lepton-lab/api/jobs", method="POST", body=body, headers=HEADERS
         )
         ids.append(json.loads(response.body)["id"])
-    wanted = "completed" if scenario == "finished" else "running"
+    wanted = "running" if scenario == "streaming" else "completed"
     while True:
         _, body = await server.get("lepton-lab/api/jobs")
-        if [job["status"] for job in json.loads(body)["jobs"]] == [wanted] * JOBS:
+        if [job["status"] for job in json.loads(body)["jobs"]] == [wanted] * count:
             break
         await asyncio.sleep(0.2)
     followers = []
@@ -139,7 +148,10 @@ async def run_phase(
     drains = [asyncio.ensure_future(drain(ws)) for ws in followers]
     try:
         await load(server, max(1, clients // 10), 1.0)  # warm up connections and caches
-        return summarize(await load(server, clients, seconds))
+        row = summarize(await load(server, clients, seconds))
+        # One client: each route's own cost, without the queueing that 100 clients add to both.
+        row["one_client"] = summarize(await load(server, 1, seconds / 2))
+        return row
     finally:
         for ws in followers:
             ws.close()
@@ -178,6 +190,6 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--before-ref", default=None, help="also measure the code of this git commit")
-    parser.add_argument("--scenarios", nargs="+", choices=list(EXECUTORS), default=list(EXECUTORS))
+    parser.add_argument("--scenarios", nargs="+", choices=list(EXECUTORS), default=["finished", "streaming"])
     args = parser.parse_args()
     asyncio.run(main(args.clients, args.seconds, args.before_ref, args.scenarios))
