@@ -4,9 +4,12 @@ Both train the small CNN preset on the full digits dataset with the same seed, o
 size and epochs, then score the test split. "Plain" is what a notebook would write: numpy arrays
 into ``model.fit`` with Keras's default compile settings (``steps_per_execution=1``,
 ``jit_compile="auto"``, i.e. XLA). "Runner" is :func:`lepton_lab.core.runner.run` writing a
-whole run directory (events, TensorBoard, checkpoints, model.keras, evaluation.json), with its
-defaults (cached + prefetched tf.data, steps_per_execution=16, no XLA on CPU, mixed bfloat16 on
-CPUs with native bfloat16). Runs alternate
+whole run directory (events, TensorBoard, checkpoints, model.keras, evaluation.json), with the
+settings its runtime policy picks (:mod:`lepton_lab.core.runtime_policy`: a choice measured
+before on this machine for this model, else the defaults: per-batch gathers from one in-memory
+tensor, steps_per_execution=16, no XLA on CPU, mixed bfloat16 on CPUs with native bfloat16).
+For every preset, dataset and batch size against plain and hand-tuned Keras, see
+``bench/bench_speed_matrix.py``. Runs alternate
 so machine load affects both alike; wall times include everything each side does after
 TensorFlow is imported. CPU time (all threads of this process) is printed beside wall time: on a
 machine shared with other work it is the steadier measure. Last, the steady-state time per epoch

@@ -66,6 +66,22 @@ def test_policy_picks_the_faster_of_two_candidates() -> None:
     assert faster_one.source == "measured" and faster_one.probe_s == 2.0  # two fake measurements
 
 
+def test_keras_defaults_are_measured_and_win_when_fastest() -> None:
+    clock = FakeClock()
+    plain = {"precision": "float32", "steps_per_execution": 1, "jit_compile": True}
+    # Fast only all together: no single change from the baseline would find it.
+    measure = fake_measure({}, clock)
+    seconds = {json.dumps(plain, sort_keys=True): 0.002}
+    timed = lambda settings: seconds.get(  # noqa: E731
+        json.dumps({k: settings[k] for k in plain}, sort_keys=True), measure(settings)
+    )
+    decision = runtime_policy.decide(_space(), timed, 10**7, clock=clock)
+    assert {k: decision.settings[k] for k in plain} == plain
+    assert (
+        runtime_policy.keras_defaults(_space(steps_per_execution=8))["steps_per_execution"] == 8
+    )  # pins stay
+
+
 def test_a_change_within_the_noise_margin_keeps_the_baseline() -> None:
     clock = FakeClock()
     measure = fake_measure({("jit_compile", True): 0.0099}, clock)  # 1 % faster: noise
