@@ -71,6 +71,7 @@ export interface IApiSchemas {
   ModelSpec?: IModelSpec;
   NoiseOp?: INoiseOp;
   ReshapeLayer?: IReshapeLayer;
+  ResourcesSpec?: IResourcesSpec;
   RotationOp?: IRotationOp;
   RuntimeSpec?: IRuntimeSpec;
   SimpleRNNLayer?: ISimpleRNNLayer;
@@ -584,6 +585,7 @@ export interface IJobSpec {
   augment?: IAugmentSpec;
   model?: IModelSpec;
   train?: ITrainSpec;
+  resources?: IResourcesSpec;
 }
 /**
  * A network: either a named ``preset`` or an explicit ``layers`` list.
@@ -691,6 +693,10 @@ export interface ITrainSpec {
    * Runtime settings pinned by hand; the runner measures and chooses the others.
    */
   runtime?: IRuntimeSpec | null;
+  /**
+   * 'none': one device. 'mirrored': one replica per GPU the job holds (tf.distribute.MirroredStrategy); batch_size is then per replica and a step takes batch_size x replicas examples.
+   */
+  distribute?: 'none' | 'mirrored';
 }
 /**
  * Runtime settings pinned by hand (``train.runtime``); the runner measures the rest.
@@ -738,6 +744,18 @@ export interface IRuntimeSpec {
    * TensorFlow ops run at once; applied only before TensorFlow starts.
    */
   inter_op_threads?: number | null;
+}
+/**
+ * What a job asks of the host it runs on (the server's allocator, or a Ray cluster).
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "ResourcesSpec".
+ */
+export interface IResourcesSpec {
+  /**
+   * GPUs the job holds while it runs, all at once (it waits until that many are free). None: one GPU when the host has one under the server's GPU policy, else the CPU; 0: the CPU only.
+   */
+  gpus?: number | null;
 }
 /**
  * This interface was referenced by `IApiSchemas`'s JSON-Schema

@@ -2,10 +2,12 @@
 
 :func:`run` is what a worker process (``python -m lepton_lab.core.worker RUN_DIR``) and an
 in-kernel :func:`train` both call: it builds the data, model and optimizer from a
-:class:`~lepton_lab.core.specs.JobSpec`, fits with fast defaults, streams events, checkpoints at
-epoch ends (re-running the same directory resumes after the last saved epoch; see
-:class:`~lepton_lab.core.callbacks.epoch_checkpoint.EpochCheckpoint`), saves ``model.keras`` and
-evaluates on the test split. Every outcome, including a crash, ends in ``status.json``.
+:class:`~lepton_lab.core.specs.JobSpec` (under a ``MirroredStrategy`` with
+``train.distribute="mirrored"``, see :mod:`~lepton_lab.core.distribution`), fits with fast
+defaults, streams events, checkpoints at epoch ends (re-running the same directory resumes after
+the last saved epoch; see :class:`~lepton_lab.core.callbacks.epoch_checkpoint.EpochCheckpoint`),
+saves ``model.keras`` and evaluates on the test split. Every outcome, including a crash, ends in
+``status.json``.
 
 TensorFlow and Keras are imported inside the functions that need them.
 
@@ -31,7 +33,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lepton_lab.core import models, runtime_choice
+from lepton_lab.core import distribution, models, runtime_choice
 from lepton_lab.core.datasets import pipeline
 from lepton_lab.core.events import EventWriter
 from lepton_lab.core.optimizers import compile_model
@@ -209,13 +211,23 @@ def _train(
     train_count = data.count("train")
     validation_count = data.count("validation")
     test_count = data.count("test")
-    steps_per_epoch = max(1, math.ceil(train_count / train.batch_size))
+    placement = distribution.place(train.distribute)
+    if given_model is not None and placement.replicas > 1:
+        placement = placement.single(
+            "a model passed in ready-made was built outside the strategy's scope, so it trains on one "
+            "replica; pass its spec (a preset, a ModelSpec or its layers) to mirror it"
+        )
+    if placement.note:
+        log.info(placement.note, event=True)
+    # train.batch_size is per replica: the pipeline yields global batches, which the strategy splits.
+    batch_size = placement.global_batch_size(train.batch_size)
+    steps_per_epoch = max(1, math.ceil(train_count / batch_size))
     disk_cache = rd.path / "cache"
 
     def train_pipeline(settings: dict[str, Any], cache: str = "none") -> Any:
         options = pipeline.InputOptions(settings["parallel_map"], settings["prefetch"], cache, disk_cache)
         return pipeline.batches(
-            data, "train", train.batch_size, augment=augment, shuffle=True, seed=train.seed, options=options
+            data, "train", batch_size, augment=augment, shuffle=True, seed=train.seed, options=options
         )
 
     def probe_model(precision: str) -> keras.Model:
@@ -232,6 +244,7 @@ def _train(
         model_precision=given_model.dtype_policy.name if given_model is not None else None,
         recorded=rd.read_spec_document().get("runtime") if _resume_epoch(rd) else None,
         log=lambda message: log.info(message, event=True),
+        replicas=placement.replicas,
     )
     keras.utils.set_random_seed(train.seed)  # the probe drew random numbers; the run starts afresh
     runtime.update(
@@ -239,6 +252,7 @@ def _train(
         examples={"train": train_count, "validation": validation_count, "test": test_count},
         input_shape=list(data.input_shape),
         num_classes=data.num_classes,
+        **placement.record(train.batch_size),
     )
     if given_model is None:
         # Recorded so views (Lab job view, report) can show the architecture without the dataset.
@@ -248,7 +262,7 @@ def _train(
     input_wait = InputWaitMeter()
     train_data = input_wait.instrument(train_pipeline(settings, runtime["tf_data"]["cache"]))
     # Scoring needs no gradients: bigger batches mean fewer steps and identical metrics.
-    eval_batch_size = max(train.batch_size, 256)
+    eval_batch_size = max(batch_size, 256)
 
     def eval_pipeline(split: str) -> Any:
         cache = runtime["tf_data"]["cache"] if split == "validation" else "none"  # test is read once
@@ -257,8 +271,13 @@ def _train(
 
     validation_data = eval_pipeline("validation") if validation_count else None
 
-    model = given_model if given_model is not None else _build_model(spec, data, runtime["precision"])
-    compile_model(model, train, steps_per_epoch, runtime)
+    with placement.scope():  # under a strategy, its variables are mirrored on every replica
+        model = given_model if given_model is not None else _build_model(spec, data, runtime["precision"])
+        compile_model(model, train, steps_per_epoch, runtime)
+    if placement.strategy is not None:
+        # Counted on the model, not the plan: the replicas it really trains on.
+        runtime["replicas"] = int(model.distribute_strategy.num_replicas_in_sync)
+        rd.update_spec_document(runtime=runtime)
     metrics = MetricsCallback(writer, epochs=train.epochs, steps_per_epoch=steps_per_epoch)
     nan_guard = NaNGuard(lambda: metrics.step)
     checkpoint = EpochCheckpoint(str(rd.checkpoints_dir))

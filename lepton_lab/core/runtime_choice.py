@@ -63,6 +63,7 @@ def choose(
     recorded: dict[str, Any] | None = None,
     cache: ChoiceCache | None = None,
     log: Callable[[str], None] = lambda message: None,
+    replicas: int = 1,
 ) -> dict[str, Any]:
     """Decide the run's runtime settings and return its ``runtime`` record.
 
@@ -86,6 +87,9 @@ def choose(
         Where measured choices are kept (default: the user's cache directory).
     log
         Receives one line saying what was chosen and why.
+    replicas
+        Model replicas the run trains on (``train.distribute``); several skip the probe and the
+        one-device cache (see :func:`runtime_policy.should_probe`).
     """
     from lepton_lab.core.tf_import import keras, tf
 
@@ -96,7 +100,7 @@ def choose(
     cpu = hardware.cpu_info()
     gpus = hardware.gpu_details()
     native = hardware.native_precisions(cpu, gpus)
-    space = runtime_policy.search_space(pins, bool(gpus), native, spec.train.mixed_precision)
+    space = runtime_policy.search_space(pins, bool(gpus), native, spec.train.mixed_precision, replicas)
     folder = isinstance(data._store, pipeline.FolderStore)
     if folder:  # a short probe would time decoding; the input options are not probed there
         space["parallel_map"], space["prefetch"] = space["parallel_map"][:1], space["prefetch"][:1]
@@ -104,7 +108,7 @@ def choose(
     versions = {"tensorflow": tf.__version__, "keras": keras.__version__}
     machine = hardware.machine_key(cpu, gpus, versions)
     signature = runtime_policy.signature(
-        spec, tuple(data.input_shape), data.num_classes, "folder" if folder else "memory"
+        spec, tuple(data.input_shape), data.num_classes, "folder" if folder else "memory", replicas
     )
     cache = cache or ChoiceCache()
     mode = spec.train.runtime.probe if spec.train.runtime else "auto"
@@ -126,7 +130,7 @@ def choose(
         decision = runtime_policy.from_cache(entry, pins, space)
         cache_file = cache.path(machine, signature)
     else:
-        probe, why = runtime_policy.should_probe(mode, total_steps)
+        probe, why = runtime_policy.should_probe(mode, total_steps, replicas)
         if probe and any(len(options) > 1 for options in space.values()):
             from lepton_lab.core.runtime_probe import step_timer
 

@@ -102,12 +102,26 @@ def fallback_settings(on_gpu: bool, native: list[str], mixed_precision: bool | N
 
 
 def search_space(
-    pins: Mapping[str, Any], on_gpu: bool, native: list[str], mixed_precision: bool | None
+    pins: Mapping[str, Any],
+    on_gpu: bool,
+    native: list[str],
+    mixed_precision: bool | None,
+    replicas: int = 1,
 ) -> dict[str, list[Any]]:
     """Options per dimension, the baseline first; a pinned dimension has just its pin.
 
     Mixed precision is offered only where native; with ``mixed_precision=True`` it is the baseline,
     with ``None`` a candidate, with ``False`` (or a float32 pin) not offered.
+
+    Several ``replicas`` (``train.distribute="mirrored"``) run one step per execution: Keras
+    3.15's multi-step loop fails under ``MirroredStrategy`` with TensorFlow 2.21 ("You must feed a
+    value for placeholder tensor", reproduced with a plain ``model.fit``), so a pin above 1 is
+    refused with the fix rather than left to fail inside ``fit``.
+
+    Raises
+    ------
+    ValueError
+        When ``steps_per_execution`` is pinned above 1 and the run has several replicas.
     """
     base = fallback_settings(on_gpu, native, mixed_precision)
     precisions = [base["precision"]]
@@ -120,6 +134,15 @@ def search_space(
         "parallel_map": [True, False],
         "prefetch": ["auto", 2],
     }
+    if replicas > 1:
+        pinned = pins.get("steps_per_execution", 1)
+        if pinned != 1:
+            raise ValueError(
+                f"steps_per_execution {pinned} cannot run with {replicas} mirrored replicas "
+                "(Keras's multi-step loop fails under MirroredStrategy); unset it or set 1, or set "
+                "train.distribute to 'none'"
+            )
+        options["steps_per_execution"] = [1]
     for name, value in pins.items():
         if name in options:
             options[name] = [value]
@@ -254,10 +277,18 @@ def keras_defaults(space: Mapping[str, list[Any]]) -> Settings:
     }
 
 
-def should_probe(mode: str, total_steps: int) -> tuple[bool, str]:
-    """Whether to run the probe, and why (``mode`` is ``train.runtime.probe``)."""
+def should_probe(mode: str, total_steps: int, replicas: int = 1) -> tuple[bool, str]:
+    """Whether to run the probe, and why (``mode`` is ``train.runtime.probe``).
+
+    A run distributed over several replicas (``train.distribute``) is never probed, even with
+    'always': the probe times a model on one device, and its choice would be a guess for the
+    replicas (timing them would mean building every candidate inside the strategy). Such runs
+    take the defaults, and the record says why.
+    """
     if mode == "never":
         return False, "probe disabled (train.runtime.probe='never')"
+    if replicas > 1:
+        return False, f"probe skipped: it times one device and this run has {replicas} replicas"
     if mode == "always":
         return True, "probe requested (train.runtime.probe='always')"
     if total_steps < PROBE_MIN_STEPS:
@@ -265,14 +296,19 @@ def should_probe(mode: str, total_steps: int) -> tuple[bool, str]:
     return True, f"run long enough to repay a probe ({total_steps} steps)"
 
 
-def signature(spec: JobSpec, input_shape: tuple[int, ...], num_classes: int, pipeline: str) -> str:
+def signature(
+    spec: JobSpec, input_shape: tuple[int, ...], num_classes: int, pipeline: str, replicas: int = 1
+) -> str:
     """Return a short id of what decides step time: model, input, batch, optimizer, pipeline, pins.
 
     Epochs, seed, learning rate and dataset size do not change a step's cost, so runs that
-    differ only there share a cached choice.
+    differ only there share a cached choice. Distributed runs (``replicas`` > 1) get ids of their
+    own, so a choice measured on one device is never read back for them.
     """
+    distributed = {"replicas": replicas} if replicas > 1 else {}  # one-device ids stay as they were
     text = json.dumps(
         {
+            **distributed,
             "model": spec.model.model_dump(mode="json"),
             "input_shape": list(input_shape),
             "num_classes": num_classes,

@@ -48,6 +48,10 @@ COUNT_MAX = 2**31 - 1
 #: stream message.
 TAGS_MAX = 32
 TAG_MAX_LENGTH = 64
+#: ``train.distribute`` values: one device, or one replica per GPU (tf.distribute.MirroredStrategy).
+DISTRIBUTE_MODES = ("none", "mirrored")
+#: Most GPUs one job may ask for (``resources.gpus``).
+GPUS_MAX = 64
 #: Dataset names the schema accepts: a registry name, or a ``folder:`` / ``memory:`` path (no NUL).
 DATASET_NAME_PATTERN = "^(" + "|".join(DATASET_NAMES) + "|(folder|memory):[^\\x00]+)$"
 
@@ -269,6 +273,22 @@ class TrainSpec(_Spec):
     runtime: RuntimeSpec | None = Field(
         None, description="Runtime settings pinned by hand; the runner measures and chooses the others."
     )
+    distribute: Literal["none", "mirrored"] = Field(
+        "none",
+        description="'none': one device. 'mirrored': one replica per GPU the job holds "
+        "(tf.distribute.MirroredStrategy); batch_size is then per replica and a step takes "
+        "batch_size x replicas examples.",
+    )
+
+    @field_validator("distribute", mode="before")
+    @classmethod
+    def _known_distribution(cls, value: Any) -> Any:
+        if isinstance(value, str) and value not in DISTRIBUTE_MODES:
+            raise ValueError(
+                f"unknown distribute {value!r}; use 'none' (one device) or 'mirrored' (one replica "
+                "per GPU the job holds; ask for them with resources.gpus)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _runtime_agrees(self) -> TrainSpec:
@@ -303,6 +323,19 @@ class TrainSpec(_Spec):
         return self
 
 
+class ResourcesSpec(_Spec):
+    """What a job asks of the host it runs on (the server's allocator, or a Ray cluster)."""
+
+    gpus: int | None = Field(
+        None,
+        ge=0,
+        le=GPUS_MAX,
+        description="GPUs the job holds while it runs, all at once (it waits until that many are "
+        "free). None: one GPU when the host has one under the server's GPU policy, else the CPU; "
+        "0: the CPU only.",
+    )
+
+
 class JobSpec(_Spec):
     """A complete training job."""
 
@@ -314,6 +347,7 @@ class JobSpec(_Spec):
     augment: AugmentSpec = Field(default_factory=AugmentSpec)
     model: ModelSpec = Field(default_factory=ModelSpec)
     train: TrainSpec = Field(default_factory=TrainSpec)
+    resources: ResourcesSpec = Field(default_factory=ResourcesSpec)
 
 
 class SpecError(ValueError):

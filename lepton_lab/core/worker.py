@@ -9,6 +9,10 @@ this. The worker reports only through the run directory: stdout and stderr go to
 ``worker.log``, its pid to ``status.json``. SIGTERM cancels the run at the next batch.
 
 Exit codes: 0 completed, 1 failed, 143 cancelled, 2 bad usage.
+
+Testing only: ``LEPTON_LAB_LOGICAL_CPUS=N`` splits the CPU into N logical TensorFlow devices
+before training starts, so ``train.distribute="mirrored"`` runs N replicas on a machine without
+GPUs (see :mod:`lepton_lab.core.distribution`). The replicas share the same cores.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import traceback
 from collections.abc import Sequence
 from types import FrameType
 
+from lepton_lab.core import distribution
 from lepton_lab.core.rundir import RunDir
 
 
@@ -57,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_sigterm)
     run_dir.write_status(pid=os.getpid())
     try:
+        logical_cpus = distribution.logical_cpus_requested(os.environ)
+        if logical_cpus is not None:
+            distribution.split_cpu(logical_cpus)  # before the runner starts TensorFlow's runtime
         from lepton_lab.core import runner
 
         status = runner.run(run_dir.read_spec(), run_dir, stop=stop)
