@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final, Literal
 
@@ -24,6 +24,12 @@ NO_GPU = "-1"
 
 #: :meth:`GpuAllocator.choose` result for "no GPU free now: keep the job queued".
 WAIT: Final = "wait"
+
+
+class GpuRequestError(ValueError):
+    """A job asks for more GPUs than this host can ever give it (an HTTP 400 through the API)."""
+
+    http_status = 400
 
 
 @dataclass
@@ -215,7 +221,83 @@ class GpuAllocator:
         best = min(candidates, key=lambda gpu: (held.get(gpu.index, 0), gpu.memory_used - gpu.memory_total))
         return best.index
 
+    def check_request(self, count: int | None) -> None:
+        """Refuse a job that asks for more GPUs than this host has under this policy (at submit).
 
-def visible_devices(gpu: int | None) -> str:
-    """``CUDA_VISIBLE_DEVICES`` for a worker placed on ``gpu`` (None: no GPU at all)."""
-    return NO_GPU if gpu is None else str(gpu)
+        Such a job would wait in the queue forever; ``None`` and ``0`` (the default placement,
+        the CPU) always pass.
+
+        Raises
+        ------
+        GpuRequestError
+            Naming the count, the host's GPUs and the fix.
+        """
+        if not count:
+            return
+        if self.policy == "none":
+            raise GpuRequestError(
+                f"resources.gpus {count}: this server's GPU policy is 'none', so jobs never get a GPU; "
+                "remove resources.gpus, or start the server with c.LeptonLabApp.gpu_policy='exclusive'"
+            )
+        usable = [gpu.index for gpu in self._inventory()]
+        if count > len(usable):
+            have = f"{len(usable)} GPU{'s' if len(usable) != 1 else ''}" + (
+                f" ({', '.join(map(str, usable))})" if usable else ""
+            )
+            raise GpuRequestError(
+                f"resources.gpus {count} but this host has {have}; ask for at most {len(usable)}"
+                + (", or leave resources.gpus unset to train on the CPU" if not usable else "")
+            )
+
+    def choose_many(self, held: Mapping[int, int], count: int | None) -> list[int] | Literal["wait"]:
+        """Pick ``count`` GPUs for a job at once, given how many running jobs each GPU holds.
+
+        All or nothing: under ``exclusive`` a job asking for N GPUs waits until N are free
+        together (a job holding some while it waits for the rest could block another forever).
+        Under ``shared`` it gets the N GPUs holding the fewest jobs (ties: the most free memory).
+
+        Parameters
+        ----------
+        held
+            Running jobs per GPU index; a job holding several GPUs counts on each.
+        count
+            ``resources.gpus`` of the job: None for the default placement (as :meth:`choose`:
+            one GPU when the policy gives one, else the CPU), 0 for the CPU, N for N GPUs.
+
+        Returns
+        -------
+        list of int or "wait"
+            The GPU indices, ascending (empty: run on the CPU); ``"wait"`` while too few are free.
+
+        Raises
+        ------
+        GpuRequestError
+            When ``count`` exceeds the GPUs the host has under this policy (see
+            :meth:`check_request`, which the server calls at submit time).
+        """
+        if count is None:
+            single = self.choose(held)
+            if isinstance(single, int):
+                return [single]
+            return WAIT if single == WAIT else []
+        if count == 0:
+            return []
+        self.check_request(count)
+        candidates = self.usable()
+        if self.policy == "exclusive":
+            candidates = [gpu for gpu in candidates if held.get(gpu.index, 0) == 0]
+            if len(candidates) < count:
+                return WAIT
+        ranked = sorted(
+            candidates, key=lambda gpu: (held.get(gpu.index, 0), gpu.memory_used - gpu.memory_total)
+        )
+        return sorted(gpu.index for gpu in ranked[:count])
+
+
+def visible_devices(gpu: int | Sequence[int] | None) -> str:
+    """``CUDA_VISIBLE_DEVICES`` for a worker placed on ``gpu``: one index, several, or None/[] (no GPU)."""
+    if gpu is None:
+        return NO_GPU
+    if isinstance(gpu, int):
+        return str(gpu)
+    return ",".join(str(index) for index in gpu) or NO_GPU
