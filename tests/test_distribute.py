@@ -176,3 +176,10 @@ def test_worker_with_a_bad_logical_device_count_fails_naming_the_variable(worker
     status = run_dir.read_status()
     assert code == 1 and status["status"] == "failed"
     assert f"{LOGICAL_CPUS_ENV}='two' is not a device count" in status["error"]
+
+
+def test_the_runtime_line_of_show_names_the_replicas_and_global_batch(worker_runs):
+    runtime = worker_runs["two_cpus"][0].read_spec_document()["runtime"]
+    assert runtime_policy.describe(runtime)[0][1].endswith(f" · 2 replicas, global batch {2 * PER_REPLICA}")
+    one = worker_runs["one_cpu"][0].read_spec_document()["runtime"]
+    assert "replicas" not in runtime_policy.describe(one)[0][1]

@@ -410,6 +410,8 @@ def describe(runtime: Mapping[str, Any]) -> list[tuple[str, str]]:
     line = f"{runtime.get('device', '?')} · {settings_text(settings)}"
     if "cache" in tf_data:
         line += f" · cache {tf_data['cache']}"
+    if runtime.get("replicas", 1) > 1:
+        line += f" · {runtime['replicas']} replicas, global batch {runtime.get('global_batch_size')}"
     lines = [("runtime", line)]
     policy = runtime.get("policy")
     if not policy:
