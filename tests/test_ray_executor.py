@@ -9,6 +9,10 @@ start fails them with the reason.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +22,7 @@ import pytest
 
 from lepton_lab.core.rundir import RunDir
 from lepton_lab.server.executors import WorkerExit
+from lepton_lab.server.lifecycle import Job
 
 pytest.importorskip("ray", reason='Ray is not installed (pip install "lepton-lab[ray]")')
 
@@ -135,7 +140,12 @@ def test_a_restarted_server_reattaches_from_the_stored_ref(cluster, tmp_path):
     worker = first.start(run, {}, tmp_path, ONE_CPU)
     wait_epoch(run, worker)
     stored = json.loads(json.dumps(worker.ref()))  # what the job index keeps, through JSON
-    assert stored == {"actor": f"lepton-lab-{run.id}", "namespace": "lepton-lab", "node": worker.node}
+    assert stored == {
+        "kind": "ray",
+        "actor": f"lepton-lab-{run.id}",
+        "namespace": "lepton-lab",
+        "node": worker.node,
+    }
 
     ray.shutdown()  # the server process goes away; the detached actor and its worker do not
     second = RayExecutor(ray_address=cluster.address)
@@ -144,10 +154,65 @@ def test_a_restarted_server_reattaches_from_the_stored_ref(cluster, tmp_path):
     assert attached is not None and attached.poll() is None
     assert attached.node == stored["node"]
     assert second.attach(run, {**stored, "actor": "lepton-lab-no-such-run"}) is None
+    assert second.attach(run, {"kind": "local", "pid": 1, "create_time": 0.0}) is None  # not ours
     attached.terminate()
     assert wait_exit(attached).code == 143  # the actor still knows the exit code
     assert run.read_status()["status"] == "cancelled"
     assert second.attach(run, stored) is None  # collected: the actor is gone, its CPU free again
+
+
+def test_a_finished_job_frees_its_resources_when_no_server_collects_it(cluster, tmp_path):
+    import ray
+
+    executor = RayExecutor(ray_address=cluster.address, linger_seconds=0)
+    run = tiny_run(tmp_path, 1, "unattended")
+    worker = executor.start(run, {}, tmp_path, ONE_CPU)
+    stored = worker.ref()
+    deadline = time.monotonic() + WAIT_S
+    while True:  # nobody polls: the actor must end by itself once its worker has
+        try:
+            ray.get_actor(stored["actor"], namespace=stored["namespace"])
+        except ValueError:
+            break
+        assert time.monotonic() < deadline, f"the actor outlived its worker:\n{log_tail(run)}"
+        time.sleep(0.5)
+
+    assert executor.attach(run, stored) is None
+    outcome = wait_exit(worker)  # what a server that comes back learns: from the run's record
+    assert outcome.code == 0 and not outcome.interrupted
+    assert run.read_status()["status"] == "completed"
+
+
+def test_the_job_asks_ray_for_the_gpus_in_its_spec(tmp_path):
+    executor = RayExecutor(cpus_per_job=2.0)
+    asks_two = RunDir.create(tmp_path, {**TINY, "resources": {"gpus": 2}})
+    unset = RunDir.create(tmp_path, TINY)
+
+    assert executor.resources(Job(asks_two)) == {"cpus": 2.0, "gpus": 2}
+    assert executor.resources(Job(unset)) == {"cpus": 2.0, "gpus": 0}
+    assert RayExecutor(default_gpus=1).resources(Job(unset))["gpus"] == 1
+    options = executor.actor_options(asks_two, {"cpus": 2.0, "gpus": 2, "a100": 1})
+    assert (options["num_cpus"], options["num_gpus"], options["resources"]) == (2.0, 2, {"a100": 1.0})
+    assert options["lifetime"] == "detached" and options["name"] == f"lepton-lab-{asks_two.id}"
+    assert RayExecutor.server_places_gpus is False
+
+
+def test_an_unreachable_cluster_fails_at_once_naming_the_address():
+    import ray
+
+    ray.shutdown()
+    executor = RayExecutor(ray_address="127.0.0.1:9")  # the discard port: nothing listens
+    with pytest.raises(ConnectionError, match=r"cannot reach the Ray cluster at 127\.0\.0\.1:9"):
+        executor.connect()  # ray.init alone retries for minutes
+
+
+def test_the_server_side_imports_neither_ray_nor_tensorflow_until_used():
+    code = (
+        "import sys, lepton_lab.server.ray_executor as m; m.RayExecutor(); "
+        "print(sorted({'ray', 'tensorflow'} & set(sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
 
 
 def test_a_run_directory_the_node_cannot_see_fails_with_the_reason(executor, tmp_path):
@@ -155,6 +220,24 @@ def test_a_run_directory_the_node_cannot_see_fails_with_the_reason(executor, tmp
     worker = executor.start(missing, {}, tmp_path, ONE_CPU)
     with pytest.raises(WorkerStartError, match=r"not visible on Ray node .*same path"):
         wait_exit(worker)
+
+
+def test_the_worker_dies_with_its_actor(executor, tmp_path):
+    # Ray cleans up a worker's children when it exits; a SIGKILLed actor process (the OOM killer,
+    # a crash) gets no chance to, and the parent-death signal takes the training process along.
+    run = tiny_run(tmp_path, LONG_EPOCHS, "crash")
+    worker = executor.start(run, {}, tmp_path, ONE_CPU)
+    wait_epoch(run, worker)
+    pid, actor_pid = run.read_status()["pid"], worker.where()["actor_pid"]
+
+    os.kill(actor_pid, signal.SIGKILL)
+
+    outcome = wait_exit(worker)
+    assert outcome.code is None and outcome.interrupted  # nothing recorded an end: Resume continues it
+    deadline = time.monotonic() + 10
+    while _alive(pid):
+        assert time.monotonic() < deadline, "the training process outlived its actor"
+        time.sleep(0.1)
 
 
 def test_a_node_lost_mid_job_interrupts_it(cluster, executor, tmp_path):
@@ -168,7 +251,7 @@ def test_a_node_lost_mid_job_interrupts_it(cluster, executor, tmp_path):
     cluster.lose_node()
 
     outcome = wait_exit(worker)
-    assert outcome.code is None and getattr(outcome, "interrupted", False) is True
+    assert outcome.code is None and outcome.interrupted
     assert run.read_status()["status"] == "running"  # nobody recorded an end: Resume continues it
     # The training process died with its actor; nothing keeps writing into the run directory.
     assert not _alive(pid)

@@ -37,21 +37,26 @@ import ctypes
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from traitlets import Dict, Float, Unicode
+from traitlets import Dict, Float, Int, Unicode
 
 from lepton_lab.core.rundir import RunDir
 from lepton_lab.server.executors import WORKER_MODULE, Executor, WorkerExit, WorkerHandle
 
+if TYPE_CHECKING:
+    from lepton_lab.server.lifecycle import Job
+
 #: Namespace the job actors live in, so their names cannot clash with other Ray applications'.
 DEFAULT_NAMESPACE = "lepton-lab"
+#: ``kind`` of the refs this executor's handles give (:meth:`RayWorker.ref`).
+REF_KIND = "ray"
 #: Prefix of each job actor's name; the rest is the run id.
 ACTOR_PREFIX = "lepton-lab-"
 #: Statuses a worker records when it ends by itself (see :mod:`lepton_lab.core.worker`).
@@ -60,16 +65,6 @@ _FINAL_STATUSES = ("completed", "failed", "cancelled")
 _PR_SET_PDEATHSIG = 1
 #: How the server's environment for the worker places it on a GPU; on a cluster Ray decides that.
 _GPU_PLACEMENT_VARS = ("CUDA_VISIBLE_DEVICES",)
-
-
-@dataclass
-class RayWorkerExit(WorkerExit):
-    """How a Ray job's worker ended; ``interrupted`` when its node (or its actor) was lost.
-
-    Until :class:`~lepton_lab.server.executors.WorkerExit` itself carries ``interrupted``.
-    """
-
-    interrupted: bool = False
 
 
 class WorkerStartError(RuntimeError):
@@ -175,8 +170,14 @@ class JobActor:
         ray.kill(ray.get_runtime_context().current_actor, no_restart=True)
 
     def info(self) -> dict[str, Any]:
-        """Where the worker runs: ``{"node_id", "node_ip", "pid", "error"}``."""
-        return {"node_id": self.node_id, "node_ip": self.node_ip, "pid": self.pid, "error": self.error}
+        """Where the worker runs: ``{"node_id", "node_ip", "pid", "actor_pid", "error"}``."""
+        return {
+            "node_id": self.node_id,
+            "node_ip": self.node_ip,
+            "pid": self.pid,
+            "actor_pid": os.getpid(),
+            "error": self.error,
+        }
 
     def wait(self) -> dict[str, Any]:
         """Block until the worker has exited; return ``{"code", "error"}``."""
@@ -209,6 +210,29 @@ def _die_with_parent() -> Any:
 
 # -- the server side ------------------------------------------------------------------------------
 
+#: Seconds to wait for the head's GCS port to accept a connection before giving up.
+CONNECT_TIMEOUT_S = 5.0
+
+
+def _check_reachable(address: str) -> None:
+    """Fail fast when a ``host:port`` address does not accept connections.
+
+    ``ray.init`` retries an unreachable GCS for minutes (over 5 min measured with Ray 2.60),
+    which would hang the job that triggered the connection. ``auto``, ``local`` and
+    ``ray://`` addresses are left to Ray.
+    """
+    address = os.environ.get("RAY_ADDRESS", "") if address == "auto" else address
+    if not address or "://" in address or ":" not in address:
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except (OSError, ValueError) as error:
+        raise ConnectionError(
+            f"cannot reach the Ray cluster at {address} ({error}); start its head with "
+            "`ray start --head` or set c.RayExecutor.ray_address to the head's host:port"
+        ) from error
+
 
 class RayWorker(WorkerHandle):
     """A job's actor on the cluster, as the server sees it.
@@ -226,13 +250,11 @@ class RayWorker(WorkerHandle):
         self._wait_ref = actor.wait.remote()
         self._info: dict[str, Any] = {"node_id": node}
         self._exit: WorkerExit | None = None
-        # The current seam still reads these; the opaque seam (ref()) replaces them.
-        self.pid = 0
-        self.create_time = 0.0
 
     # -- identity
 
-    def _where(self) -> dict[str, Any]:
+    def where(self) -> dict[str, Any]:
+        """Return where the worker runs once Ray has placed it: node id and IP, worker and actor pids."""
         import ray
 
         if "node_ip" not in self._info:
@@ -242,24 +264,24 @@ class RayWorker(WorkerHandle):
                     self._info = ray.get(ready[0])
                 except ray.exceptions.RayError:
                     pass  # the actor died; poll() says how
-                self.pid = self._info.get("pid") or 0
         return self._info
 
     @property
-    def node(self) -> str | None:
+    def node(self) -> str | None:  # type: ignore[override]  # a plain attribute on the base class
         """The Ray node id the worker runs on; None while Ray has not placed it yet."""
-        node = self._where().get("node_id")
+        node = self.where().get("node_id")
         return str(node) if node else None
 
     def ref(self) -> dict[str, Any]:
         """Return what the job index stores to find this worker again: actor name, namespace, node."""
-        return {"actor": self.name, "namespace": self.namespace, "node": self.node}
+        return {"kind": REF_KIND, "actor": self.name, "namespace": self.namespace, "node": self.node}
 
     def describe(self) -> str:
         """For messages: ``Ray actor lepton-lab-<run> on node 10.0.0.2 (3f2a9c1b0d4e)``."""
-        where = self._where()
+        where = self.where()
         if where.get("node_ip"):
-            return f"Ray actor {self.name} on node {where['node_ip']} ({str(where['node_id'])[:12]})"
+            pid = f", pid {where['pid']}" if where.get("pid") else ""
+            return f"Ray actor {self.name} on node {where['node_ip']} ({str(where['node_id'])[:12]}{pid})"
         if where.get("node_id"):
             return f"Ray actor {self.name} on node {str(where['node_id'])[:12]}"
         return f"Ray actor {self.name} (waiting for Ray to place it)"
@@ -295,7 +317,7 @@ class RayWorker(WorkerHandle):
         except ray.exceptions.RayActorError:
             self._exit = self._lost()
             return self._exit
-        self._where()
+        self.where()
         self._release()
         if result["error"]:
             self._exit = WorkerExit(None)
@@ -309,7 +331,7 @@ class RayWorker(WorkerHandle):
         if recorded.get("status") in _FINAL_STATUSES:
             code = recorded.get("exit_code")
             return WorkerExit(code if isinstance(code, int) else None)
-        return RayWorkerExit(None, interrupted=True)
+        return WorkerExit(None, interrupted=True)
 
     def _release(self) -> None:
         import ray
@@ -331,6 +353,9 @@ class RayWorker(WorkerHandle):
 class RayExecutor(Executor):
     """Runs each job as a detached named Ray actor on a node of a Ray cluster (see the module)."""
 
+    #: Ray places GPUs (``num_gpus``); the server's allocator for its own host stays out of it.
+    server_places_gpus: ClassVar[bool] = False
+
     ray_address = Unicode(
         "auto",
         config=True,
@@ -348,6 +373,12 @@ class RayExecutor(Executor):
             "Seconds a job's actor keeps its resources after the worker exited while no server "
             "collects the outcome (the server releases it at once when it does)."
         ),
+    )
+    cpus_per_job = Float(1.0, config=True, help="CPUs each job's actor asks Ray for (num_cpus).")
+    default_gpus = Int(
+        0,
+        config=True,
+        help="GPUs a job asks Ray for when its spec leaves resources.gpus unset (num_gpus).",
     )
     runtime_env = Dict(
         default_value=None,
@@ -367,6 +398,7 @@ class RayExecutor(Executor):
 
         if ray.is_initialized():
             return
+        _check_reachable(self.ray_address)
         # ray.init replaces the SIGTERM handler with sys.exit; the Jupyter server keeps its own.
         handler = (
             signal.getsignal(signal.SIGTERM)
@@ -388,6 +420,15 @@ class RayExecutor(Executor):
         finally:
             if handler is not None:
                 signal.signal(signal.SIGTERM, handler)
+
+    def resources(self, job: Job) -> dict[str, Any]:
+        """Return what the job's actor asks Ray for: :attr:`cpus_per_job` and the spec's GPUs."""
+        try:
+            asked = job.run.read_spec_document().get("resources") or {}
+        except (OSError, ValueError):
+            asked = {}  # start() fails the job with the reason (the worker cannot read it either)
+        gpus = asked.get("gpus")
+        return {"cpus": self.cpus_per_job, "gpus": self.default_gpus if gpus is None else int(gpus)}
 
     def actor_options(self, run: RunDir, resources: dict[str, Any]) -> dict[str, Any]:
         """Ray options of the actor for ``run``: name, namespace, CPUs, GPUs, custom resources.
@@ -458,10 +499,12 @@ class RayExecutor(Executor):
                 return
             time.sleep(0.1)
 
-    def attach(self, run: RunDir, ref: dict[str, Any]) -> RayWorker | None:  # type: ignore[override]
-        """Find the job's actor again from its stored ``ref``; None when it is gone."""
+    def attach(self, run: RunDir, ref: dict[str, Any]) -> RayWorker | None:
+        """Find the job's actor again from its stored ``ref``; None when it is gone or not a Ray ref."""
         import ray
 
+        if ref.get("kind") != REF_KIND:
+            return None
         self.connect()
         name = ref.get("actor") or actor_name(run)
         namespace = ref.get("namespace") or self.namespace
