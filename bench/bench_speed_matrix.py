@@ -161,7 +161,8 @@ def runner_fit(spec: Any, data: Any, runs_dir: str) -> tuple[list[float], float,
     assert status["status"] == "completed", status
     epochs = [e for e in read_events(run_dir.events_path)[0] if e["type"] == "epoch"]
     steady = [e["metrics"]["epoch_time_s"] for e in epochs if e["epoch"] > 1]
-    return steady, float(epochs[-1]["metrics"]["val_accuracy"]), run_dir.read_spec_document()["runtime"]
+    val_accuracy = epochs[-1]["metrics"].get("val_accuracy", float("nan"))
+    return steady, float(val_accuracy), run_dir.read_spec_document()["runtime"]
 
 
 def run_cell(
