@@ -45,7 +45,7 @@ def running_server(root: Path, extra_args: tuple[str, ...] = ()) -> Iterator[Lab
         **os.environ,
         "JUPYTER_PLATFORM_DIRS": "1",
         "TF_CPP_MIN_LOG_LEVEL": "2",
-        # Test doubles (tests.fake_executors) are importable from the repository root.
+        # Test doubles (tests.fakes) are importable from the repository root.
         "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]),
     }
     with log.open("w") as out:
@@ -65,8 +65,8 @@ def running_server(root: Path, extra_args: tuple[str, ...] = ()) -> Iterator[Lab
             proc.wait()
 
 
-#: Executor that completes every job at once (tests.fake_executors), so fuzzing creates jobs cheaply.
-INSTANT_EXECUTOR = "--LeptonLabApp.executor_class=tests.fake_executors.InstantExecutor"
+#: Executor that completes every job at once (tests.fakes), so fuzzing creates jobs cheaply.
+INSTANT_EXECUTOR = "--LeptonLabApp.executor_class=tests.fakes.InstantExecutor"
 
 #: Checks the conformance run leaves out: Jupyter answers a missing token with 403 (documented),
 #: where ``missing_required_header`` wants 401; ``positive_data_acceptance`` cannot hold for

@@ -55,8 +55,8 @@ def test_status_tuples_everywhere_are_the_literal_types_of_the_models():
 def test_the_index_columns_are_the_index_row_model():
     assert COLUMNS == sqlite_columns(IndexRow)
     assert COLUMNS["id"] == "TEXT PRIMARY KEY" and COLUMNS["run_dir"] == "TEXT NOT NULL"
-    assert (COLUMNS["tags"], COLUMNS["archived"], COLUMNS["pid_create_time"]) == ("TEXT", "INTEGER", "REAL")
-    assert set(job_schema.INDEX_ONLY) == {"pid_create_time", "meta_mtime", "updated"}
+    assert (COLUMNS["tags"], COLUMNS["archived"], COLUMNS["worker"]) == ("TEXT", "INTEGER", "TEXT")
+    assert set(job_schema.INDEX_ONLY) == {"worker", "meta_mtime", "updated"}
 
 
 def test_a_field_added_to_the_model_becomes_a_column_of_an_existing_index(tmp_path, monkeypatch):

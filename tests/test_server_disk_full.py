@@ -58,13 +58,13 @@ sys.exit(1)
 class ScriptExecutor(Executor):
     """Runs :data:`WORKER` as each job's worker process (no TensorFlow: fast)."""
 
-    def start(self, run: RunDir, env: dict[str, str], cwd: Any) -> WorkerHandle:
+    def start(self, run: RunDir, env: dict[str, str], cwd: Any, resources: Any = None) -> WorkerHandle:
         run.write_status(status="running")
         popen = subprocess.Popen([sys.executable, "-c", WORKER, str(run.path)], start_new_session=True)
         LocalProcessExecutor.children[popen.pid] = popen  # reaped by the reap_workers fixture
         return LocalWorker(popen.pid, psutil.Process(popen.pid).create_time(), popen)
 
-    def attach(self, run: RunDir, pid: int, create_time: float | None) -> WorkerHandle | None:
+    def attach(self, run: RunDir, ref: dict[str, Any]) -> WorkerHandle | None:
         return None
 
 

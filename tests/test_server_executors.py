@@ -32,11 +32,13 @@ def test_attach_finds_a_live_worker_by_pid_start_time_and_command_line(stranger_
     executor = LocalProcessExecutor()
     started = psutil.Process(process.pid).create_time()
 
-    worker = executor.attach(run, process.pid, started)
+    worker = executor.attach(run, {"kind": "local", "pid": process.pid, "create_time": started})
     assert worker is not None and worker.poll() is None
-    assert executor.attach(run, process.pid, started - 3600) is None  # pid reused by another process
+    assert (
+        executor.attach(run, {"kind": "local", "pid": process.pid, "create_time": started - 3600}) is None
+    )  # pid reused by another process
     other = RunDir.create(tmp_path, {"dataset": {"name": "digits"}})
-    assert executor.attach(other, process.pid, started) is None  # a worker, but of another run
+    assert executor.attach(other, worker.ref()) is None  # a worker, but of another run
 
     worker.terminate()  # SIGTERM to its process group
     assert process.wait(timeout=10) == -signal.SIGTERM
@@ -48,4 +50,4 @@ def test_attach_refuses_a_dead_pid(tmp_path):
     process = subprocess.Popen([sys.executable, "-c", "pass"])
     process.wait()
     time.sleep(0.05)
-    assert LocalProcessExecutor().attach(run, process.pid, None) is None
+    assert LocalProcessExecutor().attach(run, {"kind": "local", "pid": process.pid}) is None

@@ -6,7 +6,7 @@ import json
 
 from lepton_lab.server.job_listing import encode_listing
 from lepton_lab.server.jobs import JobManager
-from tests.fake_executors import InstantExecutor
+from tests.fakes import InstantExecutor
 
 SPEC = {"name": "listed", "dataset": {"name": "digits"}, "train": {"epochs": 3}}
 
@@ -30,7 +30,7 @@ def test_listing_changes_with_queue_progress_and_cancel_and_matches_list_jobs(ru
         handle.write(json.dumps({"t": 5.0, "type": "batch", "step": 7, "epoch": 1, "metrics": {}}) + "\n")
     running = manager.listing()
     assert running != two
-    manager._pump(job)  # its worker reported progress
+    manager.context.pump(job)  # its worker reported progress
     progressed = manager.listing()
     assert progressed != running and progressed == encode_listing(manager.list_jobs())
     assert json.loads(progressed.body)["jobs"][1]["progress"]["step"] == 7

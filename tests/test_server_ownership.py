@@ -30,9 +30,9 @@ class CountingExecutor(WaitingExecutor):
         super().__init__(**kwargs)
         self.started: list[str] = []
 
-    def start(self, run: RunDir, env: dict[str, str], cwd: Any) -> WorkerHandle:
+    def start(self, run: RunDir, env: dict[str, str], cwd: Any, resources: Any = None) -> WorkerHandle:
         self.started.append(run.id)
-        return super().start(run, env, cwd)
+        return super().start(run, env, cwd, resources)
 
 
 async def until(predicate: Any, timeout: float = 15.0) -> None:

@@ -28,7 +28,7 @@ class WaitingWorker(WorkerHandle):
     """A worker that runs until it is told to stop."""
 
     def __init__(self) -> None:
-        self.pid, self.create_time, self.code = 0, 0.0, None
+        self.code: int | None = None
 
     def poll(self) -> WorkerExit | None:
         return None if self.code is None else WorkerExit(self.code)
@@ -39,15 +39,18 @@ class WaitingWorker(WorkerHandle):
     def kill(self) -> None:
         self.code = -9
 
+    def ref(self) -> dict[str, Any]:
+        return {"kind": "waiting"}
+
 
 class WaitingExecutor(Executor):
     """Starts :class:`WaitingWorker` s instead of processes."""
 
-    def start(self, run: RunDir, env: dict[str, str], cwd: Any) -> WorkerHandle:
+    def start(self, run: RunDir, env: dict[str, str], cwd: Any, resources: Any = None) -> WorkerHandle:
         run.write_status(status="running")
         return WaitingWorker()
 
-    def attach(self, run: RunDir, pid: int, create_time: float | None) -> WorkerHandle | None:
+    def attach(self, run: RunDir, ref: dict[str, Any]) -> WorkerHandle | None:
         return None
 
 

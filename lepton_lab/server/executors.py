@@ -13,8 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,6 +20,11 @@ import psutil
 from traitlets.config import LoggingConfigurable
 
 from lepton_lab.core.rundir import RunDir
+from lepton_lab.server.devices import visible_devices
+from lepton_lab.server.lifecycle import Job, JobLifecycle
+from lepton_lab.server.workers import WorkerExit, WorkerHandle
+
+__all__ = ["WORKER_MODULE", "Executor", "LocalProcessExecutor", "LocalWorker", "WorkerExit", "WorkerHandle"]
 
 #: Module the worker process runs: ``python -m lepton_lab.core.worker RUN_DIR``.
 WORKER_MODULE = "lepton_lab.core.worker"
@@ -30,45 +33,38 @@ WORKER_MODULE = "lepton_lab.core.worker"
 _START_TIME_TOLERANCE_S = 1.0
 
 
-@dataclass
-class WorkerExit:
-    """How a worker ended: its exit code, or None when it is unknown (not our child)."""
-
-    code: int | None
-
-
-class WorkerHandle(ABC):
-    """A running worker: identify it, signal it, see whether it has exited."""
-
-    pid: int
-    create_time: float
-
-    @abstractmethod
-    def poll(self) -> WorkerExit | None:
-        """None while the worker runs; how it ended once it has exited."""
-
-    @abstractmethod
-    def terminate(self) -> None:
-        """Ask the worker to stop (it finishes the current batch, saves and exits)."""
-
-    @abstractmethod
-    def kill(self) -> None:
-        """Stop the worker now."""
-
-
-class Executor(LoggingConfigurable):
+class Executor(LoggingConfigurable, JobLifecycle):
     """Starts workers for run directories and finds running ones again after a server restart.
 
-    Subclasses implement :meth:`start` and :meth:`attach`.
+    Subclasses implement :meth:`start` and :meth:`attach`; the job lifecycle
+    (:meth:`~lepton_lab.server.lifecycle.JobLifecycle.process` and its hooks) is inherited and
+    may be overridden hook by hook.
     """
 
-    def start(self, run: RunDir, env: dict[str, str], cwd: str | os.PathLike[str]) -> WorkerHandle:
-        """Start the worker of ``run`` with extra environment ``env`` in directory ``cwd``."""
+    #: Whether the server's GPU allocator picks each job's GPU on this host (True), or the
+    #: executor places GPUs itself (a cluster: Ray's ``num_gpus``).
+    server_places_gpus: ClassVar[bool] = True
+
+    def start(
+        self, run: RunDir, env: dict[str, str], cwd: Any, resources: dict[str, Any] | None = None
+    ) -> WorkerHandle:
+        """Start the worker of ``run`` with extra environment ``env`` in directory ``cwd``.
+
+        ``resources`` holds ``cpus`` and ``gpus`` the worker asks for (a cluster places it by them).
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement start()")
 
-    def attach(self, run: RunDir, pid: int, create_time: float | None) -> WorkerHandle | None:
-        """Return the worker of ``run`` if process ``pid`` (started at ``create_time``) is still it."""
+    def attach(self, run: RunDir, ref: dict[str, Any]) -> WorkerHandle | None:
+        """Return the worker of ``run`` that ``ref`` (a :meth:`WorkerHandle.ref`) names, if it runs."""
         raise NotImplementedError(f"{type(self).__name__} must implement attach()")
+
+    def nodes(self) -> list[dict[str, Any]] | None:
+        """List the cluster's nodes with their CPUs, GPUs and jobs (``GET devices``); None: this host only."""
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        """Describe this executor for ``GET status``."""
+        return {"executor": type(self).__name__}
 
 
 def _signal_group(pid: int, signum: int) -> None:
@@ -86,9 +82,17 @@ class LocalWorker(WorkerHandle):
     """A worker process on this host, started by this server or found again after a restart."""
 
     def __init__(self, pid: int, create_time: float, popen: subprocess.Popen[bytes] | None = None) -> None:
-        self.pid = pid
+        self.pid: int = pid
         self.create_time = create_time
         self._popen = popen
+
+    def ref(self) -> dict[str, Any]:
+        """Return ``{"kind": "local", "pid", "create_time"}``: pid and start time tell it from pid reuse."""
+        return {"kind": "local", "pid": self.pid, "create_time": self.create_time}
+
+    def describe(self) -> str:
+        """``worker process 1234``."""
+        return f"worker process {self.pid}"
 
     def poll(self) -> WorkerExit | None:
         """Return None while the worker runs, how it ended once it has exited."""
@@ -141,7 +145,17 @@ class LocalProcessExecutor(Executor):
         """Return the worker's command line."""
         return [sys.executable, "-m", WORKER_MODULE, str(run.path)]
 
-    def start(self, run: RunDir, env: dict[str, str], cwd: str | os.PathLike[str]) -> WorkerHandle:
+    def worker_env(self, job: Job) -> dict[str, str]:
+        """Environment variables that place the worker on the GPU the server's allocator chose."""
+        return {
+            "CUDA_VISIBLE_DEVICES": visible_devices(job.gpu),
+            "CUDA_DEVICE_ORDER": "PCI_BUS_ID",  # so CUDA numbers GPUs as NVML does
+            "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+        }
+
+    def start(
+        self, run: RunDir, env: dict[str, str], cwd: Any, resources: dict[str, Any] | None = None
+    ) -> WorkerHandle:
         """Spawn ``python -m lepton_lab.core.worker RUN_DIR`` in a new session, output to ``worker.log``."""
         full_env = {**os.environ, **env}
         # The worker must import the same lepton_lab as this server, also from a source checkout.
@@ -167,8 +181,15 @@ class LocalProcessExecutor(Executor):
         self.log.info("Lepton Lab: started worker %s for run %s", popen.pid, run.id)
         return LocalWorker(popen.pid, create_time, popen)
 
-    def attach(self, run: RunDir, pid: int, create_time: float | None) -> WorkerHandle | None:
-        """Re-attach to ``pid`` only if it is alive, started at ``create_time`` and runs ``run``."""
+    def attach(self, run: RunDir, ref: dict[str, Any]) -> WorkerHandle | None:
+        """Re-attach to ``ref``'s pid only if it is alive, started at its ``create_time`` and runs ``run``.
+
+        ``ref`` is a :meth:`LocalWorker.ref` (an index written before refs has pid and start time
+        only; it is migrated to the same form). Another executor's ref is not ours: None.
+        """
+        if ref.get("kind", "local") != "local" or not isinstance(ref.get("pid"), int):
+            return None
+        pid, create_time = int(ref["pid"]), ref.get("create_time")
         popen = self.children.get(pid)
         if popen is not None and popen.poll() is not None:
             self.children.pop(pid, None)

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import time
+from typing import Any
 
 import psutil
 
 from lepton_lab.core.rundir import FINISHED_STATUSES, RunDir
-from lepton_lab.server.executors import WorkerExit, WorkerHandle
+from lepton_lab.server.workers import WorkerExit, WorkerHandle
 
 #: Seconds between reads of an external run's ``status.json``.
 STATUS_POLL_INTERVAL_S = 0.5
@@ -68,12 +69,20 @@ class ExternalRun(WorkerHandle):
     def __init__(self, run: RunDir) -> None:
         self.run = run
         status = run.read_status()
-        self.pid = int(status.get("pid") or 0)
-        self.create_time = 0.0
+        self.pid = int(status.get("pid") or 0) or None
         #: ``status.json``'s status at the last read: ``lepton_lab.train`` creates its run
         #: ``queued`` and marks it ``running`` a moment later, often after the server found it.
         self.status: str | None = status.get("status")
         self._next_check = 0.0
+
+    def ref(self) -> dict[str, Any]:
+        """``{"kind": "external", "pid": ...}``: followed through its files, never attached by an executor."""
+        return {"kind": "external", "pid": self.pid}
+
+    def describe(self) -> str:
+        """``kernel process 1234`` (or the run's other origin)."""
+        origin = self.run.read_status().get("origin") or "kernel"
+        return f"{origin} process {self.pid}"
 
     def poll(self) -> WorkerExit | None:
         """None while the run goes on; ``WorkerExit(None)`` once it has ended or its process is gone."""
@@ -82,7 +91,7 @@ class ExternalRun(WorkerHandle):
             return None
         self._next_check = now + STATUS_POLL_INTERVAL_S
         status = self.run.read_status()
-        self.pid = int(status.get("pid") or 0)
+        self.pid = int(status.get("pid") or 0) or None
         self.status = status.get("status")
         if status.get("status") in FINISHED_STATUSES:
             return WorkerExit(None)

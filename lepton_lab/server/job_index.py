@@ -1,8 +1,8 @@
 """Job index: a SQLite index (WAL mode) of the jobs in a runs directory.
 
 The run directories stay the truth (``spec.json``, ``status.json``); this index makes listing and
-filtering jobs cheap and remembers what only the server knows, such as a worker's process start
-time. Delete it and :meth:`JobStore.rebuild` recreates it from the run directories.
+filtering jobs cheap and remembers what only the server knows, such as how to find a worker
+again. Delete it and :meth:`JobStore.rebuild` recreates it from the run directories.
 """
 
 from __future__ import annotations
@@ -64,6 +64,21 @@ def _meta_fields(run: RunDir, document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _migrate_worker_refs(db: sqlite3.Connection) -> None:
+    """Turn an older index's ``pid``/``pid_create_time`` into a local worker ref; drop the column.
+
+    Indexes written before workers had opaque refs identified a local worker by those two
+    columns; re-attaching after an upgrade needs them as ``{"kind": "local", ...}``.
+    """
+    rows = db.execute(
+        "SELECT id, pid, pid_create_time FROM jobs WHERE worker IS NULL AND pid IS NOT NULL"
+    ).fetchall()
+    for row in rows:
+        ref = {"kind": "local", "pid": row["pid"], "create_time": row["pid_create_time"]}
+        db.execute("UPDATE jobs SET worker = ? WHERE id = ?", (json.dumps(ref), row["id"]))
+    db.execute("ALTER TABLE jobs DROP COLUMN pid_create_time")
+
+
 class JobStore:
     """SQLite index of jobs, safe to use from several threads of one process.
 
@@ -99,6 +114,8 @@ class JobStore:
         for name, kind in COLUMNS.items():
             if name not in present:
                 db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
+        if "pid_create_time" in present:
+            _migrate_worker_refs(db)
         db.execute("CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status)")
         return db
 
@@ -114,6 +131,7 @@ class JobStore:
         record = dict(row)
         record["tags"] = json.loads(record["tags"]) if record.get("tags") else []
         record["archived"] = bool(record.get("archived"))
+        record["worker"] = json.loads(record["worker"]) if record.get("worker") else None
         return record
 
     def put(self, job_id: str, **fields: Any) -> None:
@@ -123,6 +141,8 @@ class JobStore:
             raise ValueError(f"unknown job store columns {sorted(unknown)}; known: {', '.join(COLUMNS)}")
         if "tags" in fields:
             fields["tags"] = json.dumps(list(fields["tags"] or []))
+        if fields.get("worker") is not None:
+            fields["worker"] = json.dumps(fields["worker"])
         fields["updated"] = time.time()
         names = list(fields)
         update = f"UPDATE jobs SET {', '.join(f'{name} = ?' for name in names)} WHERE id = ?"
@@ -163,7 +183,7 @@ class JobStore:
     def sync_run(self, run: RunDir) -> dict[str, Any]:
         """Copy what ``run``'s ``spec.json``, ``status.json`` and ``meta.json`` say into the index.
 
-        Returns the record. Columns the run directory does not know (such as ``pid_create_time``)
+        Returns the record. Columns the run directory does not know (such as ``worker``)
         are kept. A damaged ``status.json`` is logged and indexed as rebuilt from the events.
         """
         status = run.read_status()

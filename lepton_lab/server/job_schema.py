@@ -11,7 +11,7 @@ Examples
 >>> sqlite_columns(IndexRow)["status"], sqlite_columns(IndexRow)["tags"]
 ('TEXT NOT NULL', 'TEXT')
 >>> sorted(set(IndexRow.model_fields) - set(JobRecord.model_fields))
-['meta_mtime', 'pid_create_time', 'updated']
+['meta_mtime', 'updated', 'worker']
 """
 
 from __future__ import annotations
@@ -59,8 +59,11 @@ class JobRecord(BaseModel):
 class IndexRow(JobRecord):
     """A row of the SQLite index: the record plus what only the index uses (never shown)."""
 
-    pid_create_time: float | None = Field(
-        None, description="psutil create_time of the worker: tells a live worker from pid reuse."
+    worker: dict[str, Any] | None = Field(
+        None,
+        description="The worker's identity as its executor gave it (WorkerHandle.ref(), JSON): "
+        "a local process's pid and start time, a Ray actor's name and node. A restarted server "
+        "re-attaches the worker from it.",
     )
     meta_mtime: int | None = Field(
         None, description="st_mtime_ns of meta.json when last indexed (None: no file)."
@@ -101,7 +104,9 @@ INDEX_ONLY: tuple[str, ...] = tuple(IndexRow.model_fields.keys() - JobRecord.mod
 #: The index's primary key.
 PRIMARY_KEY = "id"
 
-_SQLITE_TYPES: dict[Any, str] = {str: "TEXT", int: "INTEGER", float: "REAL", bool: "INTEGER", list: "TEXT"}
+_SQLITE_TYPES: dict[Any, str] = {
+    str: "TEXT", int: "INTEGER", float: "REAL", bool: "INTEGER", list: "TEXT", dict: "TEXT"
+}  # fmt: skip
 
 
 def _sqlite_type(annotation: Any) -> str:

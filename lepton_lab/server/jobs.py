@@ -1,20 +1,19 @@
 """Job manager: queue training jobs, run their workers, follow them, survive restarts.
 
-Each job is a run directory (:class:`~lepton_lab.core.rundir.RunDir`) trained by a worker
-process that reports only through that directory. The manager
+Each job is a run directory (:class:`~lepton_lab.core.rundir.RunDir`) trained by a worker that
+reports only through that directory. The manager is a facade over one module per concept:
 
-- queues jobs and starts at most ``slots`` at a time, each on the GPU its
-  :class:`~lepton_lab.server.devices.GpuAllocator` picks;
-- runs every job through one template method: :meth:`JobManager.before_start` →
-  :meth:`JobManager.execute` → :meth:`JobManager.on_complete` / :meth:`JobManager.on_failure`;
-- tails each running job's events (one :class:`~lepton_lab.server.streams.JobStream` per job)
-  and fans them out to WebSocket subscribers;
-- lists and follows runs that kernels and scripts (``lepton_lab.train``, the CLI) write into
-  the same runs directory, without ever signalling their processes
-  (:mod:`~lepton_lab.server.external`);
-- keeps a SQLite index (:class:`~lepton_lab.server.job_index.JobStore`) and, on start-up,
-  re-attaches workers that outlived the previous server process and marks the others
-  ``interrupted`` so they can be resumed from their checkpoints.
+- :mod:`~lepton_lab.server.scheduling`: the queue, the slots and the GPU each job gets;
+- :mod:`~lepton_lab.server.lifecycle`: ``before_start → execute → on_complete / on_failure``,
+  which the executor owns (a cluster executor or a test double overrides its hooks); the manager
+  passes it a :class:`~lepton_lab.server.lifecycle.JobContext` for the index and the streams;
+- :mod:`~lepton_lab.server.run_scanner`: runs that kernels and scripts (``lepton_lab.train``,
+  the CLI) write into the same runs directory, followed without ever signalling their processes;
+- :mod:`~lepton_lab.server.job_views`: the JSON form of a job.
+
+It keeps a SQLite index (:class:`~lepton_lab.server.job_index.JobStore`) and, on start-up,
+re-attaches workers that outlived the previous server process (from the opaque worker ref the
+index stores) and marks the others ``interrupted`` so they can be resumed from their checkpoints.
 
 Domain errors carry ``http_status``; the handlers map them to responses in one place.
 """
@@ -23,131 +22,57 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import time
-from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lepton_lab.core import deletion, runmeta
-from lepton_lab.core.epochs import last_epochs_done
 from lepton_lab.core.event_index import EventIndexes
-from lepton_lab.core.events import EventWriter
-from lepton_lab.core.job_progress import JobMetrics
 from lepton_lab.core.job_status import ACTIVE_STATUSES, RESUMABLE_STATUSES, STATUSES
-from lepton_lab.core.rundir import RunDir, now_iso, read_json
+from lepton_lab.core.rundir import RunDir, read_json
 from lepton_lab.core.specs import parse_job
 from lepton_lab.server import access
 from lepton_lab.server import devices as devices_module
-from lepton_lab.server.devices import WAIT, GpuAllocator, visible_devices
-from lepton_lab.server.executors import Executor, WorkerExit, WorkerHandle
+from lepton_lab.server.devices import GpuAllocator
+from lepton_lab.server.executors import Executor
 from lepton_lab.server.external import ExternalRun
-from lepton_lab.server.job_index import INDEX_FILE, meta_mtime
+from lepton_lab.server.job_errors import JobError, JobNotFound, JobStateError
+from lepton_lab.server.job_index import INDEX_FILE
 from lepton_lab.server.job_listing import CachedJobStore, JobListings, Listing
-from lepton_lab.server.job_schema import INDEX_ONLY
+from lepton_lab.server.job_views import checked_statuses, job_detail, job_view, live_key
+from lepton_lab.server.lifecycle import (
+    Job,
+    JobContext,
+    JobLifecycle,
+    append_status_event,
+    mark_interrupted,
+)
 from lepton_lab.server.ownership import RunsDirLock, RunsDirTaken
-from lepton_lab.server.storage import STORAGE_ERRORS, is_disk_full, refuse_when_full
-from lepton_lab.server.streams import Broadcaster, JobStream, Subscriber, encode
+from lepton_lab.server.run_scanner import SCAN_INTERVAL_S, RunScanner
+from lepton_lab.server.scheduling import Scheduler
+from lepton_lab.server.storage import STORAGE_ERRORS, refuse_when_full
+from lepton_lab.server.streams import Broadcaster, Subscriber, encode
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "RESUMABLE_STATUSES",
+    "STATUSES",
+    "Job",
+    "JobError",
+    "JobManager",
+    "JobNotFound",
+    "JobStateError",
+]
 
 #: Most events ``GET jobs/{id}/events`` returns at once (the client pages with ``next``).
 EVENTS_PAGE_LIMIT = 10_000
 
-#: Seconds between progress messages of one job on the all-jobs stream.
-PROGRESS_INTERVAL_S = 0.25
-
-#: Seconds between looks for run directories that kernels and scripts created in the runs directory.
-SCAN_INTERVAL_S = 1.0
-
-#: Seconds between full listings of the runs directory when its mtime has not changed.
-FULL_SCAN_INTERVAL_S = 15.0
-
-#: Seconds between the first two tries to record a job's outcome that the disk refused; the wait
-#: doubles up to :data:`RECORD_RETRY_MAX_S`, so an outcome is recorded at most that long after
-#: space returns.
-RECORD_RETRY_MIN_S = 0.25
-RECORD_RETRY_MAX_S = 2.0
-
 #: Seconds between tries of a read-only server to take over a runs directory whose manager left.
 TAKEOVER_INTERVAL_S = 2.0
 
-#: Lines of ``worker.log`` kept as the traceback of a worker that died without writing one.
-_LOG_TAIL_LINES = 40
-
-
-class JobError(Exception):
-    """A request about a job that cannot be served as asked."""
-
-    http_status = 400
-
-
-class JobNotFound(JobError):
-    """No job has this id."""
-
-    http_status = 404
-
-
-class JobStateError(JobError):
-    """The job's status does not allow the operation (cancel a finished job, resume a running one)."""
-
-    http_status = 409
-
-
-@dataclass(eq=False)
-class Job:
-    """A job the manager is running or will run."""
-
-    run: RunDir
-    status: str = "queued"
-    origin: str = "server"  # who trains it (rundir.ORIGINS); only "server" jobs use a slot
-    gpu: int | None = None
-    worker: WorkerHandle | None = None
-    cancel_requested: bool = False
-    kill_at: float | None = None  # monotonic time of the SIGKILL that follows a cancel's SIGTERM
-    task: asyncio.Task[None] | None = None
-    stream: JobStream = field(init=False)
-    progress: dict[str, Any] = field(default_factory=dict)
-    # Epoch, ETA and elapsed time by the rule the panel, notebook and CLI apply (curves unused: tiny).
-    tracker: JobMetrics = field(default_factory=lambda: JobMetrics(batch_points=4, epoch_points=4))
-    progress_sent: float = 0.0  # monotonic time of its last progress message
-    revision: int = 0  # bumped when its progress changes (part of the GET jobs cache key)
-    exited: bool = False  # its worker has exited: it holds no slot while its outcome is recorded
-    write_failing: bool = False  # the last write about it failed (logged once, not per retry)
-    disk_full: bool = False  # a write about it met a full disk: part of the reason it ended
-
-    def __post_init__(self) -> None:
-        self.stream = JobStream(self.run.events_path)
-
-    @property
-    def id(self) -> str:
-        """The run id."""
-        return self.run.id
-
-    @property
-    def external(self) -> bool:
-        """Trained by a kernel or a script, not by a worker of this server."""
-        return self.origin != "server"
-
-
-def _signal_name(code: int) -> str:
-    try:
-        return signal.Signals(-code).name
-    except ValueError:
-        return f"signal {-code}"
-
-
-def _log_tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str | None:
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, 2)
-            size = handle.tell()
-            handle.seek(max(0, size - 16_384))
-            text = handle.read().decode("utf-8", errors="replace")
-    except FileNotFoundError:
-        return None
-    tail = "\n".join(text.splitlines()[-lines:]).strip()
-    return tail or None
+#: The lifecycle of runs trained outside the server: followed through their files, never started.
+_FOLLOWER = JobLifecycle()
 
 
 class JobManager:
@@ -192,13 +117,9 @@ class JobManager:
         log: logging.Logger | None = None,
         holder: dict[str, Any] | None = None,
     ) -> None:
-        if slots < 1:
-            raise ValueError(f"slots must be at least 1, got {slots}")
         self.runs_dir = Path(runs_dir)
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.executor = executor
-        self.slots = slots
-        self.allocator = allocator or GpuAllocator()
         self.cwd = Path(cwd) if cwd is not None else self.runs_dir
         self.dataset_roots = [Path(root).expanduser().resolve() for root in dataset_roots]
         self.cancel_grace_s = cancel_grace_s
@@ -211,13 +132,49 @@ class JobManager:
         self._takeover_task: asyncio.Task[None] | None = None
         self.broadcaster = Broadcaster()
         self._jobs: dict[str, Job] = {}  # queued and running jobs
-        self._queue: deque[str] = deque()
+        self.scheduler = Scheduler(
+            self._jobs,
+            slots,
+            allocator or GpuAllocator(),
+            places_gpus=getattr(executor, "server_places_gpus", True),
+        )
+        self.scanner = RunScanner(
+            self.runs_dir,
+            self.store,
+            self._jobs,
+            adopt=self._adopt,
+            changed=self._publish_status,
+            forget=self._forget,
+            log=self.log,
+        )
+        self.context = JobContext(
+            store=self.store,
+            broadcaster=self.broadcaster,
+            publish_status=self._publish_status,
+            released=lambda job: self._schedule(),
+            finish=self._finish,
+            cwd=self.cwd,
+            cancel_grace_s=cancel_grace_s,
+            poll_interval_s=poll_interval_s,
+            log=self.log,
+        )
         self._started = False
         self._stopped = False
         self._scan_task: asyncio.Task[None] | None = None
-        self._scan_mtime: int | None = None  # of the runs directory at the last full scan
-        self._full_scan_at = 0.0
-        self._unsettled: set[str] = set()  # entries that were not complete runs at the last scan
+
+    @property
+    def slots(self) -> int:
+        """Jobs that may run at once."""
+        return self.scheduler.slots
+
+    @property
+    def allocator(self) -> GpuAllocator:
+        """The GPU assignment policy."""
+        return self.scheduler.allocator
+
+    @property
+    def _queue(self) -> Any:
+        return self.scheduler.queue
 
     # -- start-up and shutdown -----------------------------------------------------------------
 
@@ -243,27 +200,19 @@ class JobManager:
             if not was_running:
                 self._enqueue(Job(run))
                 continue
+            ref = record.get("worker") or before.get("worker")
             pid = record.get("pid") or before.get("pid")
-            worker = self.executor.attach(run, pid, before.get("pid_create_time")) if pid else None
+            if ref is None and pid:  # a worker started before refs were stored: a local process
+                ref = {"kind": "local", "pid": pid, "create_time": None}
+            worker = self.executor.attach(run, ref) if ref else None
             if worker is None:
-                self._mark_interrupted(run, pid)
+                who = f"its worker (pid {pid})" if pid else "its worker"
+                mark_interrupted(run, self.store, who, self.log)
                 continue
             job = Job(run, status="running", gpu=before.get("gpu", record.get("gpu")), worker=worker)
             self._jobs[job.id] = job
-            self.store.put(job.id, status="running", pid=worker.pid, pid_create_time=worker.create_time)
-            self.log.info("Lepton Lab: re-attached job %s (worker pid %s)", job.id, worker.pid)
-
-    def _mark_interrupted(self, run: RunDir, pid: int | None) -> None:
-        who = f"its worker (pid {pid})" if pid else "its worker"
-        error = (
-            f"the server stopped while this job ran and {who} is gone; "
-            f"resume it with POST jobs/{run.id}/resume or lepton_lab.job({run.id!r}).resume()"
-        )
-        epoch = last_epochs_done(run.events_path)
-        run.write_status(status="interrupted", error=error, **({} if epoch is None else {"epoch": epoch}))
-        self._append_status_event(run, "interrupted", error)
-        self.store.sync_run(run)
-        self.log.warning("Lepton Lab: job %s interrupted: %s is gone", run.id, who)
+            self.store.put(job.id, status="running", worker=worker.ref(), pid=worker.pid)
+            self.log.info("Lepton Lab: re-attached job %s (%s)", job.id, worker.describe())
 
     @property
     def read_only(self) -> bool:
@@ -303,7 +252,7 @@ class JobManager:
         self._started = True
         for job in list(self._jobs.values()):
             if job.task is None and (job.status == "running" or job.external):
-                job.task = asyncio.create_task(self._run(job))
+                job.task = asyncio.create_task(self._lifecycle(job).process(job, self.context))
         self._scan_task = asyncio.create_task(self._scan_forever())
         self._schedule()
 
@@ -319,55 +268,10 @@ class JobManager:
         """Index run directories created since the last look; follow those still training.
 
         They come from ``lepton_lab.train`` in a kernel, from the CLI or from scripts that write
-        into this runs directory. Returns their ids. Directories marked as the server's own
-        (``origin`` ``server``, or no ``origin``: an older version) are only indexed, never run.
+        into this runs directory (:class:`~lepton_lab.server.run_scanner.RunScanner`). Returns
+        their ids.
         """
-        try:
-            mtime = self.runs_dir.stat().st_mtime_ns
-        except FileNotFoundError:
-            return []
-        now = time.monotonic()
-        # An entry added or removed changes the directory's mtime. Filesystems with coarse
-        # timestamps can hide one added in the same tick, so look at everything now and then too.
-        if mtime != self._scan_mtime or now - self._full_scan_at >= FULL_SCAN_INTERVAL_S:
-            self._scan_mtime, self._full_scan_at = mtime, now
-            self._follow_known_runs()
-            known = self.store.ids()
-            names = sorted(p.name for p in self.runs_dir.iterdir() if p.name not in known)
-        else:  # only the directories that were not complete runs last time (cheap when idle)
-            names = sorted(self._unsettled)
-        found = []
-        for name in names:
-            if name.startswith(".") or name in self._jobs:
-                continue
-            run = RunDir(self.runs_dir / name)
-            try:
-                if not (run.spec_path.is_file() and run.status_path.is_file()):
-                    raise FileNotFoundError(run.status_path)  # being created: spec.json comes first
-                record = self.store.sync_run(run)
-            except (OSError, ValueError):
-                self._unsettled.add(name)  # half-written, or not a run: look again next time
-                continue
-            self._unsettled.discard(name)
-            found.append(run.id)
-            if record.get("origin", "server") != "server" and record["status"] in ACTIVE_STATUSES:
-                self._adopt(run, record)
-            else:
-                self._publish_status(run.id)
-        return found
-
-    def _follow_known_runs(self) -> None:
-        """Notice what other processes did to indexed runs: deleted, renamed, annotated or archived them.
-
-        ``lepton_lab.delete_run`` removes the directory; ``Run.rename()`` and co. write ``meta.json``.
-        """
-        for record in self.store.list():
-            run = RunDir(record["run_dir"])
-            if record["id"] not in self._jobs and not run.spec_path.is_file():
-                self._forget(record["id"])
-            elif meta_mtime(run) != record.get("meta_mtime"):
-                self.store.sync_meta(run)
-                self._publish_status(record["id"])
+        return self.scanner.scan()
 
     def _forget(self, job_id: str) -> None:
         """Drop a deleted run from the index and tell every client."""
@@ -382,7 +286,7 @@ class JobManager:
         )
         self._jobs[job.id] = job
         if self._started and not self._stopped:
-            job.task = asyncio.create_task(self._run(job))
+            job.task = asyncio.create_task(self._lifecycle(job).process(job, self.context))
             self._publish_status(job.id)
         self.log.info("Lepton Lab: following run %s, trained by a %s process", job.id, job.origin)
 
@@ -412,27 +316,7 @@ class JobManager:
 
     def _view(self, record: dict[str, Any]) -> dict[str, Any]:
         """Return the JSON form of a job: its index record plus live state."""
-        view = {key: value for key, value in record.items() if key not in INDEX_ONLY}
-        job = self._jobs.get(record["id"])
-        view["cancel_requested"] = bool(job and job.cancel_requested)
-        view["progress"] = dict(job.progress) if job and job.progress else None
-        view["origin"] = record.get("origin") or "server"
-        if job is not None:
-            view["status"] = job.status
-            view["gpu"] = job.gpu
-            if job.status == "queued":
-                view["queue_position"] = self._queue.index(job.id) if job.id in self._queue else None
-        return view
-
-    @staticmethod
-    def _checked_statuses(statuses: Iterable[str] | None) -> tuple[str, ...] | None:
-        if statuses is None:
-            return None
-        statuses = tuple(statuses)
-        unknown = [s for s in statuses if s not in STATUSES]
-        if unknown:
-            raise JobError(f"status: unknown status {unknown[0]!r}; use one of {', '.join(STATUSES)}")
-        return statuses
+        return job_view(record, self._jobs.get(record["id"]), self.scheduler.position(record["id"]))
 
     def listing(self, statuses: Iterable[str] | None = None) -> Listing:
         """:meth:`list_jobs` as an encoded ``{"jobs": [...]}`` body with its ETag, kept until a job changes.
@@ -441,34 +325,23 @@ class JobManager:
         memory (each active job's status, GPU, cancel flag and progress, and the queue order),
         so it is rebuilt exactly when the answer would differ.
         """
-        wanted = self._checked_statuses(statuses)
-        live = tuple(
-            (job.id, job.status, job.gpu, job.cancel_requested, job.revision) for job in self._jobs.values()
-        )
-        key = (self.store.version(), live, tuple(self._queue))
+        wanted = checked_statuses(statuses)
+        key = (self.store.version(), live_key(self._jobs.values()), tuple(self._queue))
         return self._listings.answer(wanted, key, lambda: self.list_jobs(wanted))
 
     def list_jobs(self, statuses: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """Every job, newest first, optionally only those with one of ``statuses``."""
-        statuses = self._checked_statuses(statuses)
+        statuses = checked_statuses(statuses)
         return [self._view(record) for record in self.store.list(statuses)]
 
     def get(self, job_id: str) -> dict[str, Any]:
         """One job with its spec and, if it failed, its error and traceback."""
         record = self._record(job_id)
-        view = self._view(record)
-        run = RunDir(record["run_dir"])
-        status = run.read_status()
-        view["traceback"] = status.get("traceback")
-        try:
-            view["spec"] = run.read_spec().model_dump(mode="json")
-        except (OSError, ValueError):
-            view["spec"] = None
-        return view
+        return job_detail(record, self._view(record))
 
     def summary(self) -> dict[str, Any]:
         """Count slots, running and queued jobs (for ``GET status``)."""
-        running = sum(1 for job in self._jobs.values() if self._holds_slot(job))
+        running = sum(1 for job in self._jobs.values() if self.scheduler.holds_slot(job))
         external = sum(1 for job in self._jobs.values() if job.external)
         return {"slots": self.slots, "running": running, "queued": len(self._queue), "external": external}
 
@@ -526,9 +399,11 @@ class JobManager:
         """List the CPU and GPUs with the running jobs placed on each."""
         holders: dict[int | None, list[str]] = {}
         for job in self._jobs.values():
-            if self._holds_slot(job):  # where a kernel trains is not known here
+            if self.scheduler.holds_slot(job):  # where a kernel trains is not known here
                 holders.setdefault(job.gpu, []).append(job.id)
+        nodes = self.executor.nodes() if self.executor else None  # a cluster's nodes, with the jobs each runs
         return {
+            **({} if nodes is None else {"nodes": nodes}),
             "devices": devices_module.devices(holders),
             "gpu_policy": self.allocator.policy,
             "nvml_error": devices_module.nvml_error(),
@@ -572,13 +447,13 @@ class JobManager:
         elif job.status == "queued":
             self._queue.remove(job_id)
             job.run.write_status(status="cancelled", error="cancelled before it started")
-            self._append_status_event(job.run, "cancelled", "cancelled before it started")
+            append_status_event(job.run, "cancelled", "cancelled before it started")
             self.store.sync_run(job.run)
             self._finish(job)
         elif job.worker is not None and job.kill_at is None:
             job.worker.terminate()
             job.kill_at = time.monotonic() + self.cancel_grace_s
-            self.log.info("Lepton Lab: cancelling job %s (SIGTERM to worker %s)", job_id, job.worker.pid)
+            self.log.info("Lepton Lab: cancelling job %s (SIGTERM to %s)", job_id, job.worker.describe())
         return self._view(self._record(job_id))
 
     def annotate(self, job_id: str, changes: Any) -> dict[str, Any]:
@@ -634,7 +509,7 @@ class JobManager:
                 finished=None,
             )
             self.store.sync_run(run)
-            self.store.put(job_id, pid=None, pid_create_time=None, exit_code=None, error=None, finished=None)
+            self.store.put(job_id, pid=None, worker=None, exit_code=None, error=None, finished=None)
         self._enqueue(Job(run))
         self._publish_status(job_id)
         self._schedule()
@@ -642,250 +517,26 @@ class JobManager:
 
     # -- scheduling ----------------------------------------------------------------------------
 
-    @staticmethod
-    def _holds_slot(job: Job) -> bool:
-        return job.status == "running" and not job.external and not job.exited
-
     def _enqueue(self, job: Job) -> None:
-        self._jobs[job.id] = job
-        self._queue.append(job.id)
+        self.scheduler.enqueue(job)
 
     def _schedule(self) -> None:
-        """Start queued jobs while slots and GPUs allow."""
+        """Start queued jobs while slots and GPUs allow; each runs the executor's lifecycle."""
         if not self._started or self._stopped:
             return
-        while self._queue:
-            running = [job for job in self._jobs.values() if self._holds_slot(job)]
-            if len(running) >= self.slots:
-                return
-            held = Counter(job.gpu for job in running if job.gpu is not None)
-            choice = self.allocator.choose(held)
-            if choice == WAIT:
-                return
-            job = self._jobs[self._queue.popleft()]
-            job.status = "running"  # holds the slot from now on
-            job.gpu = choice if isinstance(choice, int) else None
-            job.task = asyncio.create_task(self._run(job))
+        for job in self.scheduler.due():
+            job.task = asyncio.create_task(self._lifecycle(job).process(job, self.context))
 
-    # -- the lifecycle (template method) --------------------------------------------------------
+    def _lifecycle(self, job: Job) -> JobLifecycle:
+        """Return who runs ``job``'s lifecycle: the executor; the plain one for a kernel's or script's run."""
+        return _FOLLOWER if job.external or self.executor is None else self.executor
 
-    async def _run(self, job: Job) -> None:
-        """``before_start → execute → on_complete / on_failure``, for a new or re-attached job."""
-        error: BaseException | None = None
-        outcome = WorkerExit(None)
-        try:
-            if job.worker is None:
-                self.before_start(job)
-            outcome = await self.execute(job)
-        except asyncio.CancelledError:
-            raise  # the server is stopping; the worker carries on and a later server re-attaches
-        except Exception as failure:
-            error = failure
-            job.disk_full = job.disk_full or is_disk_full(failure)
-            self.log.exception("Lepton Lab: job %s could not run", job.id)
-        job.exited = True  # its slot is free now, even if the disk makes its outcome wait
-        self._schedule()
-        await self._conclude(job, outcome, error)
-        self._schedule()
-
-    async def _conclude(self, job: Job, outcome: WorkerExit, error: BaseException | None) -> None:
-        """Record how ``job`` ended, retrying for as long as the disk refuses the writes."""
-        wait = RECORD_RETRY_MIN_S
-        while True:
-            try:
-                if error is None and self._completed(job, outcome):
-                    self.on_complete(job, outcome)
-                else:
-                    self.on_failure(job, outcome, error)
-            except STORAGE_ERRORS as failure:
-                self._write_failed(job, "how it ended", failure)
-                await asyncio.sleep(wait)  # a stopping server cancels this; a restart recovers the job
-                wait = min(wait * 2, RECORD_RETRY_MAX_S)
-                continue
-            except Exception:
-                self.log.exception("Lepton Lab: could not record how job %s ended", job.id)
-            break
-        if job.write_failing:
-            self.log.info("Lepton Lab: job %s: outcome recorded now that the disk takes writes", job.id)
-        self._finish(job)
-
-    def _write_failed(self, job: Job, what: str, error: BaseException) -> None:
-        """Log (once per run of failures) that a write about ``job`` failed; following it goes on."""
-        job.disk_full = job.disk_full or is_disk_full(error)
-        if not job.write_failing:
-            self.log.warning(
-                "Lepton Lab: job %s: could not record %s (%s: %s); still following it, retrying",
-                job.id,
-                what,
-                type(error).__name__,
-                error,
-            )
-        job.write_failing = True
-
-    def _try_write(self, job: Job, what: str, write: Callable[[], object]) -> None:
-        """Do a write that following ``job`` can do without for now (a later one catches up)."""
-        try:
-            write()
-        except STORAGE_ERRORS as error:
-            self._write_failed(job, what, error)
-
-    @staticmethod
-    def _completed(job: Job, outcome: WorkerExit) -> bool:
-        if outcome.code is None:  # not our child (re-attached): only the worker's own record tells
-            return bool(job.run.read_status().get("status") == "completed")
-        # A run that finished just as a cancel arrived completed all the same.
-        return outcome.code == 0
-
-    def before_start(self, job: Job) -> None:
-        """Record that ``job`` is starting, on which GPU."""
-        self.store.put(job.id, status="running", gpu=job.gpu, started=now_iso(), finished=None)
-        self._publish_status(job.id)
-
-    def worker_env(self, job: Job) -> dict[str, str]:
-        """Environment variables that place the worker on its GPU."""
-        return {
-            "CUDA_VISIBLE_DEVICES": visible_devices(job.gpu),
-            "CUDA_DEVICE_ORDER": "PCI_BUS_ID",  # so CUDA numbers GPUs as NVML does
-            "TF_FORCE_GPU_ALLOW_GROWTH": "true",
-        }
-
-    async def execute(self, job: Job) -> WorkerExit:
-        """Start the worker (unless re-attached) and follow it until it exits."""
-        if job.worker is None:
-            if job.cancel_requested:
-                return WorkerExit(None)
-            job.worker = worker = self.executor.start(job.run, self.worker_env(job), self.cwd)
-            self._try_write(
-                job,
-                "its worker's pid",
-                lambda: self.store.put(job.id, pid=worker.pid, pid_create_time=worker.create_time),
-            )
-        worker = job.worker
-        while True:
-            self._pump(job)
-            outcome = worker.poll()
-            if outcome is not None:
-                self._pump(job)  # the last events it wrote before exiting
-                return outcome
-            if isinstance(worker, ExternalRun):
-                self._follow_status(job, worker)
-            if job.kill_at is not None and time.monotonic() >= job.kill_at:
-                self.log.warning("Lepton Lab: job %s ignored SIGTERM; sending SIGKILL", job.id)
-                worker.kill()
-                job.kill_at = None
-            await asyncio.sleep(self.poll_interval_s)
-
-    def _follow_status(self, job: Job, worker: ExternalRun) -> None:
-        """Take over the status an external run's own process records while it is active.
-
-        The server sets its own workers' status itself; a kernel's run moves from ``queued``
-        to ``running`` in ``status.json`` only, and without this the list would show the status
-        it had when the scan found it for the whole training.
-        """
-        if worker.status in ACTIVE_STATUSES and worker.status != job.status:
-            job.status = worker.status
-            self._try_write(job, "its status", lambda: self.store.sync_run(job.run))
-            self._publish_status(job.id)
-
-    def on_complete(self, job: Job, outcome: WorkerExit) -> None:
-        """Record ``completed``: the worker exited with code 0."""
-        self._record_outcome(job, "completed", outcome, None)
-
-    def on_failure(self, job: Job, outcome: WorkerExit, error: BaseException | None = None) -> None:
-        """Record why the worker failed, was cancelled or could not start."""
-        recorded = job.run.read_status().get("status")
-        if job.cancel_requested and not (job.external and recorded in ACTIVE_STATUSES):
-            status = "cancelled"
-        elif job.external and recorded in ACTIVE_STATUSES:
-            status = "interrupted"  # its process went away mid-run; resuming continues it here
-        elif error is None and recorded in ("failed", "cancelled"):
-            status = recorded  # the worker recorded its own end (a SIGTERM from elsewhere, an error)
-        else:
-            status = "failed"
-        self._record_outcome(job, status, outcome, error)
-
-    def _record_outcome(
-        self, job: Job, status: str, outcome: WorkerExit, error: BaseException | None
-    ) -> None:
-        recorded = job.run.read_status()
-        if job.external and recorded.get("status") == status:
-            self.store.sync_run(job.run)  # its own process recorded the end; its files are not ours
-            self.log.info("Lepton Lab: run %s (%s) %s", job.id, job.origin, status)
-            return
-        fields: dict[str, Any] = {"status": status, "gpu": job.gpu}
-        if outcome.code is not None:
-            fields["exit_code"] = outcome.code
-        if status != "completed" and recorded.get("status") != status:
-            # The worker died before recording its end: its events know how far it got.
-            epoch = last_epochs_done(job.run.events_path)
-            if epoch is not None:
-                fields["epoch"] = epoch
-        if status in ("failed", "cancelled", "interrupted") and not (
-            recorded.get("status") == status and recorded.get("error")
-        ):
-            message = self._failure_message(job, outcome, error, status)
-            if message:
-                fields["error"] = message
-            if status == "failed" and not recorded.get("traceback"):
-                fields["traceback"] = _log_tail(job.run.worker_log_path)
-        if recorded.get("status") == status and recorded.get("finished"):
-            fields["finished"] = recorded["finished"]  # keep the worker's own end time
-        job.run.write_status(**fields)
-        if recorded.get("status") != status:
-            self._append_status_event(job.run, status, fields.get("error"))
-        self.store.sync_run(job.run)
-        self.log.info("Lepton Lab: job %s %s (exit code %s)", job.id, status, outcome.code)
-
-    def _failure_message(
-        self, job: Job, outcome: WorkerExit, error: BaseException | None, status: str
-    ) -> str | None:
-        message = self._plain_failure_message(job, outcome, error, status)
-        if job.disk_full and status == "failed":
-            disk = "the runs directory's disk was full (no space left on device) while it ran"
-            return f"{message}; {disk}" if message else disk
-        return message
-
-    def _plain_failure_message(
-        self, job: Job, outcome: WorkerExit, error: BaseException | None, status: str
-    ) -> str | None:
-        pid = job.worker.pid if job.worker else None
-        if job.external and status == "interrupted":
-            return (
-                f"the {job.origin} process (pid {pid}) training this run went away before it finished; "
-                f"resume it on the server: POST jobs/{job.id}/resume or lepton_lab.job({job.id!r}).resume()"
-            )
-        if error is not None:
-            return f"the worker could not be started: {type(error).__name__}: {error}"
-        if status == "cancelled":
-            if outcome.code == -signal.SIGKILL:
-                grace = f"{self.cancel_grace_s:g} s"
-                return f"cancelled; the worker did not stop within {grace} of SIGTERM and was killed"
-            return None
-        code = outcome.code
-        if code is None:
-            return (
-                f"worker process {pid} ended without recording a result; it was started by an earlier "
-                "server, so its exit code is unknown (see worker.log)"
-            )
-        if code < 0:
-            hint = " (the system may have run out of memory)" if -code == signal.SIGKILL else ""
-            return f"worker process {pid} was killed by {_signal_name(code)}{hint}"
-        return f"worker process {pid} exited with code {code}"
-
-    def _append_status_event(self, run: RunDir, status: str, error: str | None) -> None:
-        # Only called when no worker writes this file, so appending is safe; EventWriter also ends
-        # a line torn by a killed worker before adding ours.
-        status_doc = run.read_status()
-        writer = EventWriter(run.events_path)
-        try:
-            writer.emit("status", status=status, epoch=status_doc.get("epoch"), error=error)
-        finally:
-            writer.close()
+    # -- the end of a job ----------------------------------------------------------------------
 
     def _finish(self, job: Job) -> None:
         """Forget ``job`` (no longer active): drain its stream, publish its final status, close it."""
         if self._record(job.id)["status"] in ACTIVE_STATUSES:  # recording the outcome itself failed
-            self._try_write(
+            self.context.try_write(
                 job,
                 "that it failed",
                 lambda: self.store.put(
@@ -900,43 +551,6 @@ class JobManager:
         self.broadcaster.publish(message)
 
     # -- streaming -----------------------------------------------------------------------------
-
-    def _pump(self, job: Job) -> None:
-        """Read the job's new events, fan them out and update its progress."""
-        events = job.stream.poll()
-        if not events:
-            return
-        epoch_done = False
-        for event in events:
-            kind = event.get("type")
-            if kind in ("batch", "epoch"):
-                job.progress.update(
-                    {
-                        key: event[key]
-                        for key in ("step", "epoch", "total_steps", "epochs", "t")
-                        if key in event
-                    }
-                )
-                job.progress["metrics" if kind == "batch" else "epoch_metrics"] = event.get("metrics") or {}
-            if kind == "epoch":
-                epoch_done = True
-                job.progress["epochs_done"] = event.get("epoch")
-            elif kind == "status" and event.get("epochs") is not None:
-                job.progress.setdefault("epochs", event["epochs"])
-        tracker = job.tracker
-        tracker.apply(events)
-        job.progress.update(
-            epoch=tracker.current_epoch(), epochs_done=tracker.epochs_done,
-            eta_s=tracker.eta_seconds(), elapsed_s=tracker.elapsed_seconds(),
-        )  # fmt: skip
-        job.revision += 1
-        if epoch_done:
-            epoch = job.progress.get("epochs_done")
-            self._try_write(job, f"epoch {epoch}", lambda: self.store.put(job.id, epoch=epoch))
-        now = time.monotonic()
-        if epoch_done or now - job.progress_sent >= PROGRESS_INTERVAL_S:
-            job.progress_sent = now
-            self.broadcaster.publish({"type": "progress", "id": job.id, **job.progress})
 
     def _publish_status(self, job_id: str) -> None:
         message = {"type": "status", "job": self._view(self._record(job_id))}

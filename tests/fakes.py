@@ -1,0 +1,205 @@
+"""Executors that train nothing, so server tests run the whole job lifecycle in milliseconds.
+
+:class:`FakeExecutor` writes what a real worker writes into the run directory (``status.json``
+through :class:`~lepton_lab.core.rundir.RunDir`, batch/epoch/status events through
+:class:`~lepton_lab.core.events.EventWriter`) and ends with the outcome a test picks, either at
+once or one step per :meth:`FakeWorker.step` call: no TensorFlow, no clock.
+
+Select one in a server with ``--LeptonLabApp.executor_class=tests.fakes.InstantExecutor`` (the
+server's working directory must be the repository root, so ``tests`` is importable).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from lepton_lab.core.events import EventWriter
+from lepton_lab.core.rundir import RunDir
+from lepton_lab.server.executors import Executor, WorkerExit, WorkerHandle
+
+#: How a scripted worker ends (see :class:`Script`).
+OUTCOMES = ("completed", "failed", "killed", "interrupted", "forever", "ignores_sigterm")
+
+
+@dataclass
+class Script:
+    """What a fake worker does.
+
+    Parameters
+    ----------
+    epochs
+        Epochs it trains (each one batch and one epoch event) before it ends.
+    outcome
+        ``completed`` (exit 0), ``failed`` (exit ``code``), ``killed`` (by ``signal``),
+        ``interrupted`` (its node is lost), ``forever`` (runs until terminated) or
+        ``ignores_sigterm`` (runs until killed).
+    code
+        Exit code of ``failed``.
+    signal
+        Signal of ``killed``.
+    instant
+        Run every step at start (True), or only when the test calls :meth:`FakeWorker.step`.
+    """
+
+    epochs: int = 2
+    outcome: str = "completed"
+    code: int = 1
+    signal: int = signal.SIGKILL
+    instant: bool = False
+
+    def __post_init__(self) -> None:
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"outcome: unknown {self.outcome!r}; use one of {', '.join(OUTCOMES)}")
+
+
+class FakeWorker(WorkerHandle):
+    """A scripted worker writing into its run directory as ``lepton_lab.core.worker`` does."""
+
+    def __init__(self, run: RunDir, script: Script, number: int) -> None:
+        self.run = run
+        self.script = script
+        self.number = number
+        self.epoch = 0
+        self.exit: WorkerExit | None = None
+        self.stopping = False  # a SIGTERM arrived: it saves and records cancelled at its next step
+        done = run.read_status().get("epoch") or 0  # a resumed run continues from its checkpoint
+        self.epoch = int(done)
+        run.write_status(status="running", epochs=script.epochs, epoch=self.epoch)
+        self._emit("status", status="running", epoch=self.epoch, epochs=script.epochs)
+
+    def _emit(self, kind: str, **fields: Any) -> None:
+        writer = EventWriter(self.run.events_path)
+        try:
+            writer.emit(kind, **fields)
+        finally:
+            writer.close()
+
+    def step(self) -> None:
+        """Do one step: train one epoch, honour a SIGTERM, or end as scripted."""
+        if self.exit is not None:
+            return
+        if self.stopping:
+            self.run.write_status(status="cancelled", epoch=self.epoch, exit_code=143)
+            self._emit("status", status="cancelled", epoch=self.epoch)
+            self.exit = WorkerExit(143)  # as lepton_lab.core.worker exits on SIGTERM
+            return
+        if self.epoch < self.script.epochs:
+            self.epoch += 1
+            steps = self.epoch * 10
+            self._emit("batch", step=steps, epoch=self.epoch, total_steps=10 * self.script.epochs,
+                       epochs=self.script.epochs, metrics={"loss": 1 / self.epoch})  # fmt: skip
+            self._emit("epoch", step=steps, epoch=self.epoch, epochs=self.script.epochs,
+                       metrics={"loss": 1 / self.epoch})  # fmt: skip
+            self.run.write_status(epoch=self.epoch)
+            return
+        outcome = self.script.outcome
+        if outcome == "completed":
+            self.run.evaluation_path.write_text(json.dumps({"accuracy": 0.5}))
+            self.run.write_status(status="completed", epoch=self.epoch, exit_code=0)
+            self._emit("status", status="completed", epoch=self.epoch)
+            self.exit = WorkerExit(0)
+        elif outcome == "failed":
+            self.run.write_status(status="failed", error="scripted failure", traceback="Traceback: scripted")
+            self._emit("status", status="failed", epoch=self.epoch, error="scripted failure")
+            self.exit = WorkerExit(self.script.code)
+        elif outcome == "killed":
+            self.exit = WorkerExit(-self.script.signal)  # died without recording anything
+        elif outcome == "interrupted":
+            self.exit = WorkerExit(None, interrupted=True)
+
+    def run_to_end(self, limit: int = 10_000) -> WorkerExit | None:
+        """Step until it ends (or ``limit`` steps: a ``forever`` worker never does)."""
+        for _ in range(limit):
+            if self.exit is not None:
+                break
+            self.step()
+        return self.exit
+
+    def poll(self) -> WorkerExit | None:
+        """None while it runs; how it ended once it has."""
+        return self.exit
+
+    def terminate(self) -> None:
+        """SIGTERM: it records ``cancelled`` at its next step (unless scripted to ignore it)."""
+        if self.script.outcome != "ignores_sigterm":
+            self.stopping = True
+            if self.script.instant:
+                self.step()
+
+    def kill(self) -> None:
+        """SIGKILL: it ends at once without recording anything."""
+        if self.exit is None:
+            self.exit = WorkerExit(-signal.SIGKILL)
+
+    def lose_node(self) -> None:
+        """Its host or cluster node goes away mid-run: it ends interrupted, recording nothing."""
+        if self.exit is None:
+            self.exit = WorkerExit(None, interrupted=True)
+
+    def ref(self) -> dict[str, Any]:
+        """``{"kind": "fake", "run": ..., "number": ...}``."""
+        return {"kind": "fake", "run": self.run.id, "number": self.number}
+
+    def describe(self) -> str:
+        """``fake worker 3``."""
+        return f"fake worker {self.number}"
+
+
+class FakeExecutor(Executor):
+    """Starts :class:`FakeWorker` s; ``script`` (or ``scripts[run name]``) says what each does.
+
+    Live workers are kept process-wide by run id, so a fresh executor (a restarted server in the
+    same process) re-attaches them from their refs, as a real one finds its processes again.
+    """
+
+    live: ClassVar[dict[str, FakeWorker]] = {}
+
+    def __init__(self, script: Script | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.script = script or Script()
+        self.scripts: dict[str, Script] = {}
+        self.started: list[FakeWorker] = []
+
+    def start(
+        self, run: RunDir, env: dict[str, str], cwd: Any, resources: dict[str, Any] | None = None
+    ) -> FakeWorker:
+        """Start a scripted worker for ``run``."""
+        name = run.read_spec_document().get("name")
+        script = self.scripts.get(name or "", self.script)
+        worker = FakeWorker(run, script, len(self.started) + 1)
+        self.started.append(worker)
+        FakeExecutor.live[run.id] = worker
+        if script.instant:
+            worker.run_to_end()
+        return worker
+
+    def attach(self, run: RunDir, ref: dict[str, Any]) -> FakeWorker | None:
+        """The still-running fake worker ``ref`` names, else None."""
+        worker = FakeExecutor.live.get(run.id)
+        if ref.get("kind") != "fake" or worker is None or worker.number != ref.get("number"):
+            return None
+        return None if worker.exit is not None else worker
+
+    def step_all(self) -> None:
+        """Step every worker this executor started once."""
+        for worker in self.started:
+            worker.step()
+
+
+class InstantExecutor(FakeExecutor):
+    """Completes every job at once: one epoch, status ``completed``, a tiny evaluation."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(Script(epochs=1, instant=True), **kwargs)
+
+
+def wait_until(predicate: Any, timeout: float = 15.0) -> None:
+    """Block until ``predicate()`` (only for other processes' doing; fakes need no waiting)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
