@@ -73,6 +73,12 @@ def test_mirrored_with_one_device_trains_on_one_replica_and_says_why():
     assert "sees one CPU device (/cpu:0): trained on one replica" in record["note"]
 
 
+def test_a_ready_made_model_falls_back_to_one_replica_with_the_reason():
+    placement = place("mirrored", ["/cpu:0", "/cpu:1"]).single("built outside the strategy's scope")
+    assert placement.replicas == 1 and placement.devices == ["/cpu:0"]
+    assert placement.record(PER_REPLICA)["note"] == "built outside the strategy's scope"
+
+
 def test_none_uses_the_first_device_even_when_there_are_several():
     placement = place("none", ["/gpu:0", "/gpu:1"])
     assert placement.replicas == 1 and placement.devices == ["/gpu:0"] and placement.note is None
