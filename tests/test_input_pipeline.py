@@ -144,7 +144,8 @@ def test_a_probed_run_records_candidates_and_the_next_run_reuses_the_choice(tmp_
     pinned = {"precision": "float32", "jit_compile": False, "prefetch": "auto"}
     first_dir = RunDir.create(tmp_path, _spec(probe="always", **pinned))
     assert runner.run(first_dir.read_spec(), first_dir)["status"] == "completed"
-    runtime = json.loads(first_dir.spec_path.read_text())["runtime"]
+    document = json.loads(first_dir.spec_path.read_text(), parse_constant=lambda name: pytest.fail(name))
+    runtime = document["runtime"]  # strict JSON: no Infinity or NaN for a browser to choke on
     policy = runtime["policy"]
     assert policy["source"] == "measured" and policy["probe_s"] > 0
     assert {"jit_compile", "precision", "prefetch"} <= set(policy["pinned"])

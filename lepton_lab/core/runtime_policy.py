@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -189,7 +190,10 @@ class Decision:
             "reason": self.reason,
             "pinned": self.pinned,
             "probe_s": round(self.probe_s, 3),
-            "budget_s": None if self.budget_s is None else round(self.budget_s, 3),
+            # No budget ('always') is null: spec.json stays strict JSON (no Infinity).
+            "budget_s": round(self.budget_s, 3)
+            if self.budget_s is not None and math.isfinite(self.budget_s)
+            else None,
             "candidates": self.candidates,
         }
 
