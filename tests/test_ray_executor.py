@@ -215,6 +215,23 @@ def test_the_server_side_imports_neither_ray_nor_tensorflow_until_used():
     assert result.stdout.strip() == "[]"
 
 
+def test_cancelling_a_job_ray_cannot_place_withdraws_it(executor, tmp_path):
+    import ray
+
+    run = tiny_run(tmp_path, 1, "unplaceable")
+    worker = executor.start(run, {}, tmp_path, {**ONE_CPU, "no-such-node": 1})  # waits forever
+    assert worker.poll() is None and worker.node is None
+    assert "waiting for Ray to place it" in worker.describe()
+
+    worker.terminate()
+
+    outcome = wait_exit(worker)
+    assert outcome.code is None and not outcome.interrupted
+    with pytest.raises(ValueError):
+        ray.get_actor(worker.name, namespace=worker.namespace)
+    assert not run.worker_log_path.exists()  # no worker ever started
+
+
 def test_a_run_directory_the_node_cannot_see_fails_with_the_reason(executor, tmp_path):
     missing = RunDir(tmp_path / "not-shared" / "20260101-000000-x-0000")
     worker = executor.start(missing, {}, tmp_path, ONE_CPU)

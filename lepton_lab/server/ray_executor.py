@@ -250,6 +250,7 @@ class RayWorker(WorkerHandle):
         self._wait_ref = actor.wait.remote()
         self._info: dict[str, Any] = {"node_id": node}
         self._exit: WorkerExit | None = None
+        self._withdrawn = False  # removed by terminate() or kill() before Ray placed it
 
     # -- identity
 
@@ -327,6 +328,8 @@ class RayWorker(WorkerHandle):
 
     def _lost(self) -> WorkerExit:
         """Say how the worker ended now that its actor is gone (node lost, or it lingered and left)."""
+        if self._withdrawn:
+            return WorkerExit(None)  # cancelled while waiting for resources: it never started
         recorded = self.run.read_status()
         if recorded.get("status") in _FINAL_STATUSES:
             code = recorded.get("exit_code")
@@ -342,12 +345,27 @@ class RayWorker(WorkerHandle):
             pass
 
     def terminate(self) -> None:
-        """SIGTERM to the worker's process group: it finishes the batch, saves and exits."""
-        self._actor.signal.remote(signal.SIGTERM)
+        """SIGTERM to the worker's process group: it finishes the batch, saves and exits.
+
+        A job Ray has not placed yet (no node has its resources free, or none ever will) has no
+        worker to signal: its actor is removed from Ray's queue instead.
+        """
+        if not self._withdraw_unplaced():
+            self._actor.signal.remote(signal.SIGTERM)
 
     def kill(self) -> None:
-        """SIGKILL to the worker's process group."""
-        self._actor.signal.remote(signal.SIGKILL)
+        """SIGKILL to the worker's process group (or withdraw the actor if not placed yet)."""
+        if not self._withdraw_unplaced():
+            self._actor.signal.remote(signal.SIGKILL)
+
+    def _withdraw_unplaced(self) -> bool:
+        # Not known to be placed: no node reported yet, nor in the ref it was attached from. An
+        # actor Ray placed a moment ago is still starting its worker; removing it stops that too.
+        if self.node is not None:
+            return False
+        self._withdrawn = True
+        self._release()
+        return True
 
 
 class RayExecutor(Executor):
