@@ -13,13 +13,20 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from lepton_lab.core.events import EventWriter
 from lepton_lab.core.rundir import RunDir
-from lepton_lab.server.executors import Executor, WorkerExit, WorkerHandle
+from lepton_lab.server.executors import (
+    WORKER_MODULE,
+    Executor,
+    LocalProcessExecutor,
+    WorkerExit,
+    WorkerHandle,
+)
 
 #: How a scripted worker ends (see :class:`Script`).
 OUTCOMES = ("completed", "failed", "killed", "interrupted", "forever", "ignores_sigterm")
@@ -158,11 +165,20 @@ class FakeExecutor(Executor):
 
     live: ClassVar[dict[str, FakeWorker]] = {}
 
-    def __init__(self, script: Script | None = None, **kwargs: Any) -> None:
+    def __init__(self, script: Script | None = None, node: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.script = script or Script()
         self.scripts: dict[str, Script] = {}
         self.started: list[FakeWorker] = []
+        #: The cluster node its workers run on (None: this host, as the local executor's).
+        self.node = node
+
+    def nodes(self) -> list[dict[str, Any]] | None:
+        """One cluster node with the runs of the live workers on it, when ``node`` is set."""
+        if self.node is None:
+            return None
+        jobs = sorted(w.run.id for w in self.started if w.exit is None)
+        return [{"id": self.node, "cpus": 2.0, "gpus": 0.0, "alive": True, "jobs": jobs}]
 
     def start(
         self, run: RunDir, env: dict[str, str], cwd: Any, resources: dict[str, Any] | None = None
@@ -171,6 +187,7 @@ class FakeExecutor(Executor):
         name = run.read_spec_document().get("name")
         script = self.scripts.get(name or "", self.script)
         worker = FakeWorker(run, script, len(self.started) + 1)
+        worker.node = self.node
         self.started.append(worker)
         FakeExecutor.live[run.id] = worker
         if script.instant:
@@ -203,3 +220,53 @@ def wait_until(predicate: Any, timeout: float = 15.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached"
         time.sleep(0.01)
+
+
+#: A worker process without TensorFlow for :class:`ScriptedLocalExecutor`. It records ``running``
+#: and its pid and epoch 1, then waits for the run's ``continue`` file (see :func:`let_continue`)
+#: and trains the spec's remaining epochs and completes; a run named ``short`` completes at once.
+#: SIGTERM makes it record ``cancelled`` and exit 143, as ``lepton_lab.core.worker`` does.
+LOCAL_SCRIPT = r"""
+import os, signal, sys, time
+from lepton_lab.core.events import EventWriter
+from lepton_lab.core.rundir import RunDir
+run = RunDir(sys.argv[2])
+stop = []
+signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+spec = run.read_spec_document()
+epochs = int(spec["train"]["epochs"])
+done = int(run.read_status().get("epoch") or 0)
+run.write_status(status="running", pid=os.getpid(), epochs=epochs)
+events = EventWriter(run.events_path)
+events.emit("status", status="running", epoch=done, epochs=epochs)
+def epoch(n):
+    events.emit("epoch", epoch=n, step=10 * n, epochs=epochs, metrics={"loss": 1 / n})
+    run.write_status(epoch=n)
+if spec.get("name") != "short":
+    if done == 0:
+        done = 1
+        epoch(1)
+    while not stop and not (run.path / "continue").exists():
+        time.sleep(0.01)
+if stop:
+    run.write_status(status="cancelled", exit_code=143)
+    events.emit("status", status="cancelled", epoch=done)
+    sys.exit(143)
+for n in range(done + 1, epochs + 1):
+    epoch(n)
+run.write_status(status="completed", exit_code=0, epoch=epochs)
+events.emit("status", status="completed", epoch=epochs)
+"""
+
+
+class ScriptedLocalExecutor(LocalProcessExecutor):
+    """The local executor with :data:`LOCAL_SCRIPT` as the worker: real processes, no TensorFlow."""
+
+    def command(self, run: RunDir) -> list[str]:
+        """The script's command line; the worker module and the run path stay on it (attach checks)."""
+        return [sys.executable, "-c", LOCAL_SCRIPT, WORKER_MODULE, str(run.path)]
+
+
+def let_continue(run: RunDir) -> None:
+    """Let a :data:`LOCAL_SCRIPT` worker train on past epoch 1."""
+    (run.path / "continue").touch()

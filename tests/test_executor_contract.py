@@ -5,16 +5,16 @@ outcome; ``terminate()`` makes the worker record ``cancelled``; ``ref()`` surviv
 trip and a fresh executor (a restarted server) attaches to the worker from it; a ref of a worker
 that has finished, or one the executor does not know, attaches to nothing.
 
-The local executor runs a tiny Python worker (no TensorFlow) that writes what the real one
-writes; the real worker is covered once per executor by the smoke tests (test_server_jobs.py,
-test_ray_executor.py). The Ray cases run real workers on a two-node cluster this suite starts
-(marked ``ray``: without Ray they skip; with Ray a cluster that cannot start fails them).
+The local executor runs a tiny Python worker (no TensorFlow, :data:`tests.fakes.LOCAL_SCRIPT`)
+that writes what the real one writes; the real worker is covered once per executor by the smoke
+tests (test_server_smoke.py, test_ray_executor.py). The Ray cases run real workers on a two-node
+cluster this suite starts (marked ``ray``: without Ray they skip; with Ray a cluster that cannot
+start fails them).
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,50 +24,17 @@ import pytest
 
 from lepton_lab.core.rundir import RunDir
 from lepton_lab.server.executors import (
-    WORKER_MODULE,
     Executor,
-    LocalProcessExecutor,
     WorkerExit,
     WorkerHandle,
 )
-from tests.fakes import FakeExecutor, FakeWorker, Script
+from tests.fakes import FakeExecutor, FakeWorker, Script, ScriptedLocalExecutor
 
 pytestmark = pytest.mark.usefixtures("reap_workers")
 
 #: Bound on waits for a real process (a guard against hanging, never a speed assertion).
 WAIT_S = 300.0
 RESOURCES = {"cpus": 1, "gpus": 0}
-
-#: A worker without TensorFlow: records running, trains "epochs" until told to stop (SIGTERM:
-#: records cancelled, as lepton_lab.core.worker does), or completes at once when named "short".
-SCRIPT = r"""
-import signal, sys, time
-from lepton_lab.core.events import EventWriter
-from lepton_lab.core.rundir import RunDir
-run = RunDir(sys.argv[2])
-stop = []
-signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-run.write_status(status="running")
-events = EventWriter(run.events_path)
-events.emit("status", status="running", epoch=0)
-if run.read_spec_document().get("name") == "short":
-    run.write_status(status="completed", exit_code=0)
-    events.emit("status", status="completed", epoch=0)
-    sys.exit(0)
-while not stop:
-    time.sleep(0.01)
-run.write_status(status="cancelled", exit_code=143)
-events.emit("status", status="cancelled", epoch=0)
-sys.exit(143)  # as lepton_lab.core.worker does
-"""
-
-
-class ScriptedLocalExecutor(LocalProcessExecutor):
-    """The local executor, its worker command replaced by :data:`SCRIPT` (same process handling)."""
-
-    def command(self, run: RunDir) -> list[str]:
-        # The worker module's name and the run path stay on the command line: attach checks them.
-        return [sys.executable, "-c", SCRIPT, WORKER_MODULE, str(run.path)]
 
 
 class Harness:

@@ -22,7 +22,7 @@ import pytest
 from lepton_lab.core.rundir import RunDir
 from lepton_lab.server.job_index import JobStore
 from lepton_lab.server.jobs import JobManager
-from tests.test_server_jobs import FINISHED, events_of, get_json, lines, read_until_closed, wait_status
+from tests.test_server_smoke import FINISHED, events_of, get_json, lines, read_until_closed, wait_status
 
 pytestmark = pytest.mark.slow
 
