@@ -250,3 +250,30 @@ async def test_a_lost_node_interrupts_the_job_and_resume_completes_it(tmp_path, 
 
     assert final["status"] == "completed" and epochs_of(manager, job["id"]) == [1, 2, 3]
     await stop_all(managers)
+
+
+async def test_a_cluster_executor_s_nodes_and_each_job_s_node_are_shown(tmp_path, managers):
+    executor = FakeExecutor(Script(epochs=1), node="node-b")
+    manager = manager_for(tmp_path, executor)
+    managers.append(manager)
+    job = manager.submit(SPEC)
+    worker = await started(manager, executor, job["id"])
+
+    await until(lambda: manager.get(job["id"])["node"] == "node-b")  # the job's record names it
+    (node,) = manager.devices()["nodes"]
+    assert node["id"] == "node-b" and node["jobs"] == [job["id"]]
+    worker.run_to_end()
+    assert (await ended(manager, job["id"]))["node"] == "node-b"
+    assert manager.devices()["nodes"][0]["jobs"] == []
+    await stop_all(managers)
+
+
+def test_a_local_executor_has_no_nodes_and_the_ray_address_reaches_the_ray_executor():
+    from lepton_lab.server.extension import LeptonLabApp
+    from lepton_lab.server.ray_executor import RayExecutor
+
+    assert FakeExecutor().nodes() is None  # GET devices then lists this host's devices only
+    app = LeptonLabApp(executor_class=RayExecutor, ray_address="10.0.0.2:6379")
+    executor = app._make_executor()  # constructing it does not connect (nor import ray)
+    assert isinstance(executor, RayExecutor) and executor.ray_address == "10.0.0.2:6379"
+    assert executor.server_places_gpus is False  # Ray places GPUs (num_gpus), not the host allocator

@@ -491,6 +491,10 @@ export interface IJob {
    * Index of the GPU the job holds, if any.
    */
   gpu?: number | null;
+  /**
+   * Cluster node its worker ran on (a Ray node id); None on the server's host.
+   */
+  node?: string | null;
   exit_code?: number | null;
   error?: string | null;
   /**

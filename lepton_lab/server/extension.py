@@ -53,6 +53,16 @@ class LeptonLabApp(ExtensionApp):
         config=True,
         help="Where workers run: local processes by default; a cluster executor plugs in here.",
     )
+    ray_address = Unicode(
+        "",
+        config=True,
+        help=(
+            "Address of the Ray cluster for executor_class = "
+            "'lepton_lab.server.ray_executor.RayExecutor' (as for ray.init: 'auto', 'host:port' of "
+            "the head's GCS, or 'ray://host:10001'). Empty: the executor's own default "
+            "(c.RayExecutor.ray_address, 'auto')."
+        ),
+    )
     cancel_grace_seconds = Float(
         10.0,
         config=True,
@@ -94,7 +104,7 @@ class LeptonLabApp(ExtensionApp):
         roots = [Path(r).expanduser() for r in self.dataset_roots]
         self.job_manager = JobManager(
             self.runs_path,
-            executor=self.executor_class(parent=self),
+            executor=self._make_executor(),
             slots=slots,
             allocator=allocator,
             cwd=self.root_path,
@@ -112,6 +122,13 @@ class LeptonLabApp(ExtensionApp):
         self.log.info(
             "Lepton Lab: runs in %s, %d job slot(s), GPU policy %s", self.runs_path, slots, self.gpu_policy
         )
+
+    def _make_executor(self) -> Executor:
+        """Create the executor; ``ray_address`` reaches an executor that has that setting."""
+        executor = self.executor_class(parent=self)
+        if self.ray_address and executor.has_trait("ray_address"):
+            executor.set_trait("ray_address", self.ray_address)
+        return executor
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         """Start the job manager once the server's event loop runs."""

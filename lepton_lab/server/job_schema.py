@@ -41,6 +41,9 @@ class JobRecord(BaseModel):
     finished: str | None = None
     pid: int | None = Field(None, description="Worker process id.")
     gpu: int | None = Field(None, description="Index of the GPU the job holds, if any.")
+    node: str | None = Field(
+        None, description="Cluster node its worker ran on (a Ray node id); None on the server's host."
+    )
     exit_code: int | None = None
     error: str | None = None
     epoch: int | None = Field(None, description="Epochs completed.")

@@ -211,7 +211,8 @@ class JobManager:
                 continue
             job = Job(run, status="running", gpu=before.get("gpu", record.get("gpu")), worker=worker)
             self._jobs[job.id] = job
-            self.store.put(job.id, status="running", worker=worker.ref(), pid=worker.pid)
+            job.node = worker.node
+            self.store.put(job.id, status="running", worker=worker.ref(), pid=worker.pid, node=worker.node)
             self.log.info("Lepton Lab: re-attached job %s (%s)", job.id, worker.describe())
 
     @property
@@ -509,7 +510,9 @@ class JobManager:
                 finished=None,
             )
             self.store.sync_run(run)
-            self.store.put(job_id, pid=None, worker=None, exit_code=None, error=None, finished=None)
+            self.store.put(
+                job_id, pid=None, worker=None, node=None, exit_code=None, error=None, finished=None
+            )
         self._enqueue(Job(run))
         self._publish_status(job_id)
         self._schedule()

@@ -65,6 +65,7 @@ class Job:
     exited: bool = False  # its worker has exited: it holds no slot while its outcome is recorded
     write_failing: bool = False  # the last write about it failed (logged once, not per retry)
     disk_full: bool = False  # a write about it met a full disk: part of the reason it ended
+    node: str | None = None  # the cluster node its worker runs on, as last recorded
 
     def __post_init__(self) -> None:
         self.stream = JobStream(self.run.events_path)
@@ -137,9 +138,12 @@ class JobContext:
             self.write_failed(job, what, error)
 
     def record_worker(self, job: Job, worker: WorkerHandle) -> None:
-        """Store the worker's identity in the index, so a restarted server can re-attach it."""
+        """Store the worker's identity (and node) in the index, so a restarted server can re-attach it."""
+        job.node = worker.node
         self.try_write(
-            job, "its worker's identity", lambda: self.store.put(job.id, worker=worker.ref(), pid=worker.pid)
+            job,
+            "its worker's identity",
+            lambda: self.store.put(job.id, worker=worker.ref(), pid=worker.pid, node=worker.node),
         )
 
     def pump(self, job: Job) -> None:
@@ -400,6 +404,9 @@ class JobLifecycle:
                 return outcome
             if job.external:
                 ctx.follow_status(job, getattr(worker, "status", None))
+            elif worker.node != job.node:  # a cluster placed it (or re-attached it) since
+                ctx.record_worker(job, worker)
+                ctx.publish_status(job.id)
             if job.kill_at is not None and time.monotonic() >= job.kill_at:
                 ctx.log.warning("Lepton Lab: job %s ignored SIGTERM; sending SIGKILL", job.id)
                 worker.kill()
