@@ -30,7 +30,7 @@ from typing import Any
 from lepton_lab.core import deletion, runmeta
 from lepton_lab.core.event_index import EventIndexes
 from lepton_lab.core.job_status import ACTIVE_STATUSES, RESUMABLE_STATUSES, STATUSES
-from lepton_lab.core.rundir import RunDir, read_json
+from lepton_lab.core.rundir import RunDir
 from lepton_lab.core.specs import parse_job
 from lepton_lab.server import access
 from lepton_lab.server import devices as devices_module
@@ -40,7 +40,15 @@ from lepton_lab.server.external import ExternalRun
 from lepton_lab.server.job_errors import JobError, JobNotFound, JobStateError
 from lepton_lab.server.job_index import INDEX_FILE
 from lepton_lab.server.job_listing import CachedJobStore, JobListings, Listing
-from lepton_lab.server.job_views import checked_statuses, job_detail, job_view, live_key
+from lepton_lab.server.job_views import (
+    EVENTS_PAGE_LIMIT,
+    checked_statuses,
+    evaluation,
+    events_reader,
+    job_detail,
+    job_view,
+    live_key,
+)
 from lepton_lab.server.lifecycle import (
     Job,
     JobContext,
@@ -56,6 +64,7 @@ from lepton_lab.server.streams import Broadcaster, Subscriber, encode
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "EVENTS_PAGE_LIMIT",
     "RESUMABLE_STATUSES",
     "STATUSES",
     "Job",
@@ -64,9 +73,6 @@ __all__ = [
     "JobNotFound",
     "JobStateError",
 ]
-
-#: Most events ``GET jobs/{id}/events`` returns at once (the client pages with ``next``).
-EVENTS_PAGE_LIMIT = 10_000
 
 #: Seconds between tries of a read-only server to take over a runs directory whose manager left.
 TAKEOVER_INTERVAL_S = 2.0
@@ -365,28 +371,12 @@ class JobManager:
     def _events_reader(
         self, job_id: str, after: int, limit: int | None
     ) -> Callable[[], tuple[list[dict[str, Any]], int]]:
-        """Check the arguments and the job now; return the read of its events file."""
-        if after < 0:
-            raise JobError(f"after: must be a line offset >= 0, got {after}")
-        if limit is not None and limit < 1:
-            raise JobError(f"limit: must be >= 1, got {limit}")
-        path = RunDir(self._record(job_id)["run_dir"]).events_path
-        index = self.event_indexes.get(path)
-        page = min(limit or EVENTS_PAGE_LIMIT, EVENTS_PAGE_LIMIT)
-        return lambda: index.read(after, page)
+        return events_reader(self.event_indexes, self._record(job_id)["run_dir"], after, limit)
 
     def evaluation(self, job_id: str) -> dict[str, Any]:
         """Return the job's ``evaluation.json``."""
         record = self._record(job_id)
-        path = RunDir(record["run_dir"]).evaluation_path
-        try:
-            evaluation: dict[str, Any] = read_json(path)
-        except FileNotFoundError:
-            raise access.ArtifactNotFound(
-                f"job {job_id} has no evaluation (status {self._view(record)['status']}); "
-                "it is written when training completes"
-            ) from None
-        return evaluation
+        return evaluation(record["run_dir"], job_id, self._view(record)["status"])
 
     def artifact_path(self, job_id: str, name: str) -> Path:
         """Return the file ``name`` of the job's run directory (see :func:`~.access.artifact_path`)."""
