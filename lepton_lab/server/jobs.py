@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -179,7 +180,7 @@ class JobManager:
         return self.scheduler.allocator
 
     @property
-    def _queue(self) -> Any:
+    def _queue(self) -> deque[str]:
         return self.scheduler.queue
 
     # -- start-up and shutdown -----------------------------------------------------------------
