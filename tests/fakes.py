@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import signal
 import sys
-import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -201,25 +200,12 @@ class FakeExecutor(Executor):
             return None
         return None if worker.exit is not None else worker
 
-    def step_all(self) -> None:
-        """Step every worker this executor started once."""
-        for worker in self.started:
-            worker.step()
-
 
 class InstantExecutor(FakeExecutor):
     """Completes every job at once: one epoch, status ``completed``, a tiny evaluation."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(Script(epochs=1, instant=True), **kwargs)
-
-
-def wait_until(predicate: Any, timeout: float = 15.0) -> None:
-    """Block until ``predicate()`` (only for other processes' doing; fakes need no waiting)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.01)
 
 
 #: A worker process without TensorFlow for :class:`ScriptedLocalExecutor`. It records ``running``
