@@ -16,7 +16,6 @@ import json
 import sys
 from typing import Any
 
-
 #: Bytes sent, by kind: widget opening (state and front-end code), history refreshes, new events.
 SENT = {"open": 0, "history": 0, "events": 0, "other": 0}
 
