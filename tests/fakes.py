@@ -169,6 +169,8 @@ class FakeExecutor(Executor):
         self.script = script or Script()
         self.scripts: dict[str, Script] = {}
         self.started: list[FakeWorker] = []
+        #: What each run's worker was started with, by run id: ``(env, resources)``.
+        self.requests: dict[str, tuple[dict[str, str], dict[str, Any] | None]] = {}
         #: The cluster node its workers run on (None: this host, as the local executor's).
         self.node = node
 
@@ -187,6 +189,7 @@ class FakeExecutor(Executor):
         script = self.scripts.get(name or "", self.script)
         worker = FakeWorker(run, script, len(self.started) + 1)
         worker.node = self.node
+        self.requests[run.id] = (env, resources)
         self.started.append(worker)
         FakeExecutor.live[run.id] = worker
         if script.instant:

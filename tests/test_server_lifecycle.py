@@ -19,7 +19,7 @@ import pytest
 
 from lepton_lab.core.events import read_events
 from lepton_lab.core.rundir import RunDir
-from lepton_lab.server.devices import GpuAllocator
+from lepton_lab.server.devices import Gpu, GpuAllocator, GpuRequestError
 from lepton_lab.server.jobs import JobManager, JobStateError
 from tests.fakes import FakeExecutor, FakeWorker, Script
 
@@ -277,3 +277,43 @@ def test_a_local_executor_has_no_nodes_and_the_ray_address_reaches_the_ray_execu
     executor = app._make_executor()  # constructing it does not connect (nor import ray)
     assert isinstance(executor, RayExecutor) and executor.ray_address == "10.0.0.2:6379"
     assert executor.server_places_gpus is False  # Ray places GPUs (num_gpus), not the host allocator
+
+
+async def test_a_job_asking_for_two_gpus_gets_both_at_once_and_later_jobs_wait_behind_it(tmp_path, managers):
+    def three_gpus() -> list[Gpu]:
+        return [
+            Gpu(index=i, name="H", uuid=f"GPU-{i}", memory_total=1, memory_used=0, utilization=0)
+            for i in range(3)
+        ]
+
+    executor = FakeExecutor(Script(epochs=1))
+    manager = JobManager(
+        tmp_path,
+        executor=executor,
+        allocator=GpuAllocator("exclusive", inventory=three_gpus),
+        slots=4,
+        poll_interval_s=0.001,
+    )
+    manager.recover()
+    manager.start()
+    managers.append(manager)
+    two = {**SPEC, "resources": {"gpus": 2}}
+    first = manager.submit({**two, "name": "first"})
+    second = manager.submit({**two, "name": "second"})
+    third = manager.submit({**SPEC, "name": "third", "resources": {"gpus": 1}})
+    worker = await started(manager, executor, first["id"])
+
+    assert len(manager.get(first["id"])["gpus"]) == 2 and executor.requests[first["id"]][1]["gpus"] == 2
+    # Only one GPU is free: the two-GPU job waits, and the one-GPU job waits behind it (first in, first out).
+    assert manager.get(second["id"])["status"] == manager.get(third["id"])["status"] == "queued"
+    with pytest.raises(GpuRequestError, match="ask for at most 3"):
+        manager.submit({**SPEC, "resources": {"gpus": 4}})
+
+    worker.run_to_end()
+    for job in (second, third):
+        (await started(manager, executor, job["id"])).run_to_end()
+        await ended(manager, job["id"])
+    held_second, held_third = manager.get(second["id"])["gpus"], manager.get(third["id"])["gpus"]
+    assert len(held_second) == 2 and len(held_third) == 1 and not set(held_second) & set(held_third)
+    assert manager.get(second["id"])["gpu"] == held_second[0]
+    await stop_all(managers)

@@ -488,9 +488,13 @@ export interface IJob {
    */
   pid?: number | null;
   /**
-   * Index of the GPU the job holds, if any.
+   * Index of the (first) GPU the job holds, if any.
    */
   gpu?: number | null;
+  /**
+   * Every GPU the job holds (several with resources.gpus > 1).
+   */
+  gpus?: number[];
   /**
    * Cluster node its worker ran on (a Ray node id); None on the server's host.
    */

@@ -148,7 +148,7 @@ class LocalProcessExecutor(Executor):
     def worker_env(self, job: Job) -> dict[str, str]:
         """Environment variables that place the worker on the GPU the server's allocator chose."""
         return {
-            "CUDA_VISIBLE_DEVICES": visible_devices(job.gpu),
+            "CUDA_VISIBLE_DEVICES": visible_devices(job.gpus or job.gpu),
             "CUDA_DEVICE_ORDER": "PCI_BUS_ID",  # so CUDA numbers GPUs as NVML does
             "TF_FORCE_GPU_ALLOW_GROWTH": "true",
         }

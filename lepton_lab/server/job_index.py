@@ -130,6 +130,7 @@ class JobStore:
     def _record(row: sqlite3.Row) -> dict[str, Any]:
         record = dict(row)
         record["tags"] = json.loads(record["tags"]) if record.get("tags") else []
+        record["gpus"] = json.loads(record["gpus"]) if record.get("gpus") else []
         record["archived"] = bool(record.get("archived"))
         record["worker"] = json.loads(record["worker"]) if record.get("worker") else None
         return record
@@ -139,8 +140,9 @@ class JobStore:
         unknown = set(fields) - set(COLUMNS)
         if unknown:
             raise ValueError(f"unknown job store columns {sorted(unknown)}; known: {', '.join(COLUMNS)}")
-        if "tags" in fields:
-            fields["tags"] = json.dumps(list(fields["tags"] or []))
+        for name in ("tags", "gpus"):  # lists are JSON text
+            if name in fields:
+                fields[name] = json.dumps(list(fields[name] or []))
         if fields.get("worker") is not None:
             fields["worker"] = json.dumps(fields["worker"])
         fields["updated"] = time.time()

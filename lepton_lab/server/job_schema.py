@@ -40,7 +40,10 @@ class JobRecord(BaseModel):
     started: str | None = None
     finished: str | None = None
     pid: int | None = Field(None, description="Worker process id.")
-    gpu: int | None = Field(None, description="Index of the GPU the job holds, if any.")
+    gpu: int | None = Field(None, description="Index of the (first) GPU the job holds, if any.")
+    gpus: list[int] = Field(
+        default_factory=list, description="Every GPU the job holds (several with resources.gpus > 1)."
+    )
     node: str | None = Field(
         None, description="Cluster node its worker ran on (a Ray node id); None on the server's host."
     )

@@ -216,7 +216,10 @@ class JobManager:
                 who = f"its worker (pid {pid})" if pid else "its worker"
                 mark_interrupted(run, self.store, who, self.log)
                 continue
-            job = Job(run, status="running", gpu=before.get("gpu", record.get("gpu")), worker=worker)
+            gpus = before.get("gpus") or record.get("gpus") or []
+            job = Job(
+                run, status="running", gpu=before.get("gpu", record.get("gpu")), gpus=gpus, worker=worker
+            )
             self._jobs[job.id] = job
             job.node = worker.node
             self.store.put(job.id, status="running", worker=worker.ref(), pid=worker.pid, node=worker.node)
@@ -392,7 +395,9 @@ class JobManager:
         holders: dict[int | None, list[str]] = {}
         for job in self._jobs.values():
             if self.scheduler.holds_slot(job):  # where a kernel trains is not known here
-                holders.setdefault(job.gpu, []).append(job.id)
+                placed: list[int | None] = [*job.gpus] or [job.gpu]
+                for gpu in placed:
+                    holders.setdefault(gpu, []).append(job.id)
         nodes = self.executor.nodes() if self.executor else None  # a cluster's nodes, with the jobs each runs
         return {
             **({} if nodes is None else {"nodes": nodes}),
@@ -408,6 +413,8 @@ class JobManager:
         """Validate a JobSpec, create its run directory and queue it. Returns the new job."""
         self._check_manager("a new job cannot be started here")
         spec = access.allowed_dataset(parse_job(data), self.cwd, self.dataset_roots)
+        if self.scheduler.places_gpus:
+            self.allocator.check_request(spec.resources.gpus)  # more GPUs than the host has: a 400
         with refuse_when_full(self.runs_dir, "the new job's run directory could not be written"):
             run = RunDir.create(self.runs_dir, spec)  # removes what it wrote when a write fails
             try:

@@ -51,7 +51,10 @@ class Job:
     run: RunDir
     status: str = "queued"
     origin: str = "server"  # who trains it (rundir.ORIGINS); only "server" jobs use a slot
-    gpu: int | None = None
+    gpu: int | None = None  # the first of ``gpus`` (what the index and the views show)
+    gpus: list[int] = field(default_factory=list)  # every GPU the server's allocator gave it
+    requested_gpus: int | None = None  # spec.resources.gpus: None default placement, N GPUs
+    start_error: Exception | None = None  # why it cannot start (e.g. its GPUs went away)
     worker: WorkerHandle | None = None
     cancel_requested: bool = False
     kill_at: float | None = None  # monotonic time of the SIGKILL that follows a cancel's SIGTERM
@@ -69,6 +72,8 @@ class Job:
 
     def __post_init__(self) -> None:
         self.stream = JobStream(self.run.events_path)
+        if self.requested_gpus is None:
+            self.requested_gpus = _requested_gpus(self.run)
 
     @property
     def id(self) -> str:
@@ -334,7 +339,7 @@ class JobLifecycle:
         (a cluster), what the spec's ``resources.gpus`` asks (none by default).
         """
         if getattr(self, "server_places_gpus", True):
-            return {"cpus": 1, "gpus": 0 if job.gpu is None else 1}
+            return {"cpus": 1, "gpus": len(job.gpus) if job.gpus else (0 if job.gpu is None else 1)}
         try:
             asked = (job.run.read_spec_document().get("resources") or {}).get("gpus")
         except (OSError, ValueError):
@@ -385,7 +390,7 @@ class JobLifecycle:
 
     def before_start(self, job: Job, ctx: JobContext) -> None:
         """Record that ``job`` is starting, on which GPU."""
-        ctx.store.put(job.id, status="running", gpu=job.gpu, started=now_iso(), finished=None)
+        ctx.store.put(job.id, status="running", gpu=job.gpu, gpus=job.gpus, started=now_iso(), finished=None)
         ctx.publish_status(job.id)
 
     async def execute(self, job: Job, ctx: JobContext) -> WorkerExit:
@@ -393,6 +398,8 @@ class JobLifecycle:
         if job.worker is None:
             if job.cancel_requested:
                 return WorkerExit(None)
+            if job.start_error is not None:
+                raise job.start_error  # recorded as failed, with the reason
             job.worker = self.start(job.run, self.worker_env(job), ctx.cwd, self.resources(job))
             ctx.record_worker(job, job.worker)
         worker = job.worker
@@ -433,6 +440,7 @@ class JobLifecycle:
             ctx.log.info("Lepton Lab: run %s (%s) %s", job.id, job.origin, status)
             return
         fields: dict[str, Any] = {"status": status, "gpu": job.gpu}
+        ctx.store.put(job.id, gpus=job.gpus)  # status.json keeps the first; the index keeps all
         if outcome.code is not None:
             fields["exit_code"] = outcome.code
         if status != "completed" and recorded.get("status") != status:
@@ -455,3 +463,12 @@ class JobLifecycle:
             append_status_event(job.run, status, fields.get("error"))
         ctx.store.sync_run(job.run)
         ctx.log.info("Lepton Lab: job %s %s (exit code %s)", job.id, status, outcome.code)
+
+
+def _requested_gpus(run: RunDir) -> int | None:
+    """``resources.gpus`` of the run's spec: None (default placement) when absent or unreadable."""
+    try:
+        asked = (run.read_spec_document().get("resources") or {}).get("gpus")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return asked if isinstance(asked, int) and not isinstance(asked, bool) else None

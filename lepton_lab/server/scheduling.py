@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 
-from lepton_lab.server.devices import WAIT, GpuAllocator
+from lepton_lab.server.devices import WAIT, GpuAllocator, GpuRequestError
 from lepton_lab.server.lifecycle import Job
 
 
@@ -53,21 +53,38 @@ class Scheduler:
         return self.queue.index(job_id) if job_id in self.queue else None
 
     def due(self) -> list[Job]:
-        """Take the queued jobs that may start now, marked ``running`` with their GPU."""
+        """Take the queued jobs that may start now, marked ``running`` with their GPUs.
+
+        First in, first out: a job asking for several GPUs waits at the head of the queue until
+        they are free together, so later one-GPU jobs cannot starve it. A job whose GPUs went
+        away since it was submitted starts with ``start_error`` set (its lifecycle records it
+        as failed) instead of blocking the queue.
+        """
         started: list[Job] = []
         while self.queue:
             running = self.running()
             if len(running) >= self.slots:
                 break
-            gpu: int | None = None
+            gpus: list[int] = []
+            error: GpuRequestError | None = None
             if self.places_gpus:
-                held = Counter(job.gpu for job in running if job.gpu is not None)
-                choice = self.allocator.choose(held)
+                head = self.jobs[self.queue[0]]
+                held = Counter(index for job in running for index in (job.gpus or _as_list(job.gpu)))
+                try:
+                    choice = self.allocator.choose_many(held, head.requested_gpus)
+                except GpuRequestError as refused:
+                    choice, error = [], refused
                 if choice == WAIT:
                     break
-                gpu = choice if isinstance(choice, int) else None
+                gpus = list(choice)
             job = self.jobs[self.queue.popleft()]
             job.status = "running"  # holds the slot from now on
-            job.gpu = gpu
+            job.gpus = gpus
+            job.gpu = gpus[0] if gpus else None
+            job.start_error = error
             started.append(job)
         return started
+
+
+def _as_list(gpu: int | None) -> list[int]:
+    return [] if gpu is None else [gpu]
