@@ -29,7 +29,8 @@ $(STAMP): pyproject.toml package.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@# The build hook runs jlpm + rspack, so this also builds the labextension.
-	$(BIN)/python -m pip install --quiet --editable ".[test]"
+	@# The ray extra too: the suite runs the Ray executor on a local two-node cluster it starts.
+	$(BIN)/python -m pip install --quiet --editable ".[test,ray]"
 	@# Point the installed labextension at the build folder so `make build` is picked up live
 	@# (JupyterLab 4.6 deprecates `jupyter labextension develop` in favour of jupyter-builder's).
 	$(BIN)/jupyter-builder develop --overwrite . >/dev/null

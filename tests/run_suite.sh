@@ -18,6 +18,8 @@ stage() {
 }
 
 stage lint ruff check lepton_lab tests bench
+stage layers lint-imports  # the layer contracts of [tool.importlinter] in pyproject.toml
+stage schema jlpm check:types  # labextension/src/types.ts is current with the pydantic models
 stage types mypy
 stage typescript bash -c "jlpm build:test && node --test --test-reporter=spec --test-reporter=junit \
   --test-reporter-destination=stdout --test-reporter-destination=$results/typescript.xml build-test/labextension/test/"
