@@ -8,6 +8,7 @@
  */
 import type {
   IDevice,
+  IDevicesPayload,
   IEventsPage,
   IJob,
   IJobPatch,
@@ -165,8 +166,13 @@ export class LeptonClient {
   }
 
   async devices(): Promise<IDevice[]> {
-    const data = await this.request<IDevice[] | { devices: IDevice[] }>('devices');
-    return Array.isArray(data) ? data : data.devices;
+    return (await this.devicesPayload()).devices;
+  }
+
+  /** The whole answer of `GET devices`: the devices, and a cluster executor's `nodes`. */
+  async devicesPayload(): Promise<IDevicesPayload> {
+    const data = await this.request<IDevice[] | IDevicesPayload>('devices');
+    return Array.isArray(data) ? { devices: data } : data;
   }
 
   datasets(): Promise<unknown> {

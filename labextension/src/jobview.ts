@@ -32,6 +32,7 @@ import {
 import { readableLog } from './logtext';
 import { JobFeed, LeptonModel } from './model';
 import { RunNote } from './runactions';
+import { placementLabel } from './nodes';
 import { inputWaitLabel, runtimeRows } from './runtimeinfo';
 import { FrameThrottle } from './throttle';
 import {
@@ -93,7 +94,9 @@ export class JobView extends Widget {
     this._times = el('span', 'lepton-lab-jobview-times');
     this._inputWait = el('span', 'lepton-lab-input-wait');
     this._inputWait.title = 'Time the latest epoch spent waiting for data: when it is large, data is the limit';
-    progressRow.append(this._progress, this._step, this._times, this._inputWait);
+    // Where it ran: a cluster node, and every GPU when it holds several.
+    this._placement = el('span', 'lepton-lab-jobview-placement');
+    progressRow.append(this._progress, this._step, this._placement, this._times, this._inputWait);
     this._metrics = el('div', 'lepton-lab-jobview-metrics');
     this._error = el('pre', 'lepton-lab-jobview-error');
     this._error.hidden = true;
@@ -269,6 +272,8 @@ export class JobView extends Widget {
         .join(' · ')
     );
     setText(this._metrics, metricsLabel(latestMetrics(job, metrics)));
+    setText(this._placement, placementLabel(job));
+    this._placement.title = job.node ? `cluster node ${job.node}` : '';
     setText(this._inputWait, inputWaitLabel(metrics.lastEpoch));
     const error = job.status === 'failed' ? job.error || metrics.error || '' : '';
     this._error.hidden = !error;
@@ -623,6 +628,7 @@ export class JobView extends Widget {
   private _step: HTMLElement;
   private _times: HTMLElement;
   private _inputWait: HTMLElement;
+  private _placement: HTMLElement;
   private _metrics: HTMLElement;
   private _error: HTMLElement;
   private _message: HTMLElement;

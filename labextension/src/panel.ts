@@ -26,10 +26,12 @@ import { FilterBox } from './filterbox';
 import { filterJobs } from './jobfilter';
 import { JobFilter } from './jobs';
 import { JobFeed, LeptonModel } from './model';
+import { INodeRow, nodeRows } from './nodes';
 import { RunActions } from './runactions';
 import { FrameThrottle } from './throttle';
 import {
   CANCELLABLE_STATUSES,
+  IClusterNode,
   IDevice,
   IJob,
   IServerStatus,
@@ -118,8 +120,8 @@ export class LeptonLabPanel extends Widget {
   /** Re-read the devices list. */
   async refreshDevices(): Promise<void> {
     try {
-      const devices = await this._model.client.devices();
-      this._renderDevices(devices);
+      const payload = await this._model.client.devicesPayload();
+      this._renderDevices(payload.devices, payload.nodes);
     } catch (error) {
       this._devices.replaceChildren(el('div', 'lepton-lab-error', `Devices unavailable: ${messageOf(error)}`));
     }
@@ -279,10 +281,17 @@ export class LeptonLabPanel extends Widget {
     }
   }
 
-  private _renderDevices(devices: IDevice[]): void {
+  private _renderDevices(devices: IDevice[], cluster?: IClusterNode[]): void {
     const names = new Map(this._model.state.list().map(job => [job.id, job.name || job.id]));
     const gpus = devices.filter(device => device.kind === 'gpu');
     const nodes: HTMLElement[] = [];
+    // A cluster executor's nodes, where its jobs run; the devices below are the server's host.
+    if (cluster) {
+      const count = `${cluster.length} node${cluster.length === 1 ? '' : 's'}`;
+      nodes.push(el('div', 'lepton-lab-nodes-title', `Cluster: ${count}`));
+      nodes.push(...nodeRows(cluster, names).map(row => this._nodeRow(row)));
+      nodes.push(el('div', 'lepton-lab-nodes-title', "This server's host"));
+    }
     if (gpus.length === 0) {
       const cpu = devices.find(device => device.kind === 'cpu');
       const item = el('div', 'lepton-lab-device lepton-lab-cpu-only');
@@ -311,6 +320,42 @@ export class LeptonLabPanel extends Widget {
       nodes.push(item);
     }
     this._devices.replaceChildren(...nodes);
+  }
+
+  private _nodeRow(row: INodeRow): HTMLElement {
+    const item = el('div', 'lepton-lab-device lepton-lab-node');
+    item.dataset.nodeId = row.id;
+    item.dataset.state = row.state;
+    item.title = row.tooltip;
+    const name = el('div', 'lepton-lab-device-name');
+    name.append(el('span', 'lepton-lab-node-id', row.title));
+    if (row.head) {
+      name.append(el('span', 'lepton-lab-node-head', 'head'));
+    }
+    if (row.state === 'lost') {
+      const lost = el('span', 'lepton-lab-node-lost', 'lost');
+      lost.title = 'The cluster lost this node: its jobs are interrupted (Resume continues them)';
+      name.append(lost);
+    }
+    item.append(name, el('div', 'lepton-lab-device-detail', row.resources));
+    const line = el('div', 'lepton-lab-device-jobs');
+    if (row.jobs.length === 0) {
+      line.textContent = 'idle';
+    } else {
+      line.append(document.createTextNode('running '));
+      row.jobs.forEach((job, index) => {
+        if (index > 0) {
+          line.append(document.createTextNode(', '));
+        }
+        const link = el('a', 'lepton-lab-device-job', job.label);
+        link.setAttribute('role', 'button');
+        link.title = job.id;
+        link.addEventListener('click', () => this._openJob(job.id));
+        line.append(link);
+      });
+    }
+    item.append(line);
+    return item;
   }
 
   /** Cancel `id` once the user confirms; resolves to whether it was asked to cancel. */

@@ -74,6 +74,31 @@ export interface IDevice {
   jobs?: string[];
 }
 
+/** One node of a cluster executor (`GET devices` `nodes`): its resources and the runs on it. */
+export interface IClusterNode {
+  /** The cluster's node id (a Ray node id). */
+  id: string;
+  address?: string | null;
+  /** False once the cluster lost the node (its jobs become `interrupted`). */
+  alive?: boolean;
+  /** The cluster's head node. */
+  head?: boolean;
+  cpus?: number | null;
+  gpus?: number | null;
+  /** Ids of the runs whose workers run on the node. */
+  jobs?: string[];
+}
+
+/** Answer of `GET devices`. */
+export interface IDevicesPayload {
+  devices: IDevice[];
+  /** Present only when the executor runs jobs on a cluster: its nodes. */
+  nodes?: IClusterNode[];
+  gpu_policy?: string;
+  nvml_error?: string | null;
+  [key: string]: unknown;
+}
+
 /** Answer of `GET status`. */
 export interface IServerStatus {
   lepton_lab: string;
