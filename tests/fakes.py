@@ -259,3 +259,52 @@ class ScriptedLocalExecutor(LocalProcessExecutor):
 def let_continue(run: RunDir) -> None:
     """Let a :data:`LOCAL_SCRIPT` worker train on past epoch 1."""
     (run.path / "continue").touch()
+
+
+class ClusterScriptedExecutor(ScriptedLocalExecutor):
+    """:class:`ScriptedLocalExecutor` that reports a two-node cluster, for the Lab's cluster view.
+
+    Its workers are real :data:`LOCAL_SCRIPT` processes on this host that say they run on
+    :attr:`HEAD`; :meth:`nodes` lists :attr:`HEAD` (alive, with the running workers) and
+    :attr:`LOST` (a node the cluster lost). Select it in a server (another process, where a test
+    cannot step a :class:`FakeExecutor`) with
+    ``--LeptonLabApp.executor_class=tests.fakes.ClusterScriptedExecutor``.
+    """
+
+    #: The node every worker runs on: a Ray-style 56-hex-digit node id.
+    HEAD = "a1b2c3d4" * 7
+    #: The second node, reported lost.
+    LOST = "0badc0de" * 7
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        #: Workers started or re-attached, by run id (finished ones are dropped by :meth:`nodes`).
+        self.workers: dict[str, WorkerHandle] = {}
+
+    def _placed(self, run: RunDir, worker: WorkerHandle | None) -> WorkerHandle | None:
+        if worker is not None:
+            worker.node = self.HEAD
+            self.workers[run.id] = worker
+        return worker
+
+    def start(
+        self, run: RunDir, env: dict[str, str], cwd: Any, resources: dict[str, Any] | None = None
+    ) -> WorkerHandle:
+        """Start the scripted worker, placed on :attr:`HEAD`."""
+        worker = super().start(run, env, cwd, resources)
+        self._placed(run, worker)
+        return worker
+
+    def attach(self, run: RunDir, ref: dict[str, Any]) -> WorkerHandle | None:
+        """Re-attach as the local executor does, placed on :attr:`HEAD`."""
+        return self._placed(run, super().attach(run, ref))
+
+    def nodes(self) -> list[dict[str, Any]]:
+        """The head (alive, running this executor's live workers) and a lost second node."""
+        running = sorted(run_id for run_id, worker in self.workers.items() if worker.poll() is None)
+        return [
+            {"id": self.HEAD, "address": "10.0.0.1", "alive": True, "head": True,
+             "cpus": 2.0, "gpus": 0.0, "jobs": running},
+            {"id": self.LOST, "address": "10.0.0.2", "alive": False, "head": False,
+             "cpus": 4.0, "gpus": 1.0, "jobs": []},
+        ]  # fmt: skip
