@@ -17,7 +17,7 @@ import ipywidgets
 import numpy as np
 import traitlets
 
-from lepton_lab.core.specs import AUGMENT_OPS, AugmentSpec, SpecError, parse
+from lepton_lab.core.specs import AUGMENT_OPS, AugmentOp, AugmentSpec, SpecError, parse
 from lepton_lab.sharing import images
 from lepton_lab.sharing.snapshot import StaticSnapshot
 from lepton_lab.widgets._controls import FloatSlider
@@ -113,8 +113,8 @@ class AugmentationPreview(StaticSnapshot, ipywidgets.VBox):
         self.dataset = dataset
         self.n_variants = n_variants
         start: AugmentSpec = parse(AugmentSpec, spec or {})
-        self._order = [op.op for op in start.ops]
-        given = {op.op: op for op in start.ops}
+        self._order: list[str] = [op.op for op in start.ops]
+        given: dict[str, AugmentOp] = {op.op: op for op in start.ops}
         self.enabled: dict[str, ipywidgets.Checkbox] = {}
         self.parameters: dict[str, ipywidgets.Widget] = {}
         rows = []
@@ -184,7 +184,7 @@ class AugmentationPreview(StaticSnapshot, ipywidgets.VBox):
     @spec.setter
     def spec(self, spec: AugmentSpec | dict[str, Any]) -> None:
         new: AugmentSpec = parse(AugmentSpec, spec)
-        given = {op.op: op for op in new.ops}
+        given: dict[str, AugmentOp] = {op.op: op for op in new.ops}
         widgets = (*self.enabled.values(), *self.parameters.values())
         for widget in widgets:
             widget.unobserve(self._changed, "value")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets
@@ -223,7 +224,7 @@ class RunsTable(StaticSnapshot, ipywidgets.VBox):
                 f"{html.escape(metric)}.</i>"
             )
             return
-        columns = {
+        columns: dict[str, Sequence[Any]] = {
             column.split(".", 1)[-1]: [None if pd.isna(value) else value for value in rows[column]]
             for column in varying
         }
