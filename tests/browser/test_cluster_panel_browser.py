@@ -33,7 +33,9 @@ def cluster_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
         yield lab
 
 
-def test_devices_lists_the_cluster_nodes_and_the_job_view_its_node(cluster_lab, page, artifacts):
+def test_devices_lists_the_cluster_nodes_and_the_job_view_its_node(
+    cluster_lab: Any, page: Any, artifacts: Path
+) -> None:
     lab = cluster_lab
     assert api(lab, "GET", "status")["executor"] == "ClusterScriptedExecutor"
     job = submit(lab, "cluster-digits", epochs=2)
