@@ -233,7 +233,7 @@ async def cpu_scaling(args: argparse.Namespace) -> list[dict[str, Any]]:
                     running.append(manager.submit({**SPEC, "name": f"cpu-{len(running)}"})["id"])
                 while len(running) > count:
                     manager.cancel(running.pop())
-                await asyncio.sleep(1.0)  # started / cancelled jobs settle
+                await asyncio.sleep(min(1.0, args.window))  # started / cancelled jobs settle
                 live = sum(manager.get(i)["status"] == "running" for i in running)
                 cpu0, tick0, wall0 = time.process_time(), ticking.tick_cpu_s, time.monotonic()
                 await asyncio.sleep(args.window)
