@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -239,3 +241,22 @@ def test_non_finite_metrics_are_written_as_null(tmp_path: Path) -> None:
     assert "NaN" not in line and "Infinity" not in line
     json.loads(line, parse_constant=lambda name: pytest.fail(f"non-standard JSON constant {name}"))
     assert read_events(path)[0][0]["metrics"] == {"loss": None, "accuracy": None, "ok": 0.5}
+
+
+def test_a_script_that_exits_without_closing_its_writer_keeps_every_event(tmp_path):
+    # The background flush thread is a daemon: without the exit hook, events emitted just
+    # before the interpreter ends would stay in the buffer and be lost.
+    path = tmp_path / "events.jsonl"
+    script = (
+        "import sys\n"
+        "from lepton_lab.core.events import EventWriter\n"
+        f"writer = EventWriter({str(path)!r}, flush_interval=0.2)\n"
+        "for n in range(1, 6):\n"
+        "    writer.emit('epoch', epoch=n, step=n, metrics={'loss': 1 / n})\n"
+        "sys.exit(3)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+
+    assert done.returncode == 3, done.stderr
+    events, _ = read_events(path)
+    assert [event["epoch"] for event in events] == [1, 2, 3, 4, 5]

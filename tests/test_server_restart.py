@@ -60,7 +60,7 @@ def test_restarted_server_process_reattaches_the_worker_it_did_not_start(tmp_pat
             final = again.refresh().info
 
         assert final["status"] == "completed" and final["epoch"] == SPEC["train"]["epochs"]
-        assert [e["epoch"] for e in followed if e["type"] == "epoch"] == [2, 3, 4, 5]
+        assert [e["epoch"] for e in followed if e["type"] == "epoch"] == [2, 3, 4, 5], (offset, followed)
         assert followed[-1]["type"] == "status" and followed[-1]["status"] == "completed"
     finally:
         if pid is not None and alive(pid):

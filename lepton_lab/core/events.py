@@ -20,11 +20,13 @@ This module is TensorFlow-free; the server tails event files with :class:`EventT
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +197,20 @@ class FlushTimer:
         self._stopped.set()
 
 
+#: Writers not closed yet: flushed when the interpreter exits, so a script that ends (or calls
+#: ``sys.exit``) without closing its writer still leaves every event it emitted in the file.
+_OPEN_WRITERS: weakref.WeakSet[EventWriter] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_open_writers() -> None:
+    for writer in list(_OPEN_WRITERS):
+        try:
+            writer.flush()
+        except (OSError, ValueError):  # a full disk or a closed file: nothing more can be saved
+            pass
+
+
 class EventWriter:
     """Append events to a file from any thread without blocking the caller.
 
@@ -236,6 +252,7 @@ class EventWriter:
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._flush_loop, name="lepton-events", daemon=True)
         self._thread.start()
+        _OPEN_WRITERS.add(self)
 
     def _terminate_torn_line(self) -> None:
         # A writer killed mid-line leaves a line without newline; end it so the next event
@@ -293,6 +310,7 @@ class EventWriter:
             if self._closed.is_set():
                 return
             self._closed.set()
+        _OPEN_WRITERS.discard(self)
         self._timer.stop()
         self._thread.join()
         self.sync()
