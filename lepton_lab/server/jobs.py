@@ -392,13 +392,14 @@ class JobManager:
 
     def devices(self) -> dict[str, Any]:
         """List the CPU and GPUs with the running jobs placed on each."""
+        nodes = self.executor.nodes() if self.executor else None  # a cluster's nodes, with the jobs each runs
         holders: dict[int | None, list[str]] = {}
         for job in self._jobs.values():
-            if self.scheduler.holds_slot(job):  # where a kernel trains is not known here
+            # Where a kernel trains is not known here; a cluster's jobs are listed on its nodes.
+            if self.scheduler.holds_slot(job) and nodes is None:
                 placed: list[int | None] = [*job.gpus] or [job.gpu]
                 for gpu in placed:
                     holders.setdefault(gpu, []).append(job.id)
-        nodes = self.executor.nodes() if self.executor else None  # a cluster's nodes, with the jobs each runs
         return {
             **({} if nodes is None else {"nodes": nodes}),
             "devices": devices_module.devices(holders),

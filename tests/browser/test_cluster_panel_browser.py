@@ -50,6 +50,8 @@ def test_devices_lists_the_cluster_nodes_and_the_job_view_its_node(
         devices = api(lab, "GET", "devices")
         assert [node["id"] for node in devices["nodes"]] == [HEAD, LOST]
         assert devices["nodes"][0]["jobs"] == [job["id"]]
+        # It runs on a node, not on the server's host: the host's devices hold no job.
+        assert all(not device.get("jobs") for device in devices["devices"])
 
         panel = open_panel(page, lab)
         section = panel.locator(".lepton-lab-devices")
