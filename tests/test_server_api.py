@@ -287,6 +287,13 @@ async def test_job_list_carries_an_etag_and_is_304_until_a_job_changes(jp_fetch,
     assert json.loads((await jp_fetch("lepton-lab", "api", "jobs", params={"status": "failed"})).body) == {
         "jobs": []
     }
+    # openapi.json says so, so generated clients know the header and the 304.
+    document = json.loads((await jp_fetch("lepton-lab", "api", "openapi.json")).body)
+    listing = document["paths"]["/lepton-lab/api/jobs"]["get"]
+    assert "304" in listing["responses"] and "ETag" in listing["responses"]["200"]["headers"]
+    assert {"name": "If-None-Match", "in": "header"}.items() <= next(
+        p for p in listing["parameters"] if p["name"] == "If-None-Match"
+    ).items()
 
 
 async def test_job_list_follows_a_job_index_written_by_another_process(jp_fetch, runs_dir, finished_run):

@@ -108,14 +108,23 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
         "get": _op(
             "List jobs, newest first",
             {
-                "200": _json(
-                    "Jobs",
-                    {
-                        "type": "object",
-                        "required": ["jobs"],
-                        "properties": {"jobs": {"type": "array", "items": _JOB}},
+                "200": {
+                    **_json(
+                        "Jobs",
+                        {
+                            "type": "object",
+                            "required": ["jobs"],
+                            "properties": {"jobs": {"type": "array", "items": _JOB}},
+                        },
+                    ),
+                    "headers": {
+                        "ETag": {
+                            "schema": {"type": "string"},
+                            "description": "Changes whenever the list would; send it back as If-None-Match.",
+                        }
                     },
-                ),
+                },
+                "304": {"description": "Not modified: the list is the one the If-None-Match ETag names."},
                 "400": _ERROR,
             },
             [
@@ -124,7 +133,14 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                     "in": "query",
                     "schema": {"type": "string"},
                     "description": f"Comma-separated statuses to keep: {', '.join(STATUSES)}.",
-                }
+                },
+                {
+                    "name": "If-None-Match",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "An ETag from an earlier answer: 304, no body, while the list holds.",
+                },
             ],
         ),
         "post": _op(
