@@ -6,6 +6,7 @@ The browser half (charts drawn with networking disabled) is tests/browser/test_r
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import subprocess
@@ -222,3 +223,32 @@ def test_a_report_written_elsewhere_is_also_stored_in_its_run_directory(tmp_path
     assert target == tmp_path / "to-share" / "shared.html"
     # What the Lab job view's "Open report" reads (GET jobs/{id}/artifacts/report.html).
     assert run_dir.report_path.read_text(encoding="utf-8") == target.read_text(encoding="utf-8")
+
+
+def test_report_shows_the_runtime_choice_as_the_job_view_does_and_the_probe_in_the_timings(tmp_path):
+    run_dir = RunDir.create(tmp_path / "runs", {"name": "probed", "dataset": {"name": "digits"}})
+    document = json.loads(run_dir.spec_path.read_text(encoding="utf-8"))
+    document["runtime"] = {
+        "device": "CPU",
+        "steps_per_execution": 16,
+        "jit_compile": False,
+        "precision": "float32",
+        "policy": {
+            "source": "measured",
+            "reason": "fastest of 2 candidates",
+            "pinned": [],
+            "probe_s": 4.5,
+            "budget_s": 30.0,
+            "candidates": [
+                {"settings": {"steps_per_execution": 1}, "step_ms": 2.0},
+                {"settings": {"steps_per_execution": 16}, "step_ms": 1.0, "chosen": True},
+            ],
+        },
+    }
+    run_dir.spec_path.write_text(json.dumps(document), encoding="utf-8")
+    text = report(run_dir.path).read_text(encoding="utf-8")
+
+    assert "<td>runtime probe</td>" in text  # its cost is part of the run's timings
+    assert "measured: fastest of 2 candidates; probe 4.50 s (budget 30.00 s)" in text
+    assert "steps/execution 16: 1.000 ms/step  &lt;- chosen" in text
+    assert "&#x27;candidates&#x27;" not in text  # not the raw nested block

@@ -28,6 +28,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lepton_lab.core import runtime_policy
 from lepton_lab.core.run_store import DEFAULT_RUNS_DIR, Run, load_run, run_dirs
 from lepton_lab.sharing import report_figures
 from lepton_lab.sharing.embed import figure_html, plotly_js_script
@@ -355,10 +356,15 @@ def _environment(page: _Page) -> dict[str, Any]:
             ("training time (sum of epochs)", _duration_text(float(epoch_times.sum()))),
             ("mean epoch time", _duration_text(float(epoch_times.mean()))),
         ]
+    runtime = page.document.get("runtime") or {}
+    probe_s = (runtime.get("policy") or {}).get("probe_s")
+    if probe_s:  # the runtime probe's own cost, part of the run's time
+        timings.append(("runtime probe", _duration_text(float(probe_s))))
     timings.append(("report written", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")))
     return {
         "versions": sorted((page.document.get("versions") or {}).items()),
-        "runtime": list((page.document.get("runtime") or {}).items()),
+        # The lines `lepton-lab show` and the Lab's job view show, not the raw nested block.
+        "runtime": runtime_policy.describe(runtime) if isinstance(runtime, dict) else [],
         "timings": timings,
         "error": status.get("error"),
         "traceback": status.get("traceback"),
