@@ -45,7 +45,7 @@ async def until(predicate: Any, timeout: float = 15.0) -> None:
 async def test_a_second_server_reads_the_runs_directory_and_refuses_to_manage_its_jobs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("lepton_lab.server.jobs.TAKEOVER_INTERVAL_S", 0.1)
+    monkeypatch.setattr("lepton_lab.server.recovery.TAKEOVER_INTERVAL_S", 0.1)
     first_executor, second_executor = CountingExecutor(), CountingExecutor()
     first = JobManager(tmp_path, executor=first_executor, holder={"url": "http://first:8888/"})
     first.recover()

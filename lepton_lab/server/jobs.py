@@ -9,11 +9,12 @@ reports only through that directory. The manager is a facade over one module per
   passes it a :class:`~lepton_lab.server.lifecycle.JobContext` for the index and the streams;
 - :mod:`~lepton_lab.server.run_scanner`: runs that kernels and scripts (``lepton_lab.train``,
   the CLI) write into the same runs directory, followed without ever signalling their processes;
-- :mod:`~lepton_lab.server.job_views`: the JSON form of a job.
+- :mod:`~lepton_lab.server.job_views`: the JSON form of a job;
+- :mod:`~lepton_lab.server.recovery`: at start-up, re-attach the workers that outlived the
+  previous server process and mark the others ``interrupted`` (resumable from their checkpoints);
+- :mod:`~lepton_lab.server.subscriptions`: the WebSocket streams of one job and of every job.
 
-It keeps a SQLite index (:class:`~lepton_lab.server.job_index.JobStore`) and, on start-up,
-re-attaches workers that outlived the previous server process (from the opaque worker ref the
-index stores) and marks the others ``interrupted`` so they can be resumed from their checkpoints.
+It keeps a SQLite index (:class:`~lepton_lab.server.job_index.JobStore`) of the runs directory.
 
 Domain errors carry ``http_status``; the handlers map them to responses in one place.
 """
@@ -55,13 +56,14 @@ from lepton_lab.server.lifecycle import (
     JobContext,
     JobLifecycle,
     append_status_event,
-    mark_interrupted,
 )
 from lepton_lab.server.ownership import RunsDirLock, RunsDirTaken
+from lepton_lab.server.recovery import Recovery
 from lepton_lab.server.run_scanner import SCAN_INTERVAL_S, RunScanner
 from lepton_lab.server.scheduling import Scheduler
 from lepton_lab.server.storage import STORAGE_ERRORS, refuse_when_full
-from lepton_lab.server.streams import Broadcaster, Subscriber, encode
+from lepton_lab.server.streams import Broadcaster, Subscriber
+from lepton_lab.server.subscriptions import Subscriptions
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -74,9 +76,6 @@ __all__ = [
     "JobNotFound",
     "JobStateError",
 ]
-
-#: Seconds between tries of a read-only server to take over a runs directory whose manager left.
-TAKEOVER_INTERVAL_S = 2.0
 
 #: The lifecycle of runs trained outside the server: followed through their files, never started.
 _FOLLOWER = JobLifecycle()
@@ -136,7 +135,6 @@ class JobManager:
         self.event_indexes = EventIndexes()  # GET jobs/{id}/events and replays seek with these
         self._listings = JobListings()
         self.lock = RunsDirLock(self.runs_dir, holder or {})
-        self._takeover_task: asyncio.Task[None] | None = None
         self.broadcaster = Broadcaster()
         self._jobs: dict[str, Job] = {}  # queued and running jobs
         self.scheduler = Scheduler(
@@ -165,6 +163,28 @@ class JobManager:
             poll_interval_s=poll_interval_s,
             log=self.log,
         )
+        self.recovery = Recovery(
+            self.runs_dir,
+            self.store,
+            self.lock,
+            executor,
+            self._jobs,
+            adopt=self._adopt,
+            enqueue=self._enqueue,
+            log=self.log,
+        )
+        self.subscriptions = Subscriptions(
+            self.store,
+            self._jobs,
+            self.broadcaster,
+            self.event_indexes,
+            record=self._record,
+            view=self._view,
+            list_jobs=self.list_jobs,
+            read_only=lambda: self.read_only,
+            stopped=lambda: self._stopped,
+            poll_interval_s=poll_interval_s,
+        )
         self._started = False
         self._stopped = False
         self._scan_task: asyncio.Task[None] | None = None
@@ -186,44 +206,8 @@ class JobManager:
     # -- start-up and shutdown -----------------------------------------------------------------
 
     def recover(self) -> None:
-        """Rebuild the index from the run directories and take over the jobs left active.
-
-        Workers still alive (same pid, start time and command line) are re-attached; jobs whose
-        worker is gone become ``interrupted``; queued jobs are queued again in creation order.
-        Only the server holding the runs directory's lock does this; a second one only reads.
-        """
-        if not self.lock.acquire():
-            self.log.warning("Lepton Lab: %s", self.lock.refusal("serving read-only"))
-            return
-        previous = {record["id"]: record for record in self.store.list()}
-        self.store.rebuild(self.runs_dir)
-        for record in sorted(self.store.list(ACTIVE_STATUSES), key=lambda r: (r["created"] or "", r["id"])):
-            run = RunDir(record["run_dir"])
-            if record.get("origin", "server") != "server":
-                self._adopt(run, record)
-                continue
-            before = previous.get(record["id"], {})
-            was_running = record["status"] == "running" or before.get("status") == "running"
-            if not was_running:
-                self._enqueue(Job(run))
-                continue
-            ref = record.get("worker") or before.get("worker")
-            pid = record.get("pid") or before.get("pid")
-            if ref is None and pid:  # a worker started before refs were stored: a local process
-                ref = {"kind": "local", "pid": pid, "create_time": None}
-            worker = self.executor.attach(run, ref) if ref else None
-            if worker is None:
-                who = f"its worker (pid {pid})" if pid else "its worker"
-                mark_interrupted(run, self.store, who, self.log)
-                continue
-            gpus = before.get("gpus") or record.get("gpus") or []
-            job = Job(
-                run, status="running", gpu=before.get("gpu", record.get("gpu")), gpus=gpus, worker=worker
-            )
-            self._jobs[job.id] = job
-            job.node = worker.node
-            self.store.put(job.id, status="running", worker=worker.ref(), pid=worker.pid, node=worker.node)
-            self.log.info("Lepton Lab: re-attached job %s (%s)", job.id, worker.describe())
+        """Rebuild the index and take over the jobs left active (see :class:`~.recovery.Recovery`)."""
+        self.recovery.recover()
 
     @property
     def read_only(self) -> bool:
@@ -240,24 +224,9 @@ class JobManager:
         A server without the runs directory's lock starts nothing: it waits for the lock and then
         takes over as if it had just started.
         """
-        if self._started or self._takeover_task is not None:
+        if self._started:
             return
-        if not self.lock.acquire():
-            self._takeover_task = asyncio.create_task(self._take_over_when_free())
-            return
-        self._begin()
-
-    async def _take_over_when_free(self) -> None:
-        while not self.lock.acquire():
-            await asyncio.sleep(TAKEOVER_INTERVAL_S)
-        self.log.info("Lepton Lab: the other server left; managing the jobs of %s now", self.runs_dir)
-        for job in list(self._jobs.values()):  # watched read-only until now
-            if job.task is not None:
-                job.task.cancel()
-            job.stream.going_away()
-        self._jobs.clear()
-        self.recover()
-        self._begin()
+        self.recovery.start(self._begin)
 
     def _begin(self) -> None:
         self._started = True
@@ -304,7 +273,7 @@ class JobManager:
     async def stop(self) -> None:
         """Stop following jobs and close every stream. Workers keep running: jobs outlive the server."""
         self._stopped = True
-        for task in (self._scan_task, self._takeover_task):
+        for task in (self._scan_task, self.recovery.takeover_task):
             if task is not None:
                 task.cancel()
         tasks = [job.task for job in self._jobs.values() if job.task is not None]
@@ -563,52 +532,12 @@ class JobManager:
 
     def subscribe_job(self, job_id: str, subscriber: Subscriber, after: int = 0) -> None:
         """Send ``job_id``'s events from line ``after`` to ``subscriber``, then follow them live."""
-        if after < 0:
-            raise JobError(f"after: must be a line offset >= 0, got {after}")
-        record = self._record(job_id)
-        job = self._jobs.get(job_id)
-        status = {"type": "status", "job": self._view(record)}
-        if job is not None:
-            subscriber.prepend([encode(status)])
-            job.stream.subscribe(subscriber, after)
-            return
-        if self.read_only and record["status"] in ACTIVE_STATUSES and not self._stopped:
-            job = self._watch(record)  # another server runs it: follow its files live
-            subscriber.prepend([encode(status)])
-            job.stream.subscribe(subscriber, after)
-            return
-        # Finished: its status, the events from `after` to the end, then close.
-        subscriber.prepend([encode(status)])
-        subscriber.prepend_replay(self.event_indexes.get(RunDir(record["run_dir"]).events_path), after)
-        subscriber.finish("job finished")
-
-    def _watch(self, record: dict[str, Any]) -> Job:
-        """Follow the events of an active job another server manages (read-only: writes nothing)."""
-        job = Job(RunDir(record["run_dir"]), status=record["status"], origin=record.get("origin") or "server")
-        self._jobs[job.id] = job
-        job.task = asyncio.create_task(self._watch_until_ended(job))
-        return job
-
-    async def _watch_until_ended(self, job: Job) -> None:
-        while True:
-            job.stream.poll()
-            record = self.store.get(job.id)  # the managing server keeps the shared index
-            if record is None or record["status"] not in ACTIVE_STATUSES:
-                break
-            job.status = record["status"]
-            await asyncio.sleep(self.poll_interval_s)
-        self._jobs.pop(job.id, None)
-        job.stream.poll()
-        if record is not None:
-            job.stream.publish({"type": "status", "job": self._view(record)})
-        job.stream.close()
+        self.subscriptions.subscribe_job(job_id, subscriber, after)
 
     def subscribe_all(self, subscriber: Subscriber) -> None:
         """Send a snapshot of every job to ``subscriber``, then every status and progress change."""
-        self.broadcaster.subscribe(subscriber, {"type": "snapshot", "jobs": self.list_jobs()})
+        self.subscriptions.subscribe_all(subscriber)
 
     def unsubscribe(self, subscriber: Subscriber, job_id: str | None = None) -> None:
         """Stop sending to ``subscriber``."""
-        self.broadcaster.unsubscribe(subscriber)
-        if job_id is not None and job_id in self._jobs:
-            self._jobs[job_id].stream.unsubscribe(subscriber)
+        self.subscriptions.unsubscribe(subscriber, job_id)
