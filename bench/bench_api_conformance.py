@@ -1,6 +1,6 @@
 """Schemathesis against a real server: how many requests, how many 5xx (not part of the test suite).
 
-Starts ``jupyter server`` with Lepton Lab (jobs completed at once by ``tests.fake_executors``), runs
+Starts ``jupyter server`` with Lepton Lab (jobs completed at once by ``tests.fakes``), runs
 ``st run`` with every check (see ``tests.api_server.EXCLUDED_CHECKS``) and counts the requests
 and 5xx answers in its HAR record. Target: 0 5xx in >= 5 000 requests, no check failing.
 

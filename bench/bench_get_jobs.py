@@ -5,7 +5,7 @@ Each client alternates between the routes, so both are measured interleaved, req
 Two scenarios, each on a real Jupyter server with Lepton Lab and no TensorFlow:
 
 ``finished``
-    4 jobs completed at once by ``tests.fake_executors.InstantExecutor``.
+    4 jobs completed at once by ``tests.fakes.InstantExecutor``.
 ``streaming``
     4 jobs whose workers write 200 events/s each (``bench_executors.StreamingExecutor``), each
     followed over its ``jobs/{id}/stream`` WebSocket, as an open Lab panel does.
@@ -52,9 +52,9 @@ RESULTS = Path(__file__).resolve().parent / "results"
 JOBS = 4
 SPEC = {"dataset": {"name": "digits"}, "model": {"preset": "mlp"}, "train": {"epochs": 1}}
 EXECUTORS = {
-    "finished": "tests.fake_executors.InstantExecutor",
+    "finished": "tests.fakes.InstantExecutor",
     "streaming": "bench_executors.StreamingExecutor",
-    "many": "tests.fake_executors.InstantExecutor",
+    "many": "tests.fakes.InstantExecutor",
 }
 #: Jobs per scenario (``many``: a runs directory a class has used for a term).
 JOB_COUNTS = {"finished": JOBS, "streaming": JOBS, "many": 300}
