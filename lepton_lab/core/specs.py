@@ -389,8 +389,13 @@ def _one_per_layer_argument(items: list[ErrorDetails]) -> list[ErrorDetails]:
 
 
 def _describe(error: ValidationError) -> list[str]:
+    return describe_errors(error.errors())
+
+
+def describe_errors(items: list[ErrorDetails]) -> list[str]:
+    """One ``path.to.field: what is wrong`` line per validation error (the lines of :class:`SpecError`)."""
     problems = []
-    for item in _one_per_layer_argument(error.errors()):
+    for item in _one_per_layer_argument(items):
         layer_problem = _layer_problem(item)
         if layer_problem is not None:
             problems.append(layer_problem)
@@ -433,6 +438,15 @@ def parse(model: type[_Spec], data: Any) -> Any:
         return model.model_validate(data)
     except ValidationError as error:
         raise SpecError(_describe(error)) from None
+
+
+def __getattr__(name: str) -> Any:
+    # Sweeps are specs too, defined in sweep_spec (which imports this module): re-exported lazily.
+    if name in ("SweepSpec", "parse_sweep"):
+        from lepton_lab.core import sweep_spec
+
+        return getattr(sweep_spec, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def json_schema() -> dict[str, Any]:
