@@ -396,7 +396,7 @@ export interface IStatusEvent {
     [k: string]: number | null;
   };
   type: 'status';
-  status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
+  status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted' | 'pruned';
   /**
    * Epochs of the whole run.
    */
@@ -476,7 +476,7 @@ export interface IJob {
    */
   name?: string | null;
   tags?: string[];
-  status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
+  status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted' | 'pruned';
   /**
    * ISO 8601 time the job was queued.
    */
@@ -782,10 +782,10 @@ export interface IJobPatch {
 }
 
 // Constants derived from the same models.
-export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted'] as const;
+export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted', 'pruned'] as const;
 export const ACTIVE_STATUSES: readonly JobStatus[] = ['queued', 'running'];
-export const FINISHED_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled', 'interrupted'];
-export const RESUMABLE_STATUSES: readonly JobStatus[] = ['interrupted', 'failed', 'cancelled'];
+export const FINISHED_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled', 'interrupted', 'pruned'];
+export const RESUMABLE_STATUSES: readonly JobStatus[] = ['interrupted', 'failed', 'cancelled', 'pruned'];
 export const ORIGINS = ['server', 'kernel', 'script'] as const;
 export const EVENT_TYPES = ['batch', 'epoch', 'status', 'log', 'eval'] as const;
 export const PRESET_NAMES = ['mlp', 'small_cnn', 'cnn_bn'] as const;

@@ -8,7 +8,7 @@ imports nothing heavier than :mod:`typing`, so the client and the CLI can use it
 Examples
 --------
 >>> STATUSES
-('queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted')
+('queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted', 'pruned')
 >>> "interrupted" in RESUMABLE_STATUSES, "queued" in FINISHED_STATUSES
 (True, False)
 """
@@ -19,10 +19,11 @@ from typing import Literal, get_args
 
 #: A process trains the run now, or will: queued for a slot, or running.
 ActiveStatus = Literal["queued", "running"]
-#: The run does not change any more (unless resumed).
-FinishedStatus = Literal["completed", "failed", "cancelled", "interrupted"]
+#: The run does not change any more (unless resumed). ``pruned``: a sweep stopped the trial early
+#: because it was clearly losing (a cancel on the sweep's behalf; events and checkpoints are kept).
+FinishedStatus = Literal["completed", "failed", "cancelled", "interrupted", "pruned"]
 #: Finished without completing: ``POST jobs/{id}/resume`` continues from the checkpoints.
-ResumableStatus = Literal["interrupted", "failed", "cancelled"]
+ResumableStatus = Literal["interrupted", "failed", "cancelled", "pruned"]
 #: Every value ``status.json``'s ``status`` (and a status event's) may take.
 JobStatus = Literal[ActiveStatus, FinishedStatus]
 #: Who trains a run: a worker the Jupyter server spawned, ``lepton_lab.train`` inside a notebook

@@ -27,7 +27,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from lepton_lab.core import deletion, runmeta
 from lepton_lab.core.event_index import EventIndexes
@@ -79,6 +79,19 @@ __all__ = [
 
 #: The lifecycle of runs trained outside the server: followed through their files, never started.
 _FOLLOWER = JobLifecycle()
+
+#: What a cancel may end a job as.
+_CANCEL_STATUSES = ("cancelled", "pruned")
+
+
+class JobListener(Protocol):
+    """Follows jobs as the manager does (:attr:`JobManager.listeners`): the sweep manager is one."""
+
+    def job_events(self, job_id: str, events: list[dict[str, Any]]) -> None:
+        """Take new events of an active job, in file order (a re-attached job's are read again)."""
+
+    def job_finished(self, job_id: str, job: dict[str, Any]) -> None:
+        """Take the end of a job; ``job`` is its final JSON form."""
 
 
 class JobManager:
@@ -137,6 +150,8 @@ class JobManager:
         self.lock = RunsDirLock(self.runs_dir, holder or {})
         self.broadcaster = Broadcaster()
         self._jobs: dict[str, Job] = {}  # queued and running jobs
+        #: Told of every job's new events and of its end (the sweep manager follows its trials so).
+        self.listeners: list[JobListener] = []
         self.scheduler = Scheduler(
             self._jobs,
             slots,
@@ -162,6 +177,7 @@ class JobManager:
             cancel_grace_s=cancel_grace_s,
             poll_interval_s=poll_interval_s,
             log=self.log,
+            observe=self._observe,
         )
         self.recovery = Recovery(
             self.runs_dir,
@@ -398,8 +414,16 @@ class JobManager:
         self._schedule()
         return self._view(self._record(job.id))
 
-    def cancel(self, job_id: str) -> dict[str, Any]:
-        """Cancel a queued job at once, or SIGTERM a running one's worker (SIGKILL after the grace period)."""
+    def cancel(self, job_id: str, status: str = "cancelled") -> dict[str, Any]:
+        """Cancel a queued job at once, or SIGTERM a running one's worker (SIGKILL after the grace period).
+
+        ``status`` is what the job ends as: ``cancelled``, or ``pruned`` when a sweep stops a
+        losing trial (its events and checkpoints are kept all the same).
+        """
+        if status not in _CANCEL_STATUSES:
+            raise ValueError(
+                f"status: a cancel ends a job as one of {', '.join(_CANCEL_STATUSES)}, not {status!r}"
+            )
         record = self._record(job_id)
         self._check_manager(f"job {job_id} cannot be cancelled here")
         job = self._jobs.get(job_id)
@@ -410,13 +434,14 @@ class JobManager:
                 f"job {job_id} has already ended (its worker exited); its outcome is being recorded"
             )
         job.cancel_requested = True
+        job.cancel_status = status
         if job.external:
             job.run.request_stop()
             self.log.info("Lepton Lab: asked the %s process training %s to stop", job.origin, job_id)
         elif job.status == "queued":
             self._queue.remove(job_id)
-            job.run.write_status(status="cancelled", error="cancelled before it started")
-            append_status_event(job.run, "cancelled", "cancelled before it started")
+            job.run.write_status(status=status, error=f"{status} before it started")
+            append_status_event(job.run, status, f"{status} before it started")
             self.store.sync_run(job.run)
             self._finish(job)
         elif job.worker is not None and job.kill_at is None:
@@ -520,6 +545,21 @@ class JobManager:
         job.stream.publish(message)
         job.stream.close()
         self.broadcaster.publish(message)
+        for listener in list(self.listeners):
+            self._tell(listener.job_finished, job.id, message["job"])
+
+    # -- listeners -----------------------------------------------------------------------------
+
+    def _observe(self, job: Job, events: list[dict[str, Any]]) -> None:
+        for listener in list(self.listeners):
+            self._tell(listener.job_events, job.id, events)
+
+    def _tell(self, method: Callable[[str, Any], None], job_id: str, payload: Any) -> None:
+        """Call a listener; its failure is logged and never stops following the job."""
+        try:
+            method(job_id, payload)
+        except Exception:
+            self.log.exception("Lepton Lab: a listener of job %s failed", job_id)
 
     # -- streaming -----------------------------------------------------------------------------
 

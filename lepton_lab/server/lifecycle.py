@@ -57,6 +57,7 @@ class Job:
     start_error: Exception | None = None  # why it cannot start (e.g. its GPUs went away)
     worker: WorkerHandle | None = None
     cancel_requested: bool = False
+    cancel_status: str = "cancelled"  # what a cancel ends it as: "pruned" when a sweep stops a trial
     kill_at: float | None = None  # monotonic time of the SIGKILL that follows a cancel's SIGTERM
     task: asyncio.Task[None] | None = None
     stream: JobStream = field(init=False)
@@ -121,6 +122,8 @@ class JobContext:
     cancel_grace_s: float = 10.0
     poll_interval_s: float = 0.05
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("lepton_lab"))
+    #: Called with each batch of new events a job's worker wrote (the sweeps' trial reports).
+    observe: Callable[[Job, list[dict[str, Any]]], None] | None = None
 
     def write_failed(self, job: Job, what: str, error: BaseException) -> None:
         """Log (once per run of failures) that a write about ``job`` failed; following it goes on."""
@@ -156,6 +159,8 @@ class JobContext:
         events = job.stream.poll()
         if not events:
             return
+        if self.observe is not None:
+            self.observe(job, events)
         epoch_done = False
         for event in events:
             kind = event.get("type")
@@ -247,10 +252,10 @@ def completed(job: Job, outcome: WorkerExit) -> bool:
 
 
 def failure_status(job: Job, outcome: WorkerExit, error: BaseException | None) -> str:
-    """Return the status of a job that did not complete: cancelled, interrupted, or failed."""
+    """Return the status of a job that did not complete: cancelled (or pruned), interrupted, or failed."""
     recorded = job.run.read_status().get("status")
     if job.cancel_requested and not (job.external and recorded in ACTIVE_STATUSES):
-        return "cancelled"
+        return job.cancel_status
     if job.external and recorded in ACTIVE_STATUSES:
         return "interrupted"  # its process went away mid-run; resuming continues it here
     if error is None and recorded in ("failed", "cancelled"):

@@ -3,7 +3,8 @@
 A subscriber of one job gets its status, then its events from a line offset on, live while the
 job is active; a finished job's events are replayed from its file and the stream closes. A
 read-only server follows an active job another server manages through its files. A subscriber of
-every job gets a snapshot of the jobs, then each status and progress change.
+every job gets a snapshot of the jobs (and of the sweeps, once a sweep manager is attached), then
+each status and progress change.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ class Subscriptions:
         self.read_only = read_only
         self.stopped = stopped
         self.poll_interval_s = poll_interval_s
+        #: Every sweep's JSON form, newest first, for the snapshot (set by the sweep manager).
+        self.list_sweeps: Callable[[], list[dict[str, Any]]] | None = None
 
     def subscribe_job(self, job_id: str, subscriber: Subscriber, after: int = 0) -> None:
         """Send ``job_id``'s events from line ``after`` to ``subscriber``, then follow them live."""
@@ -116,8 +119,11 @@ class Subscriptions:
         job.stream.close()
 
     def subscribe_all(self, subscriber: Subscriber) -> None:
-        """Send a snapshot of every job to ``subscriber``, then every status and progress change."""
-        self.broadcaster.subscribe(subscriber, {"type": "snapshot", "jobs": self.list_jobs()})
+        """Send a snapshot of every job (and sweep) to ``subscriber``, then every change."""
+        snapshot: dict[str, Any] = {"type": "snapshot", "jobs": self.list_jobs()}
+        if self.list_sweeps is not None:
+            snapshot["sweeps"] = self.list_sweeps()
+        self.broadcaster.subscribe(subscriber, snapshot)
 
     def unsubscribe(self, subscriber: Subscriber, job_id: str | None = None) -> None:
         """Stop sending to ``subscriber``."""
