@@ -47,11 +47,14 @@ _LAZY: dict[str, str] = {
     "TrainingDashboard": "lepton_lab.widgets.training_dashboard:TrainingDashboard",
     "EvaluationView": "lepton_lab.widgets.evaluation_view:EvaluationView",
     "RunsTable": "lepton_lab.widgets.runs_table:RunsTable",
+    "SweepView": "lepton_lab.widgets.sweep_view:SweepView",
     # server client (its jobs with watch(): lepton_lab.notebook joins client and widgets)
     "LabClient": "lepton_lab.notebook:LabClient",
     "submit": "lepton_lab.notebook:submit",
     "jobs": "lepton_lab.notebook:jobs",
     "job": "lepton_lab.notebook:job",
+    "sweep": "lepton_lab.notebook:sweep",
+    "sweeps": "lepton_lab.notebook:sweeps",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -7,6 +7,8 @@ the kernel (its runtime file ``jpserver-<pid>.json``); elsewhere set ``LEPTON_LA
 with ``?after=<last offset>`` so no event is lost or repeated. No server code, no TensorFlow, no
 widgets (``job.watch()`` is added by :mod:`lepton_lab.notebook`, the layer above both);
 ``Job.delete`` borrows the confirmation prompt of :mod:`lepton_lab.core.deletion` when called.
+Sweeps (``LabClient.sweep``) are :class:`~lepton_lab.sweep_client.Sweep` objects, from
+:mod:`lepton_lab.sweep_client`.
 
 Examples
 --------
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from lepton_lab.core.job_status import FINISHED_STATUSES
+from lepton_lab.sweep_client import Sweep, sweep_body
 
 API_PATH = "lepton-lab/api/"
 
@@ -181,6 +184,8 @@ class LabClient:
 
     #: The class of the jobs this client returns (:mod:`lepton_lab.notebook` adds ``watch()``).
     job_type: type[Job]
+    #: The class of the sweeps this client returns (:mod:`lepton_lab.notebook` adds ``watch()``).
+    sweep_type: type[Sweep] = Sweep
 
     def __init__(self, url: str, token: str | None = None, timeout: float = 30.0) -> None:
         self.url = url if url.endswith("/") else url + "/"
@@ -410,6 +415,27 @@ class LabClient:
         """List the dataset registry."""
         result: list[dict[str, Any]] = self.request("GET", "datasets")["datasets"]
         return result
+
+    def sweep(self, spec: Any) -> Sweep:
+        """Start a hyperparameter sweep (:mod:`lepton_lab.sweep_client`).
+
+        Parameters
+        ----------
+        spec
+            A :class:`~lepton_lab.core.sweep_spec.SweepSpec`, a dict in its shape, or its JSON
+            text. An invalid one raises :class:`ApiError` (400) naming the path and the reason,
+            before any trial starts.
+        """
+        return self.sweep_type(self, self.request("POST", "sweeps", sweep_body(spec)))
+
+    def sweeps(self) -> list[Sweep]:
+        """Sweeps on the server, newest first."""
+        return [self.sweep_type(self, info) for info in self.request("GET", "sweeps")["sweeps"]]
+
+    def get_sweep(self, sweep_id: str) -> Sweep:
+        """Fetch the sweep ``sweep_id``."""
+        info = self.request("GET", f"sweeps/{urllib.parse.quote(sweep_id, safe='')}")
+        return self.sweep_type(self, info)
 
 
 class Job:
@@ -655,3 +681,18 @@ def jobs(status: str | list[str] | None = None) -> list[Job]:
 def job(job_id: str) -> Job:
     """Fetch the job ``job_id`` from the server this kernel belongs to."""
     return _client().job(job_id)
+
+
+def sweep(spec: Any) -> Sweep:
+    """Start a sweep on the server this kernel belongs to (see :meth:`LabClient.sweep`)."""
+    return _client().sweep(spec)
+
+
+def sweeps() -> list[Sweep]:
+    """Sweeps on the server this kernel belongs to, newest first."""
+    return _client().sweeps()
+
+
+def get_sweep(sweep_id: str) -> Sweep:
+    """Fetch the sweep ``sweep_id`` from the server this kernel belongs to."""
+    return _client().get_sweep(sweep_id)

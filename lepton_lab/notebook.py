@@ -10,6 +10,8 @@ they are joined:
   ``live=True``: a plot that tails the run's ``events.jsonl``;
 - :class:`Job` is the client's job with :meth:`Job.watch` (a live plot of the job), which
   ``submit``, ``job`` and ``jobs`` return.
+- :class:`Sweep` is the client's sweep with :meth:`Sweep.watch` (a live
+  :class:`~lepton_lab.widgets.sweep_view.SweepView`), which ``sweep`` and ``sweeps`` return.
 
 Nothing heavy is imported until a function is called.
 """
@@ -19,11 +21,14 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from lepton_lab import client
+from lepton_lab import client, sweep_client
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from lepton_lab.core.run_store import Run
     from lepton_lab.widgets.live_plot import LivePlot
+    from lepton_lab.widgets.sweep_view import SweepView
 
 _LOG = logging.getLogger("lepton_lab")
 
@@ -49,10 +54,33 @@ class Job(client.Job):
         return plot
 
 
+class Sweep(sweep_client.Sweep):
+    """A sweep on the server (see :class:`lepton_lab.sweep_client.Sweep`) that can be watched live."""
+
+    def watch(self) -> SweepView:
+        """Show a live :class:`~lepton_lab.widgets.sweep_view.SweepView` of this sweep in the cell.
+
+        Best-so-far curve, trial table, parallel coordinates and parameter importance, redrawn
+        as trials report; ``sweep.wait()`` waits for the view's final draw too. Works after a
+        kernel restart: ``lepton_lab.sweeps()[0].watch()``.
+        """
+        try:
+            from lepton_lab.widgets.sweep_view import SweepView
+        except ImportError as error:
+            raise ImportError(
+                f"Sweep.watch() needs lepton_lab.widgets.sweep_view ({error}); install the widget "
+                "dependencies (ipywidgets, anywidget) or read sweep.trials()"
+            ) from error
+        view = SweepView(self)
+        self._views.append(view)
+        return view.display()
+
+
 class LabClient(client.LabClient):
-    """:class:`lepton_lab.client.LabClient` whose jobs have :meth:`Job.watch`."""
+    """:class:`lepton_lab.client.LabClient` whose jobs and sweeps have ``watch()``."""
 
     job_type = Job
+    sweep_type = Sweep
 
 
 def _watchable(job: client.Job) -> Job:
@@ -72,6 +100,79 @@ def jobs(status: str | list[str] | None = None) -> list[Job]:
 def job(job_id: str) -> Job:
     """Fetch the job ``job_id`` from the server this kernel belongs to."""
     return _watchable(client.job(job_id))
+
+
+def _watchable_sweep(sweep: sweep_client.Sweep) -> Sweep:
+    return sweep if isinstance(sweep, Sweep) else Sweep(sweep.client, sweep.info)
+
+
+def sweep(
+    spec: Any,
+    space: Mapping[str, Any],
+    *,
+    objective: str | Mapping[str, Any] = "val_accuracy",
+    direction: str | None = None,
+    strategy: str = "tpe",
+    max_trials: int | None = 20,
+    parallel: int | None = None,
+    pruner: str = "median",
+    seed: int = 0,
+    name: str | None = None,
+) -> Sweep:
+    """Start a hyperparameter sweep of ``spec`` over ``space`` on the server this kernel belongs to.
+
+    Each trial is an ordinary job (tagged ``sweep:<id>`` and ``trial:<n>``) with the trial's
+    parameters applied to ``spec``; Optuna picks them (``strategy``) and stops clearly losing
+    trials early (``pruner``).
+
+    Parameters
+    ----------
+    spec
+        The base JobSpec (a :class:`~lepton_lab.core.specs.JobSpec`, a dict or JSON text).
+    space
+        ``{dotted path: dimension}``: ``{"type": "float", "low", "high", "log", "step"}``,
+        ``{"type": "int", "low", "high", "step"}`` or ``{"type": "categorical", "choices": [...]}``.
+    objective
+        The epoch metric to optimise; a trial's value is its best epoch value.
+    direction
+        ``"maximize"`` or ``"minimize"``; by default minimize for ``*loss``, else maximize.
+    strategy
+        ``"tpe"``, ``"random"`` or ``"grid"``.
+    max_trials
+        Trials to run (a grid runs at most its size; None: the whole grid).
+    parallel
+        Trials at once; None: as many as the server has job slots.
+    pruner
+        ``"median"``, ``"hyperband"`` or ``"none"``.
+    seed
+        The sampler's seed: the same seed proposes the same parameters.
+    name
+        Shown in the Lab panel and as each trial job's name (``"<name> #<n>"``).
+
+    Raises
+    ------
+    lepton_lab.client.ApiError
+        The server refused the sweep (HTTP 400): the message names the path and the reason,
+        e.g. ``space.train.learning_rate: low 0.1 must be below high 0.01``.
+
+    Examples
+    --------
+    >>> sweep = ll.sweep({"dataset": {"name": "digits"}, "train": {"epochs": 4}},   # doctest: +SKIP
+    ...                  {"train.learning_rate": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
+    ...                   "train.batch_size": {"type": "categorical", "choices": [32, 64, 128]}},
+    ...                  max_trials=12)
+    >>> sweep.watch()                                                               # doctest: +SKIP
+    """
+    body = sweep_client.sweep_request(
+        spec, space, objective=objective, direction=direction, strategy=strategy,
+        max_trials=max_trials, parallel=parallel, pruner=pruner, seed=seed, name=name,
+    )  # fmt: skip
+    return _watchable_sweep(client.sweep(body))
+
+
+def sweeps() -> list[Sweep]:
+    """Sweeps on the server this kernel belongs to, newest first."""
+    return [_watchable_sweep(found) for found in client.sweeps()]
 
 
 def _watch_run(run: Run) -> Any:

@@ -23,6 +23,7 @@ _LAZY: dict[str, str] = {
     "TrainingDashboard": "lepton_lab.widgets.training_dashboard",
     "EvaluationView": "lepton_lab.widgets.evaluation_view",
     "RunsTable": "lepton_lab.widgets.runs_table",
+    "SweepView": "lepton_lab.widgets.sweep_view",
 }
 
 __all__ = list(_LAZY)

@@ -94,10 +94,12 @@ def declared_subplots(layout: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def category_label_room(traces: list[dict[str, Any]], layout: dict[str, Any], width: float) -> float:
-    """Left margin that fits the labels of category y axes (heatmap rows) and the axis title."""
+    """Left margin that fits the labels of category y axes (heatmap rows, horizontal bars) and its title."""
     labels = [
-        str(label) for trace in traces if trace_type(trace) == "heatmap" for label in trace.get("y") or []
-    ]
+        str(label) for trace in traces
+        if trace_type(trace) == "heatmap" or (trace_type(trace) == "bar" and trace.get("orientation") == "h")
+        for label in trace.get("y") or []
+    ]  # fmt: skip
     if not labels:
         return 0.0
     title = 20 if title_text(_axis_settings(layout, "y").get("title")) else 0
@@ -116,7 +118,8 @@ def _trace_values(trace: dict[str, Any], letter: str) -> tuple[list[Any], bool, 
     values = trace.get(letter)
     values = list(values) if values is not None else list(range(len(other)))
     if kind == "bar":
-        if letter == "x":
+        category_letter = "y" if trace.get("orientation") == "h" else "x"  # horizontal bars: names on y
+        if letter == category_letter:
             return [str(value) for value in values], True, False, 0.0
         return values, False, True, 0.05
     markers = "markers" in str(trace.get("mode") or "")
@@ -241,26 +244,33 @@ def _scatter(trace: dict[str, Any], index: int, x: Axis, y: Axis) -> list[str]:
 def _bars(
     trace: dict[str, Any], index: int, x: Axis, y: Axis, slot: int, slots: int, layout: dict[str, Any]
 ) -> list[str]:
-    values = list(trace.get("y") or [])
-    names = trace.get("x")
+    horizontal = trace.get("orientation") == "h"  # bars grow along x from names on the y axis
+    names_axis, values_axis = (y, x) if horizontal else (x, y)
+    values = list(trace.get("x" if horizontal else "y") or [])
+    names = trace.get("y" if horizontal else "x")
     categories = [str(name) for name in names] if names is not None else [str(i) for i in range(len(values))]
     gap = as_number(layout.get("bargap"))
     group = 1 - (0.2 if gap is None else gap)
     width = group / slots
     offset = -group / 2 + (slot + 0.5) * width
-    base = y.at(min(max(0.0, y.lo), y.hi))
+    base = values_axis.at(min(max(0.0, values_axis.lo), values_axis.hi))
     colour = esc(trace_colour(trace, index, "marker"))
     parts = []
     for category, value in zip(categories, values, strict=False):
-        position, number = x.px(category), as_number(value)
+        position, number = names_axis.px(category), as_number(value)
         if position is None or number is None:
             continue
-        left = x.at(x.categories.index(category) + offset - width / 2) if x.categories else position
-        right = x.at(x.categories.index(category) + offset + width / 2) if x.categories else position
-        top = y.at(number)
+        slot_of = names_axis.categories.index(category) if names_axis.categories else None
+        low = names_axis.at(slot_of + offset - width / 2) if slot_of is not None else position
+        high = names_axis.at(slot_of + offset + width / 2) if slot_of is not None else position
+        end = values_axis.at(number)
+        if horizontal:
+            box = (min(base, end), min(low, high), abs(end - base), abs(high - low))
+        else:
+            box = (min(low, high), min(end, base), abs(high - low), abs(base - end))
         parts.append(
-            f'<rect class="bar" x="{coord(min(left, right))}" y="{coord(min(top, base))}" '
-            f'width="{coord(abs(right - left))}" height="{coord(abs(base - top))}" fill="{colour}"/>'
+            f'<rect class="bar" x="{coord(box[0])}" y="{coord(box[1])}" '
+            f'width="{coord(box[2])}" height="{coord(box[3])}" fill="{colour}"/>'
         )
     return parts
 
