@@ -22,6 +22,8 @@ export interface ICurveStyle {
   className: string;
   /** Draw a dot at each point (epoch curves). */
   markers?: boolean;
+  /** Join the points with a line (default true; false with `markers` draws a scatter). */
+  line?: boolean;
 }
 
 export interface IChartOptions {
@@ -172,11 +174,12 @@ export class LineChart {
         legend.item.hidden = true;
         continue;
       }
-      path.setAttribute('d', pathData(series.xs, series.ys, sx, sy));
+      path.setAttribute('d', curve.line === false ? '' : pathData(series.xs, series.ys, sx, sy));
       const dots = this._dots.get(curve.key);
       if (dots) {
-        // Dots only while they are few enough to tell apart.
-        dots.setAttribute('d', series.length <= 80 ? dotsData(series.xs, series.ys, sx, sy) : '');
+        // Dots only while they are few enough to tell apart (always when they are all there is).
+        const shown = series.length <= 80 || curve.line === false;
+        dots.setAttribute('d', shown ? dotsData(series.xs, series.ys, sx, sy) : '');
       }
       legend.item.hidden = false;
       legend.value.textContent = formatMetric(series.last?.y);

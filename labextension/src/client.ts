@@ -16,6 +16,7 @@ import type {
   IServerStatus,
   JobStatus
 } from './payloads';
+import type { ISweep, ISweepsPage, ITrial, ITrialsPage } from './sweeppayloads';
 import { apiUrl, socketUrl } from './urls';
 
 /** The part of a fetch `Response` the client reads. */
@@ -178,10 +179,33 @@ export class LeptonClient {
   datasets(): Promise<unknown> {
     return this.request<unknown>('datasets');
   }
+
+  /** Every sweep, newest first. */
+  async sweeps(): Promise<ISweep[]> {
+    return (await this.request<ISweepsPage>('sweeps')).sweeps;
+  }
+
+  sweep(id: string): Promise<ISweep> {
+    return this.request<ISweep>(sweepPath(id));
+  }
+
+  /** The trials of a sweep, by number. */
+  async sweepTrials(id: string): Promise<ITrial[]> {
+    return (await this.request<ITrialsPage>(`${sweepPath(id)}/trials`)).trials;
+  }
+
+  /** Cancel a sweep: its queued trials never start, its running ones are cancelled. */
+  cancelSweep(id: string): Promise<ISweep> {
+    return this.request<ISweep>(sweepPath(id), { method: 'DELETE' });
+  }
 }
 
 function jobPath(id: string): string {
   return `jobs/${encodeURIComponent(id)}`;
+}
+
+function sweepPath(id: string): string {
+  return `sweeps/${encodeURIComponent(id)}`;
 }
 
 function errorFrom(response: IResponseLike, data: unknown): ApiError {

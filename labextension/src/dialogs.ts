@@ -5,6 +5,8 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 
 import { cancelQuestion } from './format';
 import { IJob } from './payloads';
+import { ISweep } from './sweeppayloads';
+import { cancelSweepQuestion } from './sweeps';
 
 /** Ask whether to cancel `job`; resolves to true only when the user confirms. */
 export async function confirmCancel(job: IJob): Promise<boolean> {
@@ -13,6 +15,18 @@ export async function confirmCancel(job: IJob): Promise<boolean> {
     title,
     body,
     buttons: [Dialog.cancelButton({ label: 'Keep training' }), Dialog.warnButton({ label: 'Cancel job' })],
+    defaultButton: 0
+  });
+  return result.button.accept;
+}
+
+/** Ask whether to cancel `sweep`; resolves to true only when the user confirms. */
+export async function confirmCancelSweep(sweep: ISweep): Promise<boolean> {
+  const { title, body } = cancelSweepQuestion(sweep);
+  const result = await showDialog({
+    title,
+    body,
+    buttons: [Dialog.cancelButton({ label: 'Keep sweeping' }), Dialog.warnButton({ label: 'Cancel sweep' })],
     defaultButton: 0
   });
   return result.button.accept;

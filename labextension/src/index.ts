@@ -2,8 +2,8 @@
  * Lepton Lab JupyterLab extension entry point.
  *
  * Wires the shared LeptonModel (REST client + live sockets) to the side
- * panel, the job views in the main area, notifications on completion, palette
- * commands and the launcher's tutorial notebooks.
+ * panel, the job and sweep views in the main area, notifications on
+ * completion, palette commands and the launcher's tutorial notebooks.
  */
 import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, InputDialog, MainAreaWidget, Notification, WidgetTracker } from '@jupyterlab/apputils';
@@ -14,8 +14,9 @@ import { createClient, socketFactory } from './api';
 import { leptonIcon, tutorialIcons } from './icons';
 import { JobView } from './jobview';
 import { LeptonModel } from './model';
-import { completionMessage, shouldNotify } from './notifications';
+import { completionMessage, shouldNotify, sweepMessage } from './notifications';
 import { LeptonLabPanel } from './panel';
+import { SweepView } from './sweepview';
 import { IContentsEntry, TutorialIcon, pickTutorials, tutorialsFolder } from './tutorials';
 
 export { leptonIcon };
@@ -24,6 +25,7 @@ export { leptonIcon };
 export namespace CommandIDs {
   export const openPanel = 'lepton-lab:open-panel';
   export const openJob = 'lepton-lab:open-job';
+  export const openSweep = 'lepton-lab:open-sweep';
   export const refresh = 'lepton-lab:refresh';
   export const openTutorial = 'lepton-lab:open-tutorial';
 }
@@ -43,6 +45,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
   ) => {
     const model = new LeptonModel({ client: createClient(), connect: socketFactory() });
     const tracker = new WidgetTracker<MainAreaWidget<JobView>>({ namespace: 'lepton-lab-job' });
+    const sweepTracker = new WidgetTracker<MainAreaWidget<SweepView>>({ namespace: 'lepton-lab-sweep' });
     const serverRoot = PageConfig.getOption('serverRoot');
 
     const openJob = (id: string): MainAreaWidget<JobView> => {
@@ -67,7 +70,24 @@ const plugin: JupyterFrontEndPlugin<void> = {
       return widget;
     };
 
-    const panel = new LeptonLabPanel({ model, openJob });
+    const openSweep = (id: string): MainAreaWidget<SweepView> => {
+      const existing = sweepTracker.find(widget => widget.content.sweepId === id);
+      if (existing) {
+        app.shell.activateById(existing.id);
+        return existing;
+      }
+      const content = new SweepView({ model, sweepId: id, openJob });
+      const widget = new MainAreaWidget({ content });
+      widget.id = `lepton-lab-sweep-${id}`;
+      widget.title.icon = leptonIcon;
+      widget.title.closable = true;
+      void sweepTracker.add(widget);
+      app.shell.add(widget, 'main');
+      app.shell.activateById(widget.id);
+      return widget;
+    };
+
+    const panel = new LeptonLabPanel({ model, openJob, openSweep });
     panel.title.icon = leptonIcon;
     app.shell.add(panel, 'left', { rank: 600 });
     restorer?.add(panel, panel.id);
@@ -90,6 +110,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
+    app.commands.addCommand(CommandIDs.openSweep, {
+      label: args => `Lepton Lab: Open Sweep ${args.id ?? ''}`.trim(),
+      caption: 'Best so far, trials and parameters of one sweep',
+      icon: leptonIcon,
+      isVisible: args => typeof args.id === 'string',
+      execute: args => (typeof args.id === 'string' ? openSweep(args.id) : undefined)
+    });
     app.commands.addCommand(CommandIDs.refresh, {
       label: 'Lepton Lab: Refresh Jobs',
       execute: () => panel.refresh()
@@ -109,6 +136,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
         command: CommandIDs.openJob,
         args: widget => ({ id: widget.content.jobId }),
         name: widget => widget.content.jobId
+      });
+      void restorer.restore(sweepTracker, {
+        command: CommandIDs.openSweep,
+        args: widget => ({ id: widget.content.sweepId }),
+        name: widget => widget.content.sweepId
       });
     }
 
@@ -130,6 +162,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
           Notification.error(message, options);
         }
       });
+    });
+
+    model.sweepTransitions.connect((_, transition) => {
+      const note = sweepMessage(transition);
+      if (!note) {
+        return;
+      }
+      const options = {
+        autoClose: note.type === 'success' ? 8000 : (false as const),
+        actions: [{ label: 'Open', callback: () => void openSweep(transition.id) }]
+      };
+      if (note.type === 'success') {
+        Notification.success(note.message, options);
+      } else {
+        Notification.error(note.message, options);
+      }
     });
 
     if (launcher) {

@@ -6,18 +6,21 @@
  * that job (reference counted), reconnecting with backoff and resuming from
  * the last offset it received. Running jobs are always followed (the panel's
  * progress, ETA and sparkline need them); feeds of finished jobs stay cached
- * (bounded) so reopening a view costs nothing.
+ * (bounded) so reopening a view costs nothing. Sweeps come with the job list
+ * (`GET sweeps`, the snapshot) and as `sweep` messages of the same socket.
  *
  * No JupyterLab or DOM imports: the client and the socket factory are passed
  * in, so the unit tests drive the model with fakes.
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { LeptonClient } from './client';
+import { ApiError, LeptonClient } from './client';
 import { IJobTransition, JobsState } from './jobs';
 import { IMetricsOptions, JobMetrics } from './metrics';
 import { IReconnectOptions, ReconnectingSocket, SocketFactory, SocketState } from './socket';
 import { IEventsMessage, IJob, IJobPatch, IJobSpec, StreamMessage, isFinished } from './payloads';
+import { ISweep } from './sweeppayloads';
+import { ISweepTransition, SweepsState } from './sweeps';
 
 export interface IModelOptions {
   client: LeptonClient;
@@ -175,6 +178,7 @@ export class LeptonModel {
   readonly connect: SocketFactory;
   readonly socketOptions: IModelOptions['socketOptions'] & object;
   readonly state = new JobsState();
+  readonly sweeps = new SweepsState();
 
   /** Emits after the job list changed. */
   get changed(): ISignal<LeptonModel, void> {
@@ -184,6 +188,11 @@ export class LeptonModel {
   /** Emits every status change of a job already known (not jobs first seen in a list). */
   get transitions(): ISignal<LeptonModel, IJobTransition> {
     return this._transitions;
+  }
+
+  /** Emits every state change of a sweep already known (a sweep that completed, failed, was cancelled). */
+  get sweepTransitions(): ISignal<LeptonModel, ISweepTransition> {
+    return this._sweepTransitions;
   }
 
   /** Emits the `stream` socket's state. */
@@ -233,14 +242,9 @@ export class LeptonModel {
     }
   }
 
-  /** Re-read the job list over REST. */
+  /** Re-read the job and sweep lists over REST. */
   async refresh(): Promise<void> {
-    try {
-      const jobs = await this.client.jobs();
-      this._applyTransitions(this.state.replaceAll(jobs), true);
-    } catch (error) {
-      this._errors.emit(error as Error);
-    }
+    await Promise.all([this._refreshJobs(), this._refreshSweeps()]);
   }
 
   /** The shared feed of job `id` (created on first use, without taking a reference). */
@@ -259,6 +263,13 @@ export class LeptonModel {
   /** The feed of `id` if one exists (never creates one). */
   existingFeed(id: string): JobFeed | undefined {
     return this._feeds.get(id);
+  }
+
+  /** Cancel a sweep (its queued trials never start, its running ones are cancelled). */
+  async cancelSweep(id: string): Promise<ISweep> {
+    const sweep = await this.client.cancelSweep(id);
+    this._onStreamMessage({ type: 'sweep', sweep });
+    return sweep;
   }
 
   async submit(spec: IJobSpec): Promise<IJob> {
@@ -311,11 +322,13 @@ export class LeptonModel {
     if (message.type === 'deleted') {
       this._dropFeed(message.id);
     }
+    const sweeps = this.sweeps.apply(message);
     const transitions = this.state.apply(message);
     this._applyTransitions(transitions, message.type === 'snapshot');
-    if (transitions.length === 0 && this.state.version !== before) {
+    if (transitions.length === 0 && (this.state.version !== before || sweeps.changed)) {
       this._changed.emit();
     }
+    this._emitSweepTransitions(sweeps.transitions);
   }
 
   /** @internal A viewer gave a feed back. */
@@ -324,6 +337,37 @@ export class LeptonModel {
       feed.close();
     }
     this._evict();
+  }
+
+  private async _refreshJobs(): Promise<void> {
+    try {
+      const jobs = await this.client.jobs();
+      this._applyTransitions(this.state.replaceAll(jobs), true);
+    } catch (error) {
+      this._errors.emit(error as Error);
+    }
+  }
+
+  private async _refreshSweeps(): Promise<void> {
+    try {
+      const transitions = this.sweeps.replaceAll(await this.client.sweeps());
+      this._changed.emit();
+      this._emitSweepTransitions(transitions);
+    } catch (error) {
+      // A server from before sweeps has no such route: it simply has no sweeps.
+      if (!(error instanceof ApiError && error.status === 404)) {
+        this._errors.emit(error as Error);
+      }
+    }
+  }
+
+  private _emitSweepTransitions(transitions: ISweepTransition[]): void {
+    // Only changes seen happening are news: a sweep first seen in a list is how things are.
+    for (const transition of transitions) {
+      if (transition.from !== null) {
+        this._sweepTransitions.emit(transition);
+      }
+    }
   }
 
   /** @param fullList - The transitions come from a whole new list (a snapshot or `GET jobs`). */
@@ -399,6 +443,7 @@ export class LeptonModel {
 
   private _changed = new Signal<LeptonModel, void>(this);
   private _transitions = new Signal<LeptonModel, IJobTransition>(this);
+  private _sweepTransitions = new Signal<LeptonModel, ISweepTransition>(this);
   private _connectionChanged = new Signal<LeptonModel, SocketState>(this);
   private _errors = new Signal<LeptonModel, Error>(this);
   private _socket: ReconnectingSocket | null = null;

@@ -1,6 +1,7 @@
 /**
- * What to say when a job finishes: which transitions deserve a notification,
- * the final metric worth quoting, and the message text.
+ * What to say when a job or a sweep finishes: which transitions deserve a
+ * notification, the final metric worth quoting, and the message text. A
+ * sweep's trials are not announced one by one: the sweep is, when it ends.
  *
  * Pure functions; `index.ts` hands the result to JupyterLab's `Notification`.
  */
@@ -8,6 +9,9 @@ import type { IJobTransition } from './jobs';
 import type { JobMetrics } from './metrics';
 import { formatMetric } from './format';
 import { isFinished } from './payloads';
+import { sweepIdOf } from './sweeppayloads';
+import type { ISweepTransition } from './sweeps';
+import { bestLabel } from './sweeps';
 
 /** Metrics quoted in a notification, best first, with their labels. */
 export const FINAL_METRICS: readonly [string, string][] = [
@@ -18,12 +22,29 @@ export const FINAL_METRICS: readonly [string, string][] = [
   ['loss', 'loss']
 ];
 
-/** Whether a transition is news for the user: a job that was queued or running completed or failed. */
+/**
+ * Whether a transition is news for the user: a job that was queued or running completed or
+ * failed (not a sweep's trial: its sweep is announced instead).
+ */
 export function shouldNotify(transition: IJobTransition): boolean {
-  if (transition.from === null || isFinished(transition.from)) {
+  if (transition.from === null || isFinished(transition.from) || sweepIdOf(transition.job) !== null) {
     return false;
   }
   return transition.to === 'completed' || transition.to === 'failed';
+}
+
+/** The notification for a sweep that completed or failed (null for other changes). */
+export function sweepMessage(transition: ISweepTransition): { type: 'success' | 'error'; message: string } | null {
+  if (transition.from !== 'running' || (transition.to !== 'completed' && transition.to !== 'failed')) {
+    return null;
+  }
+  const sweep = transition.sweep;
+  const done = sweep.counts?.completed ?? 0;
+  const trials = `${done} trial${done === 1 ? '' : 's'} completed`;
+  if (transition.to === 'completed') {
+    return { type: 'success', message: `Lepton Lab: sweep "${sweep.name}" completed: ${trials}, ${bestLabel(sweep)}` };
+  }
+  return { type: 'error', message: `Lepton Lab: sweep "${sweep.name}" failed after ${trials}; ${bestLabel(sweep)}` };
 }
 
 /** The best final metric known for a job: evaluation first, then the last epoch. */

@@ -1,43 +1,27 @@
 /**
  * The "Lepton Lab" side panel: every job on this server, live, and the devices.
  *
- * Rows are keyed by job id and updated in place (text only where it changed);
+ * A sweep's trials are grouped under one expandable sweep row. Rows are keyed
+ * by job (or sweep) id and updated in place (text only where it changed);
  * renders are coalesced with FrameThrottle, so a fast job does not make the
  * panel redraw more than a few times a second.
  */
 import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import { Sparkline } from './chart';
-import { confirmCancel } from './dialogs';
-import { bar, button, el, kv, messageOf, setBar, setText } from './dom';
-import {
-  deviceLabel,
-  formatBytes,
-  formatPercent,
-  jobTag,
-  latestMetrics,
-  metricsLabel,
-  originLabel,
-  progressLabel,
-  progressOf
-} from './format';
+import { confirmCancel, confirmCancelSweep } from './dialogs';
+import { bar, button, el, kv, messageOf } from './dom';
+import { deviceLabel, formatBytes, formatPercent } from './format';
 import { FilterBox } from './filterbox';
 import { filterJobs } from './jobfilter';
+import { JobRow } from './jobrow';
 import { JobFilter } from './jobs';
-import { JobFeed, LeptonModel } from './model';
+import { LeptonModel } from './model';
 import { INodeRow, nodeRows } from './nodes';
-import { RunActions } from './runactions';
+import { groupEntries } from './sweeps';
+import { SweepRow } from './sweeprow';
 import { FrameThrottle } from './throttle';
-import {
-  CANCELLABLE_STATUSES,
-  IClusterNode,
-  IDevice,
-  IJob,
-  IServerStatus,
-  JOB_STATUSES,
-  RESUMABLE_STATUSES
-} from './payloads';
+import { IClusterNode, IDevice, IJob, IServerStatus, JOB_STATUSES } from './payloads';
 
 /** Finished jobs near the top of the list whose curves are loaded for their sparklines. */
 const SPARKLINE_ROWS = 12;
@@ -48,6 +32,8 @@ export interface IPanelOptions {
   model: LeptonModel;
   /** Open the job view of a job. */
   openJob: (id: string) => void;
+  /** Open the sweep view of a sweep. */
+  openSweep: (id: string) => void;
 }
 
 export class LeptonLabPanel extends Widget {
@@ -55,6 +41,7 @@ export class LeptonLabPanel extends Widget {
     super();
     this._model = options.model;
     this._openJob = options.openJob;
+    this._openSweep = options.openSweep;
     this.id = 'lepton-lab-panel';
     this.addClass('lepton-lab-panel');
     this.title.caption = 'Lepton Lab';
@@ -138,6 +125,10 @@ export class LeptonLabPanel extends Widget {
       row.dispose();
     }
     this._rows.clear();
+    for (const row of this._sweepRows.values()) {
+      row.dispose();
+    }
+    this._sweepRows.clear();
     super.dispose();
   }
 
@@ -244,41 +235,90 @@ export class LeptonLabPanel extends Widget {
     }
     this._renderFilter();
     const listed = this._model.state.list(this._filterValue);
-    const jobs = filterJobs(listed, this._filterBox.query);
+    const query = this._filterBox.query;
+    const jobs = filterJobs(listed, query);
     this._filterBox.showCount(jobs.length, listed.length, listed.filter(job => job.archived).length);
-    const wanted = new Set(jobs.map(job => job.id));
-    for (const [id, row] of this._rows) {
-      if (!wanted.has(id)) {
-        row.dispose();
-        this._rows.delete(id);
+    // A sweep none of whose trials is listed still shows while nothing is filtered (it may
+    // have no trial yet), and among the active ones while it runs.
+    const unfiltered = this._filterValue === 'all' && query.terms.length === 0;
+    const entries = groupEntries(
+      jobs,
+      this._model.sweeps.list(),
+      sweep => unfiltered || (this._filterValue === 'active' && sweep.state === 'running')
+    );
+    const wantedJobs = new Set<string>();
+    const wantedSweeps = new Set<string>();
+    for (const entry of entries) {
+      if (entry.kind === 'job') {
+        wantedJobs.add(entry.job.id);
+      } else {
+        wantedSweeps.add(entry.sweep.id);
+        if (this._expanded.has(entry.sweep.id)) {
+          entry.trials.forEach(job => wantedJobs.add(job.id));
+        }
       }
     }
+    dropUnwanted(this._rows, wantedJobs);
+    dropUnwanted(this._sweepRows, wantedSweeps);
     const now = Date.now() / 1000;
-    let previous: HTMLElement | null = null;
-    jobs.forEach((job, index) => {
-      let row = this._rows.get(job.id);
+    const top: HTMLElement[] = [];
+    entries.forEach((entry, index) => {
+      if (entry.kind === 'job') {
+        const { job } = entry;
+        // Running jobs are followed by the model; recent finished ones load their curves once.
+        top.push(this._jobRow(job, job.status === 'running' || (index < SPARKLINE_ROWS && job.status !== 'queued'), now));
+        return;
+      }
+      const { sweep, trials } = entry;
+      let row = this._sweepRows.get(sweep.id);
       if (!row) {
-        row = new JobRow(job.id, this._model, {
-          open: id => this._openJob(id),
-          cancel: id => this._confirmCancel(id),
-          resume: id => this._act(() => this._model.resume(id)),
-          changed: () => this._scheduleRender()
+        row = new SweepRow(sweep.id, {
+          open: id => this._openSweep(id),
+          cancel: id => this._confirmCancelSweep(id),
+          toggle: id => this._toggleSweep(id)
         });
-        this._rows.set(job.id, row);
+        this._sweepRows.set(sweep.id, row);
       }
-      // Running jobs are followed by the model; recent finished ones load their curves once.
-      row.setWatched(job.status === 'running' || (index < SPARKLINE_ROWS && job.status !== 'queued'));
-      row.update(job, now);
-      const expected: Element | null = previous ? previous.nextElementSibling : this._list.firstElementChild;
-      if (expected !== row.node) {
-        this._list.insertBefore(row.node, expected);
+      const expanded = this._expanded.has(sweep.id);
+      row.update(sweep, expanded, trials.length);
+      if (expanded) {
+        placeInOrder(
+          row.trials,
+          trials.map(job => this._jobRow(job, job.status === 'running', now))
+        );
       }
-      previous = row.node;
+      top.push(row.node);
     });
-    this._empty.hidden = jobs.length > 0 || !this._model.state.initialized;
-    if (!this._empty.hidden && this._model.state.size > 0) {
+    placeInOrder(this._list, top);
+    const anything = this._model.state.size > 0 || this._model.sweeps.size > 0;
+    this._empty.hidden = entries.length > 0 || !this._model.state.initialized;
+    if (!this._empty.hidden && anything) {
       this._empty.textContent = this._filterBox.active ? 'No jobs match the filter.' : 'No jobs with this status.';
     }
+  }
+
+  /** The row of `job`, made if new, brought up to date. */
+  private _jobRow(job: IJob, watched: boolean, now: number): HTMLElement {
+    let row = this._rows.get(job.id);
+    if (!row) {
+      row = new JobRow(job.id, this._model, {
+        open: id => this._openJob(id),
+        cancel: id => this._confirmCancel(id),
+        resume: id => this._act(() => this._model.resume(id)),
+        changed: () => this._scheduleRender()
+      });
+      this._rows.set(job.id, row);
+    }
+    row.setWatched(watched);
+    row.update(job, now);
+    return row.node;
+  }
+
+  private _toggleSweep(id: string): void {
+    if (!this._expanded.delete(id)) {
+      this._expanded.add(id);
+    }
+    this._scheduleRender();
   }
 
   private _renderDevices(devices: IDevice[], cluster?: IClusterNode[]): void {
@@ -368,6 +408,16 @@ export class LeptonLabPanel extends Widget {
     return true;
   }
 
+  /** Cancel sweep `id` once the user confirms; resolves to whether it was asked to cancel. */
+  private async _confirmCancelSweep(id: string): Promise<boolean> {
+    const sweep = this._model.sweeps.get(id);
+    if (!sweep || !(await confirmCancelSweep(sweep))) {
+      return false;
+    }
+    await this._act(() => this._model.cancelSweep(id));
+    return true;
+  }
+
   private async _act(action: () => Promise<unknown>): Promise<void> {
     try {
       await action();
@@ -403,6 +453,7 @@ export class LeptonLabPanel extends Widget {
 
   private _model: LeptonModel;
   private _openJob: (id: string) => void;
+  private _openSweep: (id: string) => void;
   private _connection: HTMLElement;
   private _banner: HTMLElement;
   private _status: HTMLElement;
@@ -414,155 +465,12 @@ export class LeptonLabPanel extends Widget {
   private _empty: HTMLElement;
   private _devices: HTMLElement;
   private _rows = new Map<string, JobRow>();
+  private _sweepRows = new Map<string, SweepRow>();
+  /** Sweeps whose trials are shown. */
+  private _expanded = new Set<string>();
   private _throttle: FrameThrottle;
   private _devicesTimer: ReturnType<typeof setInterval> | null = null;
   private _tickTimer: ReturnType<typeof setInterval> | null = null;
-}
-
-interface IRowActions {
-  open: (id: string) => void;
-  /** Resolves to false when the user decided not to cancel after all. */
-  cancel: (id: string) => Promise<boolean>;
-  resume: (id: string) => void;
-  changed: () => void;
-}
-
-/** One job in the list; updates only the parts of its DOM that changed. */
-class JobRow {
-  constructor(
-    readonly id: string,
-    private readonly _model: LeptonModel,
-    private readonly _actions: IRowActions
-  ) {
-    this.node = el('li', 'lepton-lab-job');
-    this.node.dataset.jobId = id;
-    const head = el('div', 'lepton-lab-job-head');
-    this._name = el('a', 'lepton-lab-job-name');
-    this._name.setAttribute('role', 'button');
-    this._name.tabIndex = 0;
-    this._name.title = `Open the job view of ${id}`;
-    this._name.addEventListener('click', () => this._actions.open(id));
-    this._badge = el('span', 'lepton-lab-badge');
-    this._origin = el('span', 'lepton-lab-origin');
-    this._origin.hidden = true;
-    // Short id and start time: two jobs with one name are told apart by these.
-    this._tag = el('span', 'lepton-lab-job-tag');
-    this._tag.title = id;
-    this._manage = new RunActions(id, this._model);
-    head.append(this._name, this._badge, this._origin, this._tag, this._manage.archivedLabel);
-    this._bar = bar(null, 'lepton-lab-progress');
-    this._progress = el('div', 'lepton-lab-job-progress');
-    const metricsLine = el('div', 'lepton-lab-job-metrics');
-    this._latest = el('span', 'lepton-lab-job-latest');
-    this._spark = new Sparkline();
-    metricsLine.append(this._latest, this._spark.node);
-    this._error = el('div', 'lepton-lab-job-error');
-    this._error.hidden = true;
-    const actions = el('div', 'lepton-lab-job-actions');
-    const open = button('Open', 'lepton-lab-open', 'Open the job view');
-    open.addEventListener('click', () => this._actions.open(id));
-    this._cancel = button('Cancel', 'lepton-lab-cancel', 'Cancel this job (it can be resumed later)');
-    this._cancel.addEventListener('click', () => {
-      this._cancel.disabled = true;
-      void this._actions.cancel(id).then(asked => {
-        if (!asked) {
-          this._cancel.disabled = false;
-        }
-      });
-    });
-    this._resume = button('Resume', 'lepton-lab-resume', 'Continue from the last checkpoint');
-    this._resume.addEventListener('click', () => {
-      this._resume.disabled = true;
-      this._actions.resume(id);
-    });
-    actions.append(open, this._cancel, this._resume, ...this._manage.buttons);
-    this.node.append(
-      head,
-      this._manage.noteNode,
-      this._bar,
-      this._progress,
-      metricsLine,
-      this._error,
-      actions,
-      this._manage.bar
-    );
-  }
-
-  readonly node: HTMLElement;
-
-  /** Follow this job's events (for its sparkline and latest metrics) or stop. */
-  setWatched(watched: boolean): void {
-    if (watched && !this._release) {
-      this._feed = this._model.feed(this.id);
-      this._release = this._feed.acquire();
-      this._feed.changed.connect(this._onEvents, this);
-    } else if (!watched && this._release) {
-      this._unwatch();
-    }
-  }
-
-  update(job: IJob, now: number): void {
-    const feed = this._feed ?? this._model.existingFeed(this.id) ?? null;
-    const metrics = feed?.metrics ?? null;
-    setText(this._name, job.name || job.spec?.name || job.id);
-    setText(this._tag, jobTag(job));
-    this._manage.update(job, this.node);
-    setText(this._badge, job.status);
-    if (this.node.dataset.status !== job.status) {
-      this.node.dataset.status = job.status;
-      this._badge.dataset.status = job.status;
-      this._cancel.disabled = false;
-      this._resume.disabled = false;
-    }
-    const origin = originLabel(job);
-    this._origin.hidden = !origin;
-    setText(this._origin, origin?.text ?? '');
-    this._origin.title = origin?.title ?? '';
-    this._cancel.hidden = !CANCELLABLE_STATUSES.includes(job.status);
-    this._resume.hidden = !RESUMABLE_STATUSES.includes(job.status);
-    const progress = progressOf(job, metrics, now);
-    setBar(this._bar, progress.fraction);
-    const label = progressLabel(progress, job.status);
-    const waiting = job.origin && job.origin !== 'server' ? 'starting' : 'waiting for a free slot';
-    setText(this._progress, job.status === 'queued' ? waiting : label);
-    setText(this._latest, metricsLabel(pick(latestMetrics(job, metrics), ['loss', 'accuracy'])));
-    this._spark.update(metrics ? metrics.spark : null);
-    const error = job.status === 'failed' ? job.error || metrics?.error || '' : '';
-    this._error.hidden = !error;
-    setText(this._error, error.split('\n')[0]);
-    this._error.title = error;
-  }
-
-  dispose(): void {
-    this._unwatch();
-    this.node.remove();
-  }
-
-  private _onEvents(): void {
-    this._actions.changed();
-  }
-
-  private _unwatch(): void {
-    this._feed?.changed.disconnect(this._onEvents, this);
-    this._release?.();
-    this._release = null;
-    this._feed = null;
-  }
-
-  private _name: HTMLElement;
-  private _badge: HTMLElement;
-  private _origin: HTMLElement;
-  private _tag: HTMLElement;
-  private _manage: RunActions;
-  private _bar: HTMLElement;
-  private _progress: HTMLElement;
-  private _latest: HTMLElement;
-  private _spark: Sparkline;
-  private _error: HTMLElement;
-  private _cancel: HTMLButtonElement;
-  private _resume: HTMLButtonElement;
-  private _feed: JobFeed | null = null;
-  private _release: (() => void) | null = null;
 }
 
 function holders(device: IDevice, names: Map<string, string>, open: (id: string) => void): HTMLElement {
@@ -585,16 +493,28 @@ function holders(device: IDevice, names: Map<string, string>, open: (id: string)
   return line;
 }
 
-function capitalise(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-function pick(metrics: Record<string, number | null>, keys: string[]): Record<string, number | null> {
-  const picked: Record<string, number | null> = {};
-  for (const key of keys) {
-    if (key in metrics) {
-      picked[key] = metrics[key];
+/** Dispose the rows whose id is not wanted any more. */
+function dropUnwanted(rows: Map<string, { dispose(): void }>, wanted: Set<string>): void {
+  for (const [id, row] of rows) {
+    if (!wanted.has(id)) {
+      row.dispose();
+      rows.delete(id);
     }
   }
-  return picked;
+}
+
+/** Make `nodes` the children of `parent`, in order, moving only those out of place. */
+function placeInOrder(parent: HTMLElement, nodes: HTMLElement[]): void {
+  let previous: HTMLElement | null = null;
+  for (const node of nodes) {
+    const expected: Element | null = previous ? previous.nextElementSibling : parent.firstElementChild;
+    if (expected !== node) {
+      parent.insertBefore(node, expected);
+    }
+    previous = node;
+  }
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

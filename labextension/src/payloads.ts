@@ -7,6 +7,7 @@
  * No JupyterLab imports: the unit tests load this under plain Node.
  */
 import { FINISHED_STATUSES } from './types';
+import type { ISweep, ISweepMessage } from './sweeppayloads';
 import type { EventType, IJob, IJobProgress, IJobSpec, JobEvent, JobStatus } from './types';
 
 export * from './types';
@@ -128,10 +129,11 @@ export interface IProgressMessage extends IJobProgress {
   id: string;
 }
 
-/** First message of the all-jobs stream: every job now. */
+/** First message of the all-jobs stream: every job now (and every sweep). */
 export interface ISnapshotMessage {
   type: 'snapshot';
   jobs: IJob[];
+  sweeps?: ISweep[];
 }
 
 /** A job's run directory was deleted (`DELETE jobs/{id}/run`, or `lepton_lab.delete_run`). */
@@ -140,7 +142,13 @@ export interface IDeletedMessage {
   id: string;
 }
 
-export type StreamMessage = IEventsMessage | IStatusMessage | IProgressMessage | ISnapshotMessage | IDeletedMessage;
+export type StreamMessage =
+  | IEventsMessage
+  | IStatusMessage
+  | IProgressMessage
+  | ISnapshotMessage
+  | IDeletedMessage
+  | ISweepMessage;
 
 /** Whether `status` is one after which the job no longer changes. */
 export function isFinished(status: JobStatus | string | undefined | null): boolean {
