@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 #: States after which a sweep does not change any more.
 FINISHED_SWEEP_STATES = ("completed", "cancelled", "failed")
 
+#: First segments of a parameter path that :func:`short_label` leaves out.
+_SECTIONS = ("train", "model", "dataset", "augment")
+
 #: The first columns of :meth:`Sweep.trials`, before one column per parameter path.
 TRIAL_COLUMNS = ("number", "job_id", "status", "value", "epochs_run")
 
@@ -142,6 +145,16 @@ def trials_frame(trials: list[dict[str, Any]], space: Mapping[str, Any] | None =
     frame["number"] = frame["number"].astype(int)
     frame["epochs_run"] = frame["epochs_run"].astype(int)
     return frame
+
+
+def short_label(path: str) -> str:
+    """Name a parameter path briefly: ``train.learning_rate`` -> ``learning_rate``.
+
+    Only the section (``train``, ``model``, ``dataset``, ``augment``) is left out, so
+    ``model.layers.2.rate`` stays ``layers.2.rate``.
+    """
+    head, _, rest = path.partition(".")
+    return rest if head in _SECTIONS and rest else path
 
 
 def counts_text(info: Mapping[str, Any]) -> str:

@@ -20,7 +20,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lepton_lab.sweep_client import counts_text
+from lepton_lab.sweep_client import counts_text, short_label
 from lepton_lab.widgets._plots import PALETTE
 
 Trial = Mapping[str, Any]
@@ -30,8 +30,6 @@ STATUS_COLOURS = {
     "completed": "#2ca02c", "running": "#1f77b4", "queued": "#7f7f7f", "pruned": "#8c564b",
     "failed": "#d62728", "cancelled": "#7f7f7f", "interrupted": "#ff7f0e",
 }  # fmt: skip
-#: First segments of a parameter path left out of its short label (``train.learning_rate``).
-_SECTIONS = ("train", "model", "dataset", "augment")
 _TABLE_HEIGHT = "320px"
 _TABLE_CSS = (
     "<style>.lepton-sweep-table td,.lepton-sweep-table th{white-space:nowrap;padding:2px 8px;"
@@ -39,12 +37,6 @@ _TABLE_CSS = (
     ".lepton-sweep-table thead th{position:sticky;top:0;background:var(--jp-layout-color1,#fff)}"
     ".lepton-sweep-table tr.lepton-sweep-best td{font-weight:600}</style>"
 )
-
-
-def short_label(path: str) -> str:
-    """``train.learning_rate`` -> ``learning_rate``; ``model.layers.2.rate`` -> ``layers.2.rate``."""
-    head, _, rest = path.partition(".")
-    return rest if head in _SECTIONS and rest else path
 
 
 def _number(value: Any) -> float | None:
