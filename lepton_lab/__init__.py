@@ -32,7 +32,7 @@ _LAZY: dict[str, str] = {
     "TrainSpec": "lepton_lab.core.specs:TrainSpec",
     "SpecError": "lepton_lab.core.specs:SpecError",
     "train": "lepton_lab.notebook:train",  # core.runner.train, plus the live plot
-    "lr_find": "lepton_lab.core.lr_finder:lr_find",
+    "lr_find": "lepton_lab.notebook:lr_find",  # core.lr_finder.lr_find, shown as a plot
     "runs": "lepton_lab.core.run_store:runs",
     "load_run": "lepton_lab.core.run_store:load_run",
     "delete_run": "lepton_lab.core.deletion:delete_run",

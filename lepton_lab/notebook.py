@@ -12,6 +12,8 @@ they are joined:
   ``submit``, ``job`` and ``jobs`` return.
 - :class:`Sweep` is the client's sweep with :meth:`Sweep.watch` (a live
   :class:`~lepton_lab.widgets.sweep_view.SweepView`), which ``sweep`` and ``sweeps`` return.
+- :func:`lr_find` runs the core LR finder and returns its result as the widgets'
+  :class:`~lepton_lab.widgets.lr_finder_control.LRFinderResult`, whose cell output is the plot.
 
 Nothing heavy is imported until a function is called.
 """
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 
     from lepton_lab.core.run_store import Run
     from lepton_lab.widgets.live_plot import LivePlot
+    from lepton_lab.widgets.lr_finder_control import LRFinderResult
     from lepton_lab.widgets.sweep_view import SweepView
 
 _LOG = logging.getLogger("lepton_lab")
@@ -173,6 +176,19 @@ def sweep(
 def sweeps() -> list[Sweep]:
     """Sweeps on the server this kernel belongs to, newest first."""
     return [_watchable_sweep(found) for found in client.sweeps()]
+
+
+def lr_find(*args: Any, **kwargs: Any) -> LRFinderResult:
+    """Find a learning rate for a job: a short exponential ramp; the result shows its plot in the cell.
+
+    The arguments are :func:`lepton_lab.core.lr_finder.lr_find`'s (a JobSpec, a dict or the
+    parts ``ll.train`` takes); the result is that function's, displayed as the notebook's other
+    plots are (with a static drawing for pages without plotly.js).
+    """
+    from lepton_lab.core.lr_finder import lr_find as find
+    from lepton_lab.widgets.lr_finder_control import shown
+
+    return shown(find(*args, **kwargs))
 
 
 def _watch_run(run: Run) -> Any:

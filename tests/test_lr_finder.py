@@ -180,18 +180,27 @@ def test_the_figure_plots_smoothed_loss_on_a_log_axis_with_the_suggestion_marked
     assert marked["y"] == [pytest.approx(result.smoothed[result.learning_rates.index(result.suggestion)])]
 
 
-def test_the_result_displays_as_a_plot_and_serialises(found):
+def test_the_result_serialises_to_strict_json(found):
     result, _ = found
-    bundle = result._mimebundle()
-    assert bundle["application/vnd.plotly.v1+json"]["layout"]["xaxis"]["type"] == "log"
-    assert "<svg" in result._repr_html_()  # a drawing that needs no script (offline sharing)
     data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
     assert data["suggestion"] == result.suggestion
     assert data["learning_rates"] == result.learning_rates
     assert data["settings"]["steps"] == STEPS and data["spec"]["model"]["preset"] == "mlp"
+    json.dumps(result.figure(), allow_nan=False)  # plotly's mimetype needs strict JSON too
 
 
-def test_lr_find_is_public_and_lazy():
+def test_ll_lr_find_shows_the_plot_in_a_cell_and_offline(monkeypatch):
+    import IPython.display
+
     import lepton_lab as ll
+    from lepton_lab.widgets.lr_finder_control import LRFinderResult as NotebookResult
 
-    assert ll.lr_find is lr_find
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda data, raw: shown.append(data))
+    result = ll.lr_find(JOB, start_lr=START, end_lr=END, steps=10)
+    assert isinstance(result, NotebookResult) and len(result.learning_rates) == 10
+    result._ipython_display_()
+    (bundle,) = shown
+    assert bundle["application/vnd.plotly.v1+json"]["layout"]["xaxis"]["type"] == "log"
+    # A drawing that needs no script or network (plain nbconvert HTML, opened offline).
+    assert "<svg" in bundle["text/html"] and "<svg" in result._repr_html_()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from lepton_lab.core.specs import SpecError, TrainSpec
@@ -99,3 +101,65 @@ def test_a_dragged_slider_value_keeps_no_float_noise():
     panel = HyperparameterPanel({"optimizer": "sgd"})
     panel.momentum.value = 0.9000000000000001  # what the page sends for 0.9
     assert panel.spec.momentum == 0.9
+
+
+# -- "Find learning rate" --------------------------------------------------------------------------
+
+#: A ramp short enough for a test: the MLP on digits, 30 batches.
+FINDER_JOB = {"dataset": {"name": "digits"}, "model": {"preset": "mlp"}}
+FINDER_OPTIONS = {"steps": 30, "start_lr": 1e-5, "end_lr": 1.0}
+
+
+def test_find_learning_rate_button_plots_the_ramp_and_use_sets_the_slider():
+    pytest.importorskip("keras")
+    from lepton_lab.widgets.lr_finder_control import rounded
+
+    panel = HyperparameterPanel({"batch_size": 32}, job=FINDER_JOB, lr_find_options=FINDER_OPTIONS)
+    finder = panel.lr_finder
+    assert finder in panel.children and finder.use_button.layout.display == "none"
+    finder.find_button.click()
+    # The click returns at once; the ramp trains in its own thread (the kernel stays free).
+    assert finder.thread is not None and finder.thread is not threading.current_thread()
+    finder.thread.join(timeout=300)
+    assert finder.state == "done", finder.status.value
+    result = finder.result
+    assert result.spec.train.batch_size == 32 and result.spec.model.preset == "mlp"  # the panel's job
+    assert len(result.learning_rates) == 30
+    assert finder.plot.figure["layout"]["xaxis"]["type"] == "log"
+    assert finder.plot.layout.display is None and finder.use_button.layout.display is None
+    suggestion = rounded(result.suggestion)
+    assert f"{suggestion:.1e}" in finder.use_button.description
+    assert panel.spec.learning_rate == 1e-3  # nothing applied until "Use" is pressed
+
+    finder.use_button.click()
+    assert panel.learning_rate.value == suggestion
+    assert panel.spec.learning_rate == suggestion and panel.value["learning_rate"] == suggestion
+    assert 1e-5 <= panel.spec.learning_rate <= 1.0
+
+
+def test_using_a_rate_below_the_slider_widens_its_range():
+    panel = HyperparameterPanel()
+    panel.use_learning_rate(3e-8)
+    assert panel.learning_rate.min == -8
+    assert panel.spec.learning_rate == 3e-8
+
+
+def test_invalid_settings_are_shown_in_the_finder_instead_of_ramping():
+    panel = HyperparameterPanel({"optimizer": "sgd", "momentum": 0.9}, job=FINDER_JOB)
+    panel.optimizer.value = "adam"
+    panel.lr_finder.find_button.click()
+    assert panel.lr_finder.state == "failed" and panel.lr_finder.thread is None
+    assert "momentum" in panel.lr_finder.error
+    assert "lepton-error" in panel.lr_finder.status.value and "momentum" in panel.lr_finder.status.value
+    assert not panel.lr_finder.find_button.disabled
+
+
+def test_a_failing_ramp_is_reported_as_text_in_the_widget():
+    panel = HyperparameterPanel(job=FINDER_JOB, lr_find_options={"steps": 1})
+    panel.lr_finder.find_button.click()
+    panel.lr_finder.thread.join(timeout=60)
+    assert panel.lr_finder.state == "failed"
+    assert "steps 1" in panel.lr_finder.error and "steps 1" in panel.lr_finder.status.value
+    assert not panel.lr_finder.find_button.disabled
+    panel.lr_finder.use_button.click()  # no suggestion: says so instead of raising
+    assert "no suggestion yet" in panel.lr_finder.status.value

@@ -137,3 +137,19 @@ def test_in_memory_datasets_train_in_the_kernel_only(tmp_path):
     dashboard = TrainingDashboard(data, runs_dir=tmp_path)
     with pytest.raises(SpecError, match="lives in this kernel only"):
         dashboard.submit(FakeClient())
+
+
+def test_find_learning_rate_in_the_hyperparameters_tab_ramps_the_tabs_model_and_sets_the_slider(tmp_path):
+    dashboard = TrainingDashboard("digits", runs_dir=tmp_path)
+    dashboard.model_builder.load_preset("mlp")
+    panel = dashboard.hyperparameters
+    assert panel in dashboard.tabs.children and panel.lr_finder in panel.children
+    panel.lr_finder.options = {"steps": 20, "start_lr": 1e-5, "end_lr": 1.0}
+    panel.lr_finder.find_button.click()
+    panel.lr_finder.thread.join(timeout=300)
+    assert panel.lr_finder.state == "done", panel.lr_finder.status.value
+    assert panel.lr_finder.result.spec.model == dashboard.job_spec().model  # what the Model tab says
+    assert panel.lr_finder.result.spec.model == models.preset("mlp", (8, 8, 1), 10)  # not the default CNN
+    panel.lr_finder.use_button.click()
+    assert dashboard.job_spec().train.learning_rate == panel.lr_finder.suggestion
+    assert not list(tmp_path.iterdir())  # the ramp writes no run

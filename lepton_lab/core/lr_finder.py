@@ -19,7 +19,8 @@ Two suggestions come back, fastai's two classic rules:
 The weights trained by the ramp are thrown away, and the spec given is never changed. The ramp
 always runs in float32 on one device (no mixed precision, no strategy, one batch per step):
 it measures how the optimizer responds to its learning rate, not how fast the hardware runs.
-TensorFlow is imported when :func:`lr_find` runs.
+TensorFlow is imported when :func:`lr_find` runs. ``lepton_lab.lr_find`` (the notebook entry
+point) returns the same result with a static drawing of the plot for pages without plotly.js.
 
 Examples
 --------
@@ -96,14 +97,16 @@ class LRFinderResult:
             (self.suggestion, f"suggestion {self.suggestion:.2g} (steepest)", "#d62728", "circle"),
             (self.minimum_over_10, f"minimum ÷ 10: {self.minimum_over_10:.2g}", "#2ca02c", "diamond"),
         ]
+        losses = [_finite(value) for value in self.losses]
+        smoothed = [_finite(value) for value in self.smoothed]
         data: list[dict[str, Any]] = [
             {
                 "type": "scatter", "mode": "lines", "name": "raw loss", "x": self.learning_rates,
-                "y": self.losses, "line": {"color": "#1f77b4", "width": 1}, "opacity": 0.3,
+                "y": losses, "line": {"color": "#1f77b4", "width": 1}, "opacity": 0.3,
             },
             {
                 "type": "scatter", "mode": "lines", "name": "smoothed loss", "x": self.learning_rates,
-                "y": self.smoothed, "line": {"color": "#1f77b4", "width": 2},
+                "y": smoothed, "line": {"color": "#1f77b4", "width": 2},
             },
         ]  # fmt: skip
         for rate, label, colour, symbol in marks:
@@ -152,29 +155,12 @@ class LRFinderResult:
 
     # -- showing in a notebook -------------------------------------------------------------------
 
-    def _mimebundle(self) -> dict[str, Any]:
-        """Return the plot as the notebook widgets show figures: plotly JSON, static HTML, a text line."""
-        from lepton_lab.sharing.embed import finite
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """Show the plot where plotly's mimetype renders (JupyterLab), else the text line.
 
-        return {
-            "application/vnd.plotly.v1+json": finite(self.figure()),
-            "text/html": self._repr_html_(),
-            "text/plain": repr(self),
-        }
-
-    def _repr_html_(self) -> str:
-        """Return a static drawing of the plot (no script or network needed), live where plotly.js is.
-
-        The static drawing has no log axis, so it is drawn over log10 of the learning rate.
+        ``lepton_lab.lr_find`` returns a subclass that adds a static drawing for offline pages.
         """
-        from lepton_lab.sharing.embed import finite, static_figure_html
-
-        return str(static_figure_html(finite(_log10_figure(self.figure()))))
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self._mimebundle(), raw=True)
+        return {"application/vnd.plotly.v1+json": self.figure(), "text/plain": repr(self)}
 
     def __repr__(self) -> str:
         end = " (stopped early: diverged)" if self.stopped_early else ""
@@ -197,13 +183,6 @@ def _loss_range(smoothed: list[float]) -> list[float] | None:
     low, high = min(finite), max(finite[0], min(max(finite), 4 * min(finite)))
     pad = 0.05 * (high - low) or 0.05 * abs(high) or 0.05
     return [low - pad, high + pad]
-
-
-def _log10_figure(figure: dict[str, Any]) -> dict[str, Any]:
-    """``figure`` with every x value replaced by its log10 and a linear x axis (for the static drawing)."""
-    data = [{**trace, "x": [math.log10(x) for x in trace["x"]]} for trace in figure["data"]]
-    layout = {**figure["layout"], "xaxis": {"title": {"text": "log10 learning rate"}}}
-    return {"data": data, "layout": layout}
 
 
 # -- the ramp ----------------------------------------------------------------------------------

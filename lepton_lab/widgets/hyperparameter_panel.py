@@ -4,19 +4,26 @@ Learning rate on a log slider, batch size, epochs, optimizer (+ momentum), dropo
 weight decay, schedule, early stopping, seed and mixed precision. Every change re-validates
 the whole TrainSpec; an invalid combination (momentum with Adam ...) is shown in the panel
 and :attr:`HyperparameterPanel.spec` raises until it is fixed.
+
+Below the controls, "Find learning rate" (:class:`~lepton_lab.widgets.lr_finder_control.LRFinderControl`)
+runs the LR finder on the panel's settings and the job it is given, plots it, and its "Use"
+button puts the suggestion on the learning-rate slider.
 """
 
 from __future__ import annotations
 
 import html
+import math
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets
 import traitlets
 
-from lepton_lab.core.specs import SpecError, TrainSpec, parse
+from lepton_lab.core.specs import JobSpec, SpecError, TrainSpec, parse, parse_job
 from lepton_lab.sharing.snapshot import StaticSnapshot
 from lepton_lab.widgets._controls import ChoiceDropdown, FloatLogSlider, FloatSlider
+from lepton_lab.widgets.lr_finder_control import LRFinderControl
 
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024, 2048)
 _STYLE = {"description_width": "140px"}
@@ -47,6 +54,14 @@ class HyperparameterPanel(StaticSnapshot, ipywidgets.VBox):
     ----------
     spec : TrainSpec or dict, optional
         Starting values (the TrainSpec defaults otherwise).
+    job : JobSpec, dict or callable, optional
+        What "Find learning rate" ramps: a JobSpec (or its dict), or a function returning the
+        current one (a dashboard's tabs). Its dataset, model and augmentation are used with the
+        panel's training settings. Default: the default model on ``digits``.
+    dataset : Dataset, optional
+        A loaded dataset for the finder to use instead of loading the job's.
+    lr_find_options : dict, optional
+        Keyword arguments of :func:`lepton_lab.lr_find` (``steps``, ``start_lr`` ...).
 
     Examples
     --------
@@ -58,8 +73,17 @@ class HyperparameterPanel(StaticSnapshot, ipywidgets.VBox):
     value = traitlets.Dict(help="The last valid TrainSpec as JSON (updated on every valid change).")
     error = traitlets.Unicode("", help="Why the current settings are invalid; empty when valid.")
 
-    def __init__(self, spec: TrainSpec | dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        spec: TrainSpec | dict[str, Any] | None = None,
+        *,
+        job: JobSpec | dict[str, Any] | Callable[[], JobSpec] | None = None,
+        dataset: Any = None,
+        lr_find_options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         start: TrainSpec = parse(TrainSpec, spec or {})
+        self._job = job if callable(job) else parse_job(job or {"dataset": {"name": "digits"}})
         self.learning_rate = FloatLogSlider(
             value=start.learning_rate, base=10, min=-6, max=0, step=0.1, readout_format=".1e",
             description="learning rate", style=_STYLE, layout=_WIDE,
@@ -112,6 +136,9 @@ class HyperparameterPanel(StaticSnapshot, ipywidgets.VBox):
             "on: also float16 on a GPU; off: float32 everywhere",
         )  # fmt: skip
         self.message = ipywidgets.HTML()
+        self.lr_finder = LRFinderControl(
+            self._finder_job, self.use_learning_rate, dataset=dataset, options=lr_find_options
+        )
         self._extra = {
             key: value for key, value in start.model_dump().items() if key in ("steps_per_execution",)
         }  # fields without a control are kept as given
@@ -126,7 +153,7 @@ class HyperparameterPanel(StaticSnapshot, ipywidgets.VBox):
                 self.learning_rate, self.batch_size, self.epochs, self.optimizer, self.momentum,
                 ipywidgets.HBox([self.dropout_override, self.dropout]),
                 self.weight_decay, self.lr_schedule, self.early_stopping, self.seed, self.mixed_precision,
-                self.message,
+                self.message, self.lr_finder,
             ],
             **kwargs,
         )  # fmt: skip
@@ -151,6 +178,21 @@ class HyperparameterPanel(StaticSnapshot, ipywidgets.VBox):
             "seed": int(self.seed.value),
             "mixed_precision": self.mixed_precision.choice(),
         }
+
+    def _finder_job(self) -> JobSpec:
+        """Return the job the LR finder ramps: the given job with this panel's training settings."""
+        base = self._job() if callable(self._job) else self._job
+        return parse_job({**base.model_dump(mode="json"), "train": self.spec.model_dump(mode="json")})
+
+    def use_learning_rate(self, learning_rate: float) -> None:
+        """Set the learning-rate slider to ``learning_rate``, widening its range if it lies outside."""
+        exponent = math.log10(learning_rate)
+        slider = self.learning_rate
+        if exponent < slider.min:
+            slider.min = math.floor(exponent)
+        if exponent > slider.max:
+            slider.max = math.ceil(exponent)
+        slider.value = learning_rate
 
     def _changed(self, change: dict[str, Any] | None = None) -> None:
         self.dropout.disabled = not self.dropout_override.value

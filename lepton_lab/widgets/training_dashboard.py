@@ -1,7 +1,8 @@
 """TrainingDashboard: set up a job, train it in the kernel or on the server, watch it live.
 
 Composes :class:`DatasetBrowser`, :class:`AugmentationPreview`, :class:`ModelBuilder` and
-:class:`HyperparameterPanel` in tabs, with a :class:`LivePlot` below and three buttons:
+:class:`HyperparameterPanel` (with its "Find learning rate" button, which ramps the model and
+data of the other tabs) in tabs, with a :class:`LivePlot` below and three buttons:
 
 - **Train** runs :func:`lepton_lab.core.runner.train` in a background thread of this kernel,
   so the notebook stays usable while it trains; the plot tails the run directory;
@@ -90,7 +91,8 @@ class TrainingDashboard(StaticSnapshot, ipywidgets.VBox):
         self.browser = DatasetBrowser(ds, page_size=32, columns=16)
         self.augmentation = AugmentationPreview(ds, start.augment) if ds.kind == "image" else None
         self.model_builder = ModelBuilder(ds.input_shape, ds.num_classes, start.model)
-        self.hyperparameters = HyperparameterPanel(start.train)
+        # "Find learning rate" in the Hyperparameters tab ramps the model and data the tabs describe.
+        self.hyperparameters = HyperparameterPanel(start.train, job=self.job_spec, dataset=ds)
         pages = [self.browser, *([self.augmentation] if self.augmentation else []), self.model_builder,
                  self.hyperparameters]  # fmt: skip
         titles = ["Data", *(["Augmentation"] if self.augmentation else []), "Model", "Hyperparameters"]
