@@ -123,7 +123,7 @@ class LRFinderResult:
             "data": data,
             "layout": {
                 "title": {"text": title},
-                "xaxis": {"title": {"text": "learning rate (log scale)"}, "type": "log"},
+                "xaxis": {"title": {"text": "learning rate"}, "type": "log", "exponentformat": "e"},
                 "yaxis": {"title": {"text": "training loss"}, "range": _loss_range(self.smoothed)},
                 "height": 360,
                 "margin": {"l": 60, "r": 20, "t": 50, "b": 50},

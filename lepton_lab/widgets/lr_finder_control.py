@@ -108,7 +108,7 @@ class LRFinderControl(ipywidgets.VBox):
         self.result: Any = None
         self.thread: threading.Thread | None = None
         self.find_button = ipywidgets.Button(
-            description="Find learning rate", icon="search",
+            description="Find learning rate", icon="search", layout=ipywidgets.Layout(width="auto"),
             tooltip="train a fresh copy of the model for a short exponential learning-rate ramp "
             "and suggest a rate (the weights are thrown away)",
         )  # fmt: skip

@@ -149,6 +149,32 @@ def test_hyperparameter_panel_round_trip(lab, page):
     assert kernel_value(page, "panel.error") == ""
 
 
+def test_find_learning_rate_plots_in_the_page_and_use_sets_the_slider(lab, page, artifacts):
+    write_notebook(lab.root, "lrfinder.ipynb", [
+        "from lepton_lab.widgets import HyperparameterPanel\n"
+        "panel = HyperparameterPanel(job={'dataset': {'name': 'digits'}, 'model': {'preset': 'mlp'}},\n"
+        "                            lr_find_options={'steps': 30, 'start_lr': 1e-5, 'end_lr': 1.0})\npanel",
+    ])  # fmt: skip
+    open_notebook(page, lab, "lrfinder.ipynb")
+    run_cell(page, 0)
+    finder = page.locator(".lepton-lr-finder").first
+    finder.locator("button", has_text="Find learning rate").click()  # as a person would
+    use = finder.locator("button", has_text=re.compile(r"^Use \d"))
+    use.wait_for(timeout=180_000)
+    finder.locator(".js-plotly-plot .xtick").first.wait_for(timeout=30_000)  # the plot is drawn
+    assert finder.locator(".lepton-error").count() == 0
+    finder.screenshot(path=str(artifacts / "lr-finder-panel.png"))
+    suggestion = kernel_value(page, "panel.lr_finder.suggestion")
+    assert 1e-5 <= suggestion <= 1.0
+    use.click()
+    wait_for_kernel_value(page, "panel.spec.learning_rate", suggestion)
+    readout = slider(page, "learning rate").locator(".widget-readout")
+    page.wait_for_function(
+        "([el, v]) => Math.abs(parseFloat(el.textContent) / v - 1) < 0.06",
+        arg=[readout.element_handle(), suggestion], timeout=30_000,
+    )  # fmt: skip
+
+
 def test_dataset_browser_round_trip(lab, page):
     write_notebook(lab.root, "browser.ipynb", [
         "from lepton_lab.widgets import DatasetBrowser\n"
