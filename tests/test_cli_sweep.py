@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,7 @@ from lepton_lab.client import ApiError, ServerNotFound
 from lepton_lab.sweep_client import Sweep
 
 FIXTURE = Path(__file__).parent / "fixtures" / "sweep_running.json"
+ROOT = Path(__file__).resolve().parents[1]
 
 SPEC = {
     "name": "lr-sweep",
@@ -169,3 +173,71 @@ def test_sweeps_lists_id_state_trials_and_best(recorded):
         "0.9620",
         "val_accuracy",
     ]
+
+
+# -- against a real server (trials from tests.sweep_fakes) ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sweep_server(tmp_path_factory):
+    """A Jupyter server whose jobs are tests.sweep_fakes trials (an epoch per job-manager poll)."""
+    from tests.api_server import running_server
+
+    root = tmp_path_factory.mktemp("cli-sweeps") / "root"
+    root.mkdir()
+    executor = "--LeptonLabApp.executor_class=tests.sweep_fakes.SweepFakeExecutor"
+    with running_server(root, (executor, "--LeptonLabApp.max_concurrent_jobs=2")) as server:
+        yield server
+
+
+def _cli(server: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``lepton-lab`` in a process of its own, pointed at ``server`` through the environment."""
+    env = {
+        **os.environ,
+        "LEPTON_LAB_URL": server.url,
+        "LEPTON_LAB_TOKEN": server.token,
+        "PYTHONPATH": str(ROOT),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "lepton_lab.cli", *args], capture_output=True, text=True, env=env, cwd=ROOT,
+        timeout=180,
+    )  # fmt: skip
+
+
+def test_cli_runs_a_sweep_to_the_end_then_lists_it(sweep_server, tmp_path):
+    spec = tmp_path / "sweep.json"
+    base = {**SPEC["base"], "train": {"epochs": 2}}
+    document = {
+        **SPEC,
+        "name": "cli-sweep",
+        "max_trials": 4,
+        "strategy": "random",
+        "pruner": "none",
+        "base": base,
+    }
+    spec.write_text(json.dumps(document))
+    result = _cli(sweep_server, "sweep", str(spec))
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    sweep_id = lines[0].split()[1]
+    assert sweep_id.startswith("sw-") and "4 trials, random sampling, none pruning" in lines[0]
+    trial_lines = [line for line in lines if line.startswith("trial ")]
+    assert sorted(int(line.split()[1]) for line in trial_lines) == [0, 1, 2, 3]
+    assert all(" completed val_accuracy 0." in line and "epochs 2" in line for line in trial_lines)
+    assert f"sweep {sweep_id} completed: 4/4 trials done" in result.stderr
+    assert "best params: learning_rate=" in result.stderr
+
+    listed = _cli(sweep_server, "sweeps")
+    assert listed.returncode == 0, listed.stderr
+    (row,) = [line for line in listed.stdout.splitlines() if sweep_id in line]
+    assert row.split()[1:4] == ["cli-sweep", "completed", "4/4"]
+
+
+def test_cli_reports_the_servers_reason_for_an_invalid_space(sweep_server, tmp_path):
+    spec = tmp_path / "bad.json"
+    bad_space = {"train.learning_rate": {"type": "float", "low": 0.1, "high": 0.01}}
+    spec.write_text(json.dumps({**SPEC, "space": bad_space}))
+    result = _cli(sweep_server, "sweep", str(spec), "--no-follow")
+    assert result.returncode == EXIT_USAGE and result.stdout == ""
+    assert result.stderr.startswith(f"lepton-lab sweep: {spec}: ")
+    assert "space.train.learning_rate: low 0.1 must be below high 0.01" in result.stderr

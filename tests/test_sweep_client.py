@@ -220,3 +220,97 @@ def test_notebook_sweeps_can_be_watched_while_the_client_knows_no_widgets(record
     assert posted[0]["strategy"] == "random" and posted[0]["max_trials"] == 4
     assert all(isinstance(found, notebook.Sweep) for found in lepton_lab.sweeps())
     assert not hasattr(Sweep, "watch")
+
+
+# -- against a real server (trials from tests.sweep_fakes: real run directories, no TensorFlow) -----
+
+SPACE = {
+    "train.learning_rate": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
+    "train.batch_size": {"type": "categorical", "choices": [32, 64, 128]},
+    "train.dropout": {"type": "float", "low": 0.0, "high": 0.5, "step": 0.1},
+}
+BASE = {"name": "base", "dataset": {"name": "digits"}, "train": {"epochs": 3}}
+
+
+@pytest.fixture(scope="module")
+def sweep_server(tmp_path_factory):
+    """A Jupyter server whose jobs are tests.sweep_fakes trials (an epoch per job-manager poll)."""
+    from tests.api_server import running_server
+
+    root = tmp_path_factory.mktemp("sweeps") / "root"
+    root.mkdir()
+    executor = "--LeptonLabApp.executor_class=tests.sweep_fakes.SweepFakeExecutor"
+    with running_server(root, (executor, "--LeptonLabApp.max_concurrent_jobs=2")) as server:
+        yield server
+
+
+@pytest.fixture
+def lab_client(sweep_server) -> LabClient:
+    return LabClient(sweep_server.url, sweep_server.token)
+
+
+def test_an_invalid_space_is_refused_with_the_path_and_reason_before_any_trial(lab_client):
+    before = len(lab_client.sweeps())
+    bad = {"base": BASE, "space": {"train.learning_rate": {"type": "float", "low": 0.1, "high": 0.01}}}
+    with pytest.raises(ApiError) as refused:
+        lab_client.sweep(bad)
+    assert refused.value.status == 400
+    assert "space.train.learning_rate" in refused.value.message and "0.1" in refused.value.message
+    assert len(lab_client.sweeps()) == before
+
+
+def test_a_sweep_runs_to_the_end_and_its_trials_are_a_dataframe_of_jobs(lab_client):
+    body = sweep_request(BASE, SPACE, strategy="random", max_trials=5, parallel=2, pruner="none", seed=1,
+                         name="e2e")  # fmt: skip
+    sweep = lab_client.sweep(body)
+    assert sweep.id.startswith("sw-") and sweep.name == "e2e"
+    assert sweep.wait(timeout=120).info["state"] == "completed"
+
+    frame = sweep.trials()
+    assert frame["number"].tolist() == [0, 1, 2, 3, 4]
+    assert set(frame["status"]) == {"completed"} and frame["epochs_run"].tolist() == [3] * 5
+    assert frame["train.learning_rate"].between(1e-4, 1e-2).all()
+    assert set(frame["train.batch_size"]) <= {32, 64, 128}
+    best = sweep.best
+    assert best is not None and best["value"] == pytest.approx(frame["value"].max())
+    assert best["params"]["train.learning_rate"] == frame.loc[frame["value"].idxmax(), "train.learning_rate"]
+
+    jobs = sweep.jobs()
+    assert [job.id for job in jobs] == frame["job_id"].tolist()
+    assert all(f"sweep:{sweep.id}" in job.info["tags"] for job in jobs)
+    assert jobs[0].info["name"] == "e2e #0" and f"trial:{0}" in jobs[0].info["tags"]
+    assert sweep.id in [found.id for found in lab_client.sweeps()]
+    assert lab_client.get_sweep(sweep.id).info["state"] == "completed"
+
+
+def test_cancel_stops_the_running_trials_and_the_queued_ones(lab_client):
+    long = {**BASE, "train": {"epochs": 5000}}  # an epoch per poll: minutes, unless cancelled
+    sweep = lab_client.sweep(sweep_request(long, SPACE, strategy="random", max_trials=6, parallel=2))
+    for info in sweep.follow(timeout=60):
+        if (info.get("counts") or {}).get("running"):
+            break
+    sweep.cancel(timeout=60)
+    assert sweep.refresh().info["state"] == "cancelled"
+    statuses = [job.status for job in sweep.jobs()]
+    assert statuses and not {"queued", "running"} & set(statuses)
+    assert sweep.wait(timeout=5).info["state"] == "cancelled"  # an ended sweep: no wait
+
+
+def test_notebook_sweep_is_watched_live_to_its_final_charts(sweep_server, monkeypatch):
+    import lepton_lab
+    from lepton_lab import client
+
+    monkeypatch.setenv("LEPTON_LAB_URL", sweep_server.url)
+    monkeypatch.setenv("LEPTON_LAB_TOKEN", sweep_server.token)
+    monkeypatch.setattr(client, "_default", None)
+    sweep = lepton_lab.sweep(BASE, SPACE, strategy="tpe", max_trials=4, parallel=2, seed=3, name="watched")
+    view = sweep.watch()
+    sweep.wait(timeout=120)  # also waits for the view's final draw
+    assert view.info["state"] == "completed" and "completed" in view.header.value
+    assert len(view.trials) == 4 and view.table.value.count("<tr") == 5
+    history = view.history.figure
+    assert history is not None and len(history["data"][0]["x"]) == sum(
+        trial["status"] == "completed" for trial in view.trials
+    )
+    assert view.parallel.figure is not None
+    assert sweep.id in [found.id for found in lepton_lab.sweeps()]

@@ -35,7 +35,8 @@ _TABLE_CSS = (
     "<style>.lepton-sweep-table td,.lepton-sweep-table th{white-space:nowrap;padding:2px 8px;"
     "text-align:right}.lepton-sweep-table td.lepton-sweep-status{text-align:left}"
     ".lepton-sweep-table thead th{position:sticky;top:0;background:var(--jp-layout-color1,#fff)}"
-    ".lepton-sweep-table tr.lepton-sweep-best td{font-weight:600}</style>"
+    ".lepton-sweep-table tr.lepton-sweep-best td{font-weight:600}"
+    ".lepton-sweep-table th.lepton-sweep-status{text-align:left}</style>"
 )
 
 
@@ -232,7 +233,7 @@ def trials_table_html(trials: Sequence[Trial], space: Mapping[str, Any], best_nu
     paths = list(space)
     for trial in trials:
         paths += [path for path in trial.get("params") or {} if path not in paths]
-    head = "".join(f"<th>{html.escape(name)}</th>" for name in ("#", "status", "value", "epochs"))
+    head = '<th>#</th><th class="lepton-sweep-status">status</th><th>value</th><th>epochs</th>'
     head += "".join(
         f'<th title="{html.escape(path)}">{html.escape(short_label(path))}</th>' for path in paths
     )
