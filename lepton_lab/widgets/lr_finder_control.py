@@ -138,6 +138,9 @@ class LRFinderControl(ipywidgets.VBox):
         except SpecError as error:
             self._fail("fix the settings first: " + "; ".join(error.problems))
             return None
+        except Exception as error:  # whatever the job's owner raised: shown, not lost in a log
+            self._fail(f"{type(error).__name__}: {error}")
+            return None
         self.state = "running"
         self.error = ""
         self.find_button.disabled = True
