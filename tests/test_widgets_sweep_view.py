@@ -257,3 +257,46 @@ def test_the_view_is_a_lazy_public_name():
 
     assert lepton_lab.SweepView is SweepView
     assert "SweepView" in dir(lepton_lab) and "sweep" in dir(lepton_lab) and "sweeps" in dir(lepton_lab)
+
+
+# -- sharing: what a saved or exported notebook shows offline ---------------------------------------
+
+RECORDED_END = Path(__file__).parent / "fixtures" / "sweep_completed.json"
+
+
+@pytest.fixture
+def ended() -> dict[str, Any]:
+    """A TPE + median-pruning sweep of 10 trials as a real server answered it at its end
+    (tests.sweep_fakes trials: 7 completed, 3 pruned)."""
+    return json.loads(RECORDED_END.read_text())
+
+
+def test_a_recorded_sweep_draws_completed_and_pruned_trials_apart(ended):
+    view = SweepView(FakeSweep(ended["sweep"], ended["trials"]), follow=False)
+    completed, best, pruned = _plot(view.history)["data"]
+    assert completed["x"] == [0, 1, 2, 3, 4, 6, 8] and pruned["x"] == [5, 7, 9]
+    assert best["y"][-1] == pytest.approx(ended["sweep"]["best"]["value"])
+    assert len(_plot(view.parallel)["data"][0]["line"]["color"]) == 7
+    assert view.table.value.count("<tr") == 11 and "10/10 trials done · 3 pruned" in view.header.value
+
+
+def test_the_static_snapshot_has_the_three_drawings_and_the_table(ended):
+    view = SweepView(FakeSweep(ended["sweep"], ended["trials"]), follow=False)
+    bundle = view._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # JupyterLab still shows the live view
+    snapshot = bundle["text/html"]
+    assert snapshot.count("<svg") == 3 and snapshot.count('class="bar"') == 3  # importance bars
+    assert snapshot.count("lepton-sweep-status") >= 10 and "Parameter importance" in snapshot
+    assert "<script src=" not in snapshot
+
+
+def test_exported_from_saved_widget_state_each_chart_is_a_plotly_figure(ended):
+    from ipywidgets.embed import dependency_state
+
+    from lepton_lab.sharing.snapshot import WidgetSnapshot
+
+    view = SweepView(FakeSweep(ended["sweep"], ended["trials"]), follow=False)
+    snapshot = WidgetSnapshot(dependency_state([view], drop_defaults=False))  # what export_notebook reads
+    page = snapshot.widget(view.model_id)
+    assert snapshot.figures == 3  # drawn by the page's inlined plotly.js
+    assert "parcoords" in page and '"orientation":"h"' in page and "lepton-sweep-table" in page
