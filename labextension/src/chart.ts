@@ -24,6 +24,8 @@ export interface ICurveStyle {
   markers?: boolean;
   /** Join the points with a line (default true; false with `markers` draws a scatter). */
   line?: boolean;
+  /** Show the last value in the legend (default true; a scatter's last point means little). */
+  legendValue?: boolean;
 }
 
 export interface IChartOptions {
@@ -182,7 +184,7 @@ export class LineChart {
         dots.setAttribute('d', shown ? dotsData(series.xs, series.ys, sx, sy) : '');
       }
       legend.item.hidden = false;
-      legend.value.textContent = formatMetric(series.last?.y);
+      legend.value.textContent = curve.legendValue === false ? '' : formatMetric(series.last?.y);
     }
   }
 

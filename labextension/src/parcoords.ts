@@ -280,7 +280,7 @@ export class ParallelCoordinates {
       path.appendChild(title);
       nodes.push(path);
     }
-    for (const axis of axes) {
+    axes.forEach((axis, index) => {
       const group = svgEl('g', `lepton-lab-pc-axis${axis.objective ? ' lepton-lab-pc-objective' : ''}`);
       group.dataset.key = axis.key;
       group.dataset.scale = axis.log ? 'log' : 'linear';
@@ -290,22 +290,27 @@ export class ParallelCoordinates {
       rule.setAttribute('y1', String(MARGIN.top));
       rule.setAttribute('y2', String(height - MARGIN.bottom));
       group.appendChild(rule);
+      // The objective's ticks go to its right, clear of the lines that end on it.
+      const side = axis.objective ? 1 : -1;
       for (const tick of axis.ticks) {
         const text = svgEl('text', 'lepton-lab-tick lepton-lab-pc-tick');
-        text.setAttribute('x', String(round1(axis.x - 4)));
+        text.setAttribute('x', String(round1(axis.x + 4 * side)));
         text.setAttribute('y', String(round1(tick.y + 3)));
-        text.setAttribute('text-anchor', 'end');
+        text.setAttribute('text-anchor', axis.objective ? 'start' : 'end');
         text.textContent = tick.label;
         group.appendChild(text);
       }
+      // The outer labels grow inwards, so they are not cut at the plot's edges.
+      const first = index === 0;
+      const last = index === axes.length - 1 && !first;
       const label = svgEl('text', 'lepton-lab-pc-label');
-      label.setAttribute('x', String(round1(axis.x)));
+      label.setAttribute('x', String(first ? 2 : last ? width - 2 : round1(axis.x)));
       label.setAttribute('y', String(MARGIN.top - 12));
-      label.setAttribute('text-anchor', 'middle');
+      label.setAttribute('text-anchor', first ? 'start' : last ? 'end' : 'middle');
       label.textContent = axis.log ? `${axis.label} (log)` : axis.label;
       group.appendChild(label);
       nodes.push(group);
-    }
+    });
     svg.replaceChildren(...nodes);
   }
 

@@ -27,13 +27,13 @@ export class SweepRow {
     this._toggle = button('▸', 'lepton-lab-sweep-toggle', 'Show the trials');
     this._toggle.setAttribute('aria-expanded', 'false');
     this._toggle.addEventListener('click', () => this._actions.toggle(id));
-    this._name = el('a', 'lepton-lab-job-name');
+    this._name = el('a', 'lepton-lab-job-name lepton-lab-sweep-name');
     this._name.setAttribute('role', 'button');
     this._name.tabIndex = 0;
     this._name.title = `Open the sweep view of ${id}`;
     this._name.addEventListener('click', () => this._actions.open(id));
     const kind = el('span', 'lepton-lab-sweep-kind', 'sweep');
-    this._badge = el('span', 'lepton-lab-badge');
+    this._badge = el('span', 'lepton-lab-badge lepton-lab-sweep-state');
     this._tag = el('span', 'lepton-lab-job-tag');
     this._tag.title = id;
     head.append(this._toggle, this._name, kind, this._badge, this._tag);
@@ -41,11 +41,11 @@ export class SweepRow {
     this._best = el('div', 'lepton-lab-sweep-best');
     this._counts = el('div', 'lepton-lab-sweep-counts');
     const actions = el('div', 'lepton-lab-job-actions');
-    const open = button('Open', 'lepton-lab-open', 'Open the sweep view: best so far, trials, parameters');
+    const open = button('Open', 'lepton-lab-open lepton-lab-sweep-open', 'Open the sweep view: best so far, trials, parameters');
     open.addEventListener('click', () => this._actions.open(id));
     this._trialsButton = button('Trials', 'lepton-lab-sweep-trials-button', 'Show the trials');
     this._trialsButton.addEventListener('click', () => this._actions.toggle(id));
-    this._cancel = button('Cancel', 'lepton-lab-cancel', 'Cancel the sweep: no new trials, running ones cancelled');
+    this._cancel = button('Cancel', 'lepton-lab-cancel lepton-lab-sweep-cancel', 'Cancel the sweep: no new trials, running ones cancelled');
     this._cancel.addEventListener('click', () => {
       this._cancel.disabled = true;
       void this._actions.cancel(id).then(asked => {

@@ -6,6 +6,7 @@
  * No JupyterLab or DOM imports: unit-tested under plain Node.
  */
 import { formatMetric, formatTime } from './format';
+import { isFinished } from './payloads';
 import type { IJob } from './payloads';
 import { ISweep, ITrial, SweepChoice, SweepState, sweepIdOf, trialNumberOf } from './sweeppayloads';
 
@@ -240,20 +241,26 @@ export function minimizes(sweep: Pick<ISweep, 'objective'>): boolean {
 }
 
 /**
- * The best objective value after each finished trial, in trial order: `[number, best]` for
- * every completed trial with a value (as Optuna's optimisation history counts them).
+ * The best objective value after each finished trial, in trial order: `[number, best]` from the
+ * first completed trial on. Only completed trials' values count (as in Optuna's optimisation
+ * history); a pruned or failed trial carries the best so far on.
  */
 export function bestSoFar(trials: readonly ITrial[], minimize: boolean): [number, number][] {
   const points: [number, number][] = [];
   let best: number | null = null;
   for (const trial of [...trials].sort((a, b) => a.number - b.number)) {
-    if (trial.status !== 'completed' || typeof trial.value !== 'number' || !Number.isFinite(trial.value)) {
+    if (!isFinished(trial.status)) {
       continue;
     }
-    if (best === null || (minimize ? trial.value < best : trial.value > best)) {
-      best = trial.value;
+    const value = trial.value;
+    if (trial.status === 'completed' && typeof value === 'number' && Number.isFinite(value)) {
+      if (best === null || (minimize ? value < best : value > best)) {
+        best = value;
+      }
     }
-    points.push([trial.number, best]);
+    if (best !== null) {
+      points.push([trial.number, best]);
+    }
   }
   return points;
 }

@@ -33,6 +33,9 @@ import {
 import { FrameThrottle } from './throttle';
 import { TrialTable } from './trialtable';
 
+/** A curve of dots: one per trial, not joined. */
+const SCATTER = { markers: true, line: false, legendValue: false } as const;
+
 /** Least time between two reads of the trial list (ms). */
 const TRIALS_INTERVAL = 500;
 
@@ -80,8 +83,8 @@ export class SweepView extends Widget {
       xLabel: 'trial',
       curves: [
         { key: 'best', label: 'best so far', className: 'lepton-lab-curve-train' },
-        { key: 'value', label: 'completed trial', className: 'lepton-lab-curve-val', markers: true, line: false },
-        { key: 'pruned', label: 'pruned trial', className: 'lepton-lab-curve-pruned', markers: true, line: false }
+        { key: 'value', label: 'completed trial', className: 'lepton-lab-curve-val', ...SCATTER },
+        { key: 'pruned', label: 'pruned trial', className: 'lepton-lab-curve-pruned', ...SCATTER }
       ]
     });
     this._history.node.classList.add('lepton-lab-sweep-history');

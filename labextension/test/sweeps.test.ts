@@ -129,7 +129,7 @@ test('the counts, best value, progress and cancel question say what the sweep is
   assert.match(question.body, /^Its 2 running trials are cancelled and no new trial starts \(1 queued\)\./);
 });
 
-test('the best-so-far curve counts completed trials only, in either direction', () => {
+test('the best-so-far curve counts completed trials only and carries on through pruned ones', () => {
   const trials = [
     trial(2, 'completed', 0.9, {}),
     trial(0, 'completed', 0.8, {}),
@@ -139,14 +139,17 @@ test('the best-so-far curve counts completed trials only, in either direction', 
   ];
   assert.deepEqual(bestSoFar(trials, false), [
     [0, 0.8],
+    [1, 0.8],
     [2, 0.9],
     [3, 0.9]
   ]);
   assert.deepEqual(bestSoFar(trials, true), [
     [0, 0.8],
+    [1, 0.8],
     [2, 0.8],
     [3, 0.8]
   ]);
+  assert.deepEqual(bestSoFar([trial(0, 'pruned', 0.3, {}), trial(1, 'completed', 0.5, {})], false), [[1, 0.5]]);
 });
 
 test('parameter labels are the last part of the path unless two would read the same', () => {
