@@ -46,6 +46,7 @@ export interface IApiSchemas {
   BatchEvent?: IBatchEvent;
   BatchNormalizationLayer?: IBatchNormalizationLayer;
   BrightnessOp?: IBrightnessOp;
+  CategoricalDimension?: ICategoricalDimension;
   ContrastOp?: IContrastOp;
   Conv2DLayer?: IConv2DLayer;
   CropOp?: ICropOp;
@@ -58,8 +59,10 @@ export interface IApiSchemas {
   Event?: JobEvent;
   FlattenLayer?: IFlattenLayer;
   FlipOp?: IFlipOp;
+  FloatDimension?: IFloatDimension;
   GRULayer?: IGRULayer;
   GlobalAveragePooling2DLayer?: IGlobalAveragePooling2DLayer;
+  IntDimension?: IIntDimension;
   Job?: IJob;
   JobPatch?: IJobPatch;
   JobProgress?: IJobProgress;
@@ -70,14 +73,21 @@ export interface IApiSchemas {
   MaxPooling2DLayer?: IMaxPooling2DLayer;
   ModelSpec?: IModelSpec;
   NoiseOp?: INoiseOp;
+  Objective?: IObjective;
   ReshapeLayer?: IReshapeLayer;
   ResourcesSpec?: IResourcesSpec;
   RotationOp?: IRotationOp;
   RuntimeSpec?: IRuntimeSpec;
   SimpleRNNLayer?: ISimpleRNNLayer;
   StatusEvent?: IStatusEvent;
+  Sweep?: ISweep;
+  SweepBest?: ISweepBest;
+  SweepCounts?: ISweepCounts;
+  SweepObjective?: ISweepObjective;
+  SweepSpec?: ISweepSpec;
   TrainSpec?: ITrainSpec;
   TranslationOp?: ITranslationOp;
+  Trial?: ITrial;
   ZoomOp?: IZoomOp;
 }
 /**
@@ -239,6 +249,20 @@ export interface IBatchNormalizationLayer {
   type: 'BatchNormalization';
   momentum?: number;
   epsilon?: number;
+}
+/**
+ * One of a list of values (numbers, strings, booleans or null).
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "CategoricalDimension".
+ */
+export interface ICategoricalDimension {
+  type: 'categorical';
+  /**
+   * @minItems 1
+   * @maxItems 1000
+   */
+  choices: (boolean | number | string | null)[];
 }
 /**
  * ``keras.layers.Conv2D``: ``filters`` learned ``kernel_size`` windows over an image.
@@ -441,6 +465,25 @@ export interface IFlattenLayer {
   type: 'Flatten';
 }
 /**
+ * A real number between ``low`` and ``high``: on a log scale, or in steps of ``step``.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "FloatDimension".
+ */
+export interface IFloatDimension {
+  type: 'float';
+  low: number;
+  high: number;
+  /**
+   * Sample uniformly in log space (learning rates).
+   */
+  log?: boolean;
+  /**
+   * Only low, low + step, ... (needed by grid search).
+   */
+  step?: number | null;
+}
+/**
  * ``keras.layers.GRU`` over (timesteps, features) (Keras 3's ``reset_after=True``).
  *
  * This interface was referenced by `IApiSchemas`'s JSON-Schema
@@ -459,6 +502,22 @@ export interface IGRULayer {
  */
 export interface IGlobalAveragePooling2DLayer {
   type: 'GlobalAveragePooling2D';
+}
+/**
+ * An integer between ``low`` and ``high`` inclusive, in steps of ``step``.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "IntDimension".
+ */
+export interface IIntDimension {
+  type: 'int';
+  low: number;
+  high: number;
+  step?: number;
+  /**
+   * Sample uniformly in log space (needs step 1).
+   */
+  log?: boolean;
 }
 /**
  * A job as the API returns it (``GET jobs``, ``GET jobs/{job_id}``, stream messages).
@@ -779,6 +838,174 @@ export interface IJobPatch {
    */
   note?: string | null;
   archived?: boolean;
+}
+/**
+ * The metric a sweep optimises, read from each trial's epoch events.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "Objective".
+ */
+export interface IObjective {
+  /**
+   * An epoch metric: val_accuracy, val_loss, accuracy, loss, ...
+   */
+  metric?: string;
+  /**
+   * None: 'minimize' for a metric ending in 'loss', else 'maximize'.
+   */
+  direction?: ('maximize' | 'minimize') | null;
+}
+/**
+ * A sweep as the API shows it: its spec, state, trial counts, best trial and parameter importance.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "Sweep".
+ */
+export interface ISweep {
+  /**
+   * sw- and the time-sortable form job ids have.
+   */
+  id: string;
+  name: string;
+  state: 'running' | 'completed' | 'cancelled' | 'failed';
+  /**
+   * Unix time the sweep was created.
+   */
+  created: number;
+  /**
+   * Unix time it ended (None while running).
+   */
+  finished: number | null;
+  strategy: 'grid' | 'random' | 'tpe';
+  pruner: 'none' | 'median' | 'hyperband';
+  /**
+   * Trials the sweep runs (for a grid: at most its size).
+   */
+  max_trials: number;
+  /**
+   * Trials in flight at once.
+   */
+  parallel: number;
+  objective: ISweepObjective;
+  space: {
+    [k: string]: IFloatDimension | IIntDimension | ICategoricalDimension;
+  };
+  counts: ISweepCounts;
+  /**
+   * None until a trial completes with a value.
+   */
+  best: ISweepBest | null;
+  /**
+   * fANOVA importance of each parameter (sums to 1); None until 3 trials completed.
+   */
+  importance: {
+    [k: string]: number;
+  } | null;
+  spec: ISweepSpec;
+}
+/**
+ * The metric a sweep optimises and in which direction.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "SweepObjective".
+ */
+export interface ISweepObjective {
+  metric: string;
+  direction: 'maximize' | 'minimize';
+}
+/**
+ * How many of a sweep's trials have each status.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "SweepCounts".
+ */
+export interface ISweepCounts {
+  queued: number;
+  running: number;
+  completed: number;
+  pruned: number;
+  failed: number;
+  cancelled: number;
+}
+/**
+ * The completed trial with the best objective value.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "SweepBest".
+ */
+export interface ISweepBest {
+  number: number;
+  job_id: string | null;
+  value: number;
+  params: {
+    [k: string]: boolean | number | string | null;
+  };
+}
+/**
+ * A hyperparameter sweep: trials of ``base`` with the values ``space`` names.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "SweepSpec".
+ */
+export interface ISweepSpec {
+  name?: string;
+  base: IJobSpec;
+  space: {
+    [k: string]: IFloatDimension | IIntDimension | ICategoricalDimension;
+  };
+  objective?: IObjective;
+  /**
+   * grid: every combination once; random; tpe: Optuna's TPE sampler.
+   */
+  strategy?: 'grid' | 'random' | 'tpe';
+  /**
+   * Trials to run (default 20; grid: the grid's size, and at most that).
+   */
+  max_trials?: number | null;
+  /**
+   * Trials in flight at once; None: the server's job slots.
+   */
+  parallel?: number | null;
+  /**
+   * Stop clearly losing trials early: Optuna's median or Hyperband pruner.
+   */
+  pruner?: 'none' | 'median' | 'hyperband';
+  /**
+   * Seeds the sampler (same seed, same trials).
+   */
+  seed?: number;
+}
+/**
+ * One trial of a sweep: its job, parameters and objective values per epoch.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "Trial".
+ */
+export interface ITrial {
+  /**
+   * Optuna's trial number, unique within the sweep.
+   */
+  number: number;
+  /**
+   * The trial's job (None if it could not be submitted).
+   */
+  job_id: string | null;
+  /**
+   * The job's status.
+   */
+  status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted' | 'pruned';
+  params: {
+    [k: string]: boolean | number | string | null;
+  };
+  /**
+   * Best epoch value of the objective so far (None before one).
+   */
+  value: number | null;
+  epochs_run: number;
+  /**
+   * [epoch, objective value] per epoch reported.
+   */
+  intermediate: number[][];
 }
 
 // Constants derived from the same models.

@@ -14,6 +14,7 @@ from lepton_lab.server.devices import GPU_POLICIES, GpuAllocator
 from lepton_lab.server.executors import Executor, LocalProcessExecutor
 from lepton_lab.server.jobs import JobManager
 from lepton_lab.server.routes import ROUTES, tornado_pattern
+from lepton_lab.server.sweeps import SweepManager
 
 
 class LeptonLabApp(ExtensionApp):
@@ -84,6 +85,7 @@ class LeptonLabApp(ExtensionApp):
         return value
 
     job_manager: JobManager
+    sweep_manager: SweepManager
 
     @property
     def root_path(self) -> Path:
@@ -114,9 +116,10 @@ class LeptonLabApp(ExtensionApp):
             holder={"url": getattr(self.serverapp, "connection_url", None)},
         )
         self.job_manager.recover()
+        self.sweep_manager = SweepManager(self.job_manager, log=self.log)
         try:
             # Already inside the running loop (tests, a reloaded extension): start on its next turn.
-            asyncio.get_running_loop().call_soon(self.job_manager.start)
+            asyncio.get_running_loop().call_soon(self._start_managers)
         except RuntimeError:
             pass  # the server starts its loop later and then calls _start_jupyter_server_extension
         self.log.info(
@@ -132,7 +135,12 @@ class LeptonLabApp(ExtensionApp):
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         """Start the job manager once the server's event loop runs."""
+        self._start_managers()
+
+    def _start_managers(self) -> None:
+        """Start the job manager, then resume the sweeps running on it."""
         self.job_manager.start()
+        self.sweep_manager.start()
 
     def initialize_handlers(self) -> None:
         """Register the routes of :data:`~lepton_lab.server.routes.ROUTES` (all authenticated)."""
@@ -140,6 +148,9 @@ class LeptonLabApp(ExtensionApp):
 
     async def stop_extension(self) -> None:
         """Stop following jobs; their workers keep running and a restarted server re-attaches them."""
+        sweeps = getattr(self, "sweep_manager", None)
+        if sweeps is not None:
+            await sweeps.stop()
         manager = getattr(self, "job_manager", None)
         if manager is not None:
             await manager.stop()

@@ -25,6 +25,7 @@ from lepton_lab.server.access import ARTIFACT_CONTENT_TYPES, DEFAULT_CONTENT_TYP
 from lepton_lab.server.bodies import MAX_DEPTH
 from lepton_lab.server.job_schema import Job, JobProgress
 from lepton_lab.server.routes import API_PREFIX, ROUTES
+from lepton_lab.server.sweep_schema import SWEEP_MODELS
 
 
 class ErrorBody(BaseModel):
@@ -57,6 +58,14 @@ _JOB_ID = {
     "schema": {"type": "string"},
     "description": "Run id.",
 }
+_SWEEP = {"$ref": "#/components/schemas/Sweep"}
+_SWEEP_ID = {
+    "name": "sweep_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "Sweep id (sw-...).",
+}
 _AFTER = {
     "name": "after",
     "in": "query",
@@ -72,9 +81,8 @@ def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 def _op(
     summary: str, responses: dict[str, Any], parameters: Sequence[dict[str, Any]] = (), **extra: Any
 ) -> dict[str, Any]:
-    errors = (
-        {"403": _ERROR, "404": _ERROR} if any(p["name"] == "job_id" for p in parameters) else {"403": _ERROR}
-    )
+    by_id = any(p["name"] in ("job_id", "sweep_id") for p in parameters)
+    errors = {"403": _ERROR, "404": _ERROR} if by_id else {"403": _ERROR}
     return {"summary": summary, "parameters": list(parameters), "responses": {**responses, **errors}, **extra}
 
 
@@ -89,7 +97,9 @@ def _websocket(summary: str, parameters: list[dict[str, Any]]) -> dict[str, Any]
         description=(
             'WebSocket. Messages: {"type": "events", "events": [...], "next": N}, '
             '{"type": "status", "job": {...}}, {"type": "progress", "id": ..., ...}, '
-            '{"type": "snapshot", "jobs": [...]}. A client that falls behind is closed with code '
+            '{"type": "snapshot", "jobs": [...], "sweeps": [...]}, {"type": "sweep", "sweep": {...}} '
+            "(the all-jobs stream: a sweep changed; at most a few per second per sweep). "
+            "A client that falls behind is closed with code "
             "1013 and a reason naming the offset to reconnect from."
         ),
     )
@@ -274,6 +284,61 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             "Dataset registry and allowed folder roots", {"200": _json("Datasets", {"type": "object"})}
         )
     },
+    "sweeps": {
+        "get": _op(
+            "List sweeps, newest first",
+            {
+                "200": _json(
+                    "Sweeps",
+                    {
+                        "type": "object",
+                        "required": ["sweeps"],
+                        "properties": {"sweeps": {"type": "array", "items": _SWEEP}},
+                    },
+                )
+            },
+        ),
+        "post": _op(
+            "Start a hyperparameter sweep: trials of the base job, chosen by Optuna, run as jobs tagged "
+            "sweep:<id> and trial:<n>; an invalid space is refused (naming space.<path>) before any trial",
+            {"201": _json("The new sweep", _SWEEP), **_BODY_ERRORS, "409": _ERROR},
+            requestBody={
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SweepSpec"}}},
+            },
+        ),
+    },
+    "sweeps/{sweep_id}": {
+        "get": _op(
+            "One sweep: state, trial counts, best trial, parameter importance",
+            {"200": _json("Sweep", _SWEEP)},
+            [_SWEEP_ID],
+        ),
+        "delete": _op(
+            "Cancel a sweep: no more trials, its queued trials cancelled and its running ones stopped "
+            "(their events are kept)",
+            {"200": _json("Cancelled", _SWEEP), "409": _ERROR},
+            [_SWEEP_ID],
+        ),
+    },
+    "sweeps/{sweep_id}/trials": {
+        "get": _op(
+            "The sweep's trials by number: job, status, parameters, objective value per epoch",
+            {
+                "200": _json(
+                    "Trials",
+                    {
+                        "type": "object",
+                        "required": ["trials"],
+                        "properties": {
+                            "trials": {"type": "array", "items": {"$ref": "#/components/schemas/Trial"}}
+                        },
+                    },
+                )
+            },
+            [_SWEEP_ID],
+        ),
+    },
 }
 
 _JOB_PATCH_SCHEMA: dict[str, Any] = {
@@ -312,7 +377,7 @@ def component_schemas(ref_template: str = REF_TEMPLATE) -> dict[str, Any]:
     """
     from lepton_lab.core.specs import JobSpec
 
-    models: list[type[BaseModel]] = [JobSpec, Job, JobProgress, ErrorBody, *EVENT_MODELS]
+    models: list[type[BaseModel]] = [JobSpec, Job, JobProgress, ErrorBody, *EVENT_MODELS, *SWEEP_MODELS]
     _, document = models_json_schema([(model, "validation") for model in models], ref_template=ref_template)
     schemas: dict[str, Any] = document["$defs"]
     schemas["Error"] = schemas.pop("ErrorBody")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from lepton_lab.server import handlers, websockets
+from lepton_lab.server import handlers, sweep_handlers, websockets
 
 #: URL prefix of every route (after the server's base URL).
 API_PREFIX = "/lepton-lab/api"
@@ -17,6 +17,7 @@ API_PREFIX = "/lepton-lab/api"
 #: Regular expression of each path parameter.
 PARAMETER_PATTERNS = {
     "job_id": r"[^/]+",
+    "sweep_id": r"[^/]+",
     "name": r".+",  # artifact names may contain '/' (tensorboard/train/...)
 }
 
@@ -36,6 +37,9 @@ ROUTES: list[tuple[str, type[Any]]] = [
     ("stream", websockets.JobsStreamSocket),
     ("devices", handlers.DevicesHandler),
     ("datasets", handlers.DatasetsHandler),
+    ("sweeps", sweep_handlers.SweepsHandler),
+    ("sweeps/{sweep_id}", sweep_handlers.SweepHandler),
+    ("sweeps/{sweep_id}/trials", sweep_handlers.SweepTrialsHandler),
 ]
 
 
