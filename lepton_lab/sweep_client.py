@@ -157,6 +157,12 @@ def short_label(path: str) -> str:
     return rest if head in _SECTIONS and rest else path
 
 
+def method_text(info: Mapping[str, Any]) -> str:
+    """``"tpe sampling, median pruning"`` (``"no pruning"`` for the pruner ``none``) from a Sweep."""
+    pruner = info.get("pruner") or "none"
+    return f"{info.get('strategy') or '?'} sampling, {'no' if pruner == 'none' else pruner} pruning"
+
+
 def counts_text(info: Mapping[str, Any]) -> str:
     """``"5/20 trials done · 2 running · 3 pruned"`` from a Sweep's counts."""
     counts = info.get("counts") or {}

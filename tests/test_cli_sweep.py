@@ -220,7 +220,7 @@ def test_cli_runs_a_sweep_to_the_end_then_lists_it(sweep_server, tmp_path):
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     sweep_id = lines[0].split()[1]
-    assert sweep_id.startswith("sw-") and "4 trials, random sampling, none pruning" in lines[0]
+    assert sweep_id.startswith("sw-") and "4 trials, random sampling, no pruning" in lines[0]
     trial_lines = [line for line in lines if line.startswith("trial ")]
     assert sorted(int(line.split()[1]) for line in trial_lines) == [0, 1, 2, 3]
     assert all(" completed val_accuracy 0." in line and "epochs 2" in line for line in trial_lines)

@@ -151,7 +151,7 @@ def test_trial_table_lists_every_trial_with_status_value_epochs_and_params_and_s
 
 def test_header_says_counts_and_best_value_with_its_params(recorded):
     text = re.sub(r"<[^>]+>", "", figures.header_html(recorded["sweep"]))
-    assert "Sweep lr-sweep" in text and "running" in text
+    assert "Sweep lr-sweep" in text and "running" in text and "tpe sampling, median pruning" in text
     assert "5/8 trials done · 2 running · 1 queued · 2 pruned" in text
     assert "best val_accuracy 0.962 (trial 2): learning_rate=0.0029, batch_size=64, dropout=0.1" in text
 

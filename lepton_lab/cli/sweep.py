@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from lepton_lab.cli import terminal
-from lepton_lab.sweep_client import FINISHED_SWEEP_STATES, counts_text, short_label
+from lepton_lab.sweep_client import FINISHED_SWEEP_STATES, counts_text, method_text, short_label
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -192,8 +192,7 @@ def cmd_sweep(
         print(f"lepton-lab sweep: {error}", file=err)
         return EXIT_USAGE
     print(
-        f"sweep {sweep.id} ({sweep.name}): {sweep.info.get('max_trials')} trials, "
-        f"{sweep.info.get('strategy')} sampling, {sweep.info.get('pruner')} pruning",
+        f"sweep {sweep.id} ({sweep.name}): {sweep.info.get('max_trials')} trials, {method_text(sweep.info)}",
         file=err,
     )
     if not follow:

@@ -20,7 +20,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lepton_lab.sweep_client import counts_text, short_label
+from lepton_lab.sweep_client import counts_text, method_text, short_label
 from lepton_lab.widgets._plots import PALETTE
 
 Trial = Mapping[str, Any]
@@ -268,7 +268,7 @@ def header_html(info: Mapping[str, Any]) -> str:
         f"<b>Sweep {html.escape(str(info.get('name') or 'sweep'))}</b> "
         f"<span style='color:#777'>{html.escape(str(info.get('id') or ''))}</span> · "
         f"<span class='lepton-sweep-state' style='color:{colour}'>{html.escape(state)}</span> · "
-        f"{html.escape(info.get('strategy') or '')} / {html.escape(info.get('pruner') or '')} pruning · "
+        f"{html.escape(method_text(info))} · "
         f"{html.escape(counts_text(info))}"
     )
     best = info.get("best") or {}
