@@ -84,9 +84,10 @@ def test_history_marks_completed_trials_and_steps_the_running_best_up(recorded):
     figure = figures.history_figure(recorded["trials"], "val_accuracy", "maximize")
     completed, best, pruned = figure["data"]
     assert completed["x"] == [0, 2, 3] and completed["y"] == [0.81, 0.962, 0.93]
-    # flat until a trial beats it: 0.81 at trial 0, up to 0.962 at trial 2, flat through trial 3
+    # flat until a trial beats it: 0.81 at trial 0, up to 0.962 at trial 2, flat through the
+    # completed trial 3 and on to the last finished trial (4, pruned)
     steps = list(zip(best["x"], best["y"], strict=True))
-    assert steps == [(0, 0.81), (2, 0.81), (2, 0.962), (3, 0.962), (3, 0.962)]
+    assert steps == [(0, 0.81), (2, 0.81), (2, 0.962), (3, 0.962), (3, 0.962), (4, 0.962)]
     assert pruned["x"] == [1, 4] and pruned["y"] == [0.41, 0.52]
     assert figure["layout"]["yaxis"]["title"]["text"] == "val_accuracy"
 

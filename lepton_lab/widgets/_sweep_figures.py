@@ -95,6 +95,10 @@ def history_figure(trials: Sequence[Trial], metric: str, direction: str) -> dict
             steps_y.append(steps_y[-1])
         steps_x.append(int(trial["number"]))
         steps_y.append(best)
+    last = max(int(t["number"]) for t in [*completed, *pruned])
+    if steps_y and last > steps_x[-1]:  # the best so far holds through later (pruned) trials
+        steps_x.append(last)
+        steps_y.append(steps_y[-1])
     data: list[dict[str, Any]] = [
         {"type": "scatter", "mode": "markers", "name": "completed trial",
          "x": [int(t["number"]) for t in completed], "y": [float(t["value"]) for t in completed],

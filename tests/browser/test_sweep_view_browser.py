@@ -29,7 +29,7 @@ space = {
     "train.dropout": {"type": "float", "low": 0.0, "high": 0.5, "step": 0.1},
 }
 sweep = ll.sweep({"dataset": {"name": "digits"}, "train": {"epochs": 3}}, space,
-                 strategy="random", max_trials=6, parallel=2, pruner="none", seed=0, name="browser-sweep")
+                 strategy="tpe", max_trials=8, parallel=2, pruner="median", seed=0, name="browser-sweep")
 sweep.watch()
 """
 
@@ -74,11 +74,12 @@ def test_sweep_view_draws_its_charts_live_and_keeps_the_final_state(
     assert plots.count() == 3
     assert view.locator(".js-plotly-plot .parcoords").count() == 1
     assert view.locator(".js-plotly-plot .barlayer .point").count() == 3  # one importance bar per parameter
-    assert view.locator(".js-plotly-plot .scatterlayer .point").count() >= 6  # a marker per trial
+    # a marker per trial that has a value: completed ones and pruned ones (drawn apart)
+    assert view.locator(".js-plotly-plot .scatterlayer .point").count() == 8
     rows = view.locator(".lepton-sweep-table tbody tr")
-    assert rows.count() == 6
+    assert rows.count() == 8
     assert view.locator(".lepton-sweep-table tr.lepton-sweep-best").count() == 1
-    assert "6/6 trials done" in header.inner_text() and "best val_accuracy" in header.inner_text()
+    assert "8/8 trials done" in header.inner_text() and "best val_accuracy" in header.inner_text()
 
     # The cell's output was replaced by the final view: its static snapshot (what a notebook saved
     # without widget state shows offline) says completed and carries the three drawings.
