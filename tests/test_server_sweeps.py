@@ -220,6 +220,20 @@ async def test_a_pruned_trial_ends_pruned_with_its_events_kept(jp_fetch, lab):
         assert value < at_epoch[len(at_epoch) // 2]
 
 
+async def test_hyperband_prunes_tpe_trials_and_the_sweep_still_runs_them_all(jp_fetch, lab):
+    space = {"train.learning_rate": {"type": "float", "low": 1e-5, "high": 1.0, "log": True}}
+    sweep = await start_sweep(
+        jp_fetch, base={**BASE, "train": {"epochs": 6}}, space=space, strategy="tpe",
+        pruner="hyperband", max_trials=14, parallel=1, seed=1,
+    )  # fmt: skip
+    done = await finished_sweep(jp_fetch, sweep["id"])
+    ran = await trials(jp_fetch, sweep["id"])
+
+    assert done["state"] == "completed" and len(ran) == 14
+    assert {t["status"] for t in ran} <= {"completed", "pruned"} and done["counts"]["pruned"] >= 1
+    assert done["best"]["number"] in [t["number"] for t in ran if t["status"] == "completed"]
+
+
 # -- cancel -------------------------------------------------------------------------------------
 
 
@@ -385,7 +399,7 @@ async def test_the_rest_answers_have_the_contract_shapes(jp_fetch, lab):
 
 
 async def test_the_stream_sends_the_sweeps_in_its_snapshot_and_each_change(jp_fetch, jp_ws_fetch, lab):
-    lab.sweep_manager.publish_interval_s = 0.0  # every change is a message (no throttling to wait out)
+    lab.sweep_manager.throttle.interval_s = 0.0  # every change is a message (no throttling to wait out)
     ws = await jp_ws_fetch("lepton-lab", "api", "stream")
     snapshot = json.loads(await ws.read_message())
     assert snapshot == {"type": "snapshot", "jobs": [], "sweeps": []}

@@ -9,7 +9,9 @@ is stored twice.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
+import logging
 import math
 import secrets
 import time
@@ -19,7 +21,7 @@ from typing import Any
 
 from lepton_lab.core.job_status import ACTIVE_STATUSES
 from lepton_lab.core.rundir import read_json, slug, write_json_atomic
-from lepton_lab.core.sweep_spec import SweepSpec, parse_sweep, trial_count
+from lepton_lab.core.sweep_spec import SweepSpec, apply_params, parse_sweep, trial_count
 from lepton_lab.server import sweep_study
 from lepton_lab.server.sweep_schema import COUNTED_STATUSES
 
@@ -63,6 +65,38 @@ class TrialRecord:
         pick = max if direction == "maximize" else min
         return pick(self.intermediate.values())
 
+    def report(self, events: list[dict[str, Any]], metric: str) -> bool:
+        """Report each epoch event's new value of ``metric`` to the study; True if there was one.
+
+        An epoch already reported (a re-attached job's events are read again) and a missing or
+        non-finite value are skipped.
+        """
+        new = False
+        for event in events:
+            if event.get("type") != "epoch":
+                continue
+            epoch, value = event.get("epoch"), (event.get("metrics") or {}).get(metric)
+            if (
+                isinstance(epoch, int)
+                and isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+                and epoch not in self.intermediate
+            ):
+                self.handle.report(float(value), epoch)
+                self.intermediate[epoch] = float(value)
+                new = True
+        return new
+
+
+def trial_spec(spec: SweepSpec, sweep_id: str, trial: TrialRecord) -> dict[str, Any]:
+    """Return a trial's JobSpec document: the base with its values, its name and its two tags."""
+    job = apply_params(spec.base, trial.params)
+    suffix = f" #{trial.number}"
+    name = spec.name[: 100 - len(suffix)] + suffix
+    tags = [*spec.base.tags, f"sweep:{sweep_id}", f"trial:{trial.number}"]
+    return {**job.model_dump(mode="json"), "name": name, "tags": tags}
+
 
 class SweepRun:
     """A sweep: its directory, spec, state, study and trials.
@@ -92,7 +126,6 @@ class SweepRun:
         self.importance: dict[str, float] | None = None
         self.importance_busy = False  # fANOVA runs in a thread now
         self.importance_stale = False  # a trial completed while it ran: run it again
-        self.sent = 0.0  # monotonic time of its last stream message
 
     # -- files ---------------------------------------------------------------------------------
 
@@ -154,6 +187,29 @@ class SweepRun:
                 error=attrs.get("error"),
                 orphan=bool(attrs.get("orphan")),
             )
+
+    async def update_importance(self, log: logging.Logger) -> bool:
+        """Recompute fANOVA importance in a worker thread; again if trials completed meanwhile.
+
+        Returns False when a computation already runs (it picks the new trials up).
+        """
+        if self.importance_busy:
+            self.importance_stale = True
+            return False
+        self.importance_busy = True
+        try:
+            while True:
+                self.importance_stale = False
+                trials = self.study.get_trials(deepcopy=True)
+                direction = self.spec.objective.direction or "maximize"
+                try:
+                    self.importance = await asyncio.to_thread(sweep_study.importance, direction, trials)
+                except Exception:
+                    log.exception("Lepton Lab: sweep %s: parameter importance failed", self.id)
+                if not self.importance_stale:
+                    return True
+        finally:
+            self.importance_busy = False
 
     # -- counting ------------------------------------------------------------------------------
 

@@ -20,21 +20,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from pathlib import Path
 from typing import Any
 
 from lepton_lab.core.events import read_events
 from lepton_lab.core.specs import TAGS_MAX, SpecError
-from lepton_lab.core.sweep_spec import SweepSpec, apply_params, parse_sweep
+from lepton_lab.core.sweep_spec import parse_sweep
 from lepton_lab.server import access, sweep_study
 from lepton_lab.server.job_errors import JobError, JobNotFound, JobStateError
 from lepton_lab.server.jobs import JobManager
 from lepton_lab.server.ownership import RunsDirTaken
 from lepton_lab.server.recovery import TAKEOVER_INTERVAL_S
-from lepton_lab.server.storage import STORAGE_ERRORS
-from lepton_lab.server.sweep_run import SWEEPS_DIR, SweepRun, TrialRecord, active
+from lepton_lab.server.storage import STORAGE_ERRORS, refuse_when_full
+from lepton_lab.server.sweep_publish import Throttle
+from lepton_lab.server.sweep_run import SWEEPS_DIR, SweepRun, TrialRecord, active, trial_spec
 
 #: Seconds between two ``sweep`` messages of one sweep on the all-jobs stream (a change waits for it).
 PUBLISH_INTERVAL_S = 0.25
@@ -83,10 +83,10 @@ class SweepManager:
         self.jobs = jobs
         self.root: Path = jobs.runs_dir / SWEEPS_DIR
         self.log = log or jobs.log
-        self.publish_interval_s = publish_interval_s
+        #: Sends ``{"type": "sweep"}`` messages, a few a second per sweep at most.
+        self.throttle = Throttle(self._send, publish_interval_s)
         self.sweeps: dict[str, SweepRun] = {}
         self._trial_of_job: dict[str, str] = {}  # job id -> sweep id, for trials in flight
-        self._pending: dict[str, asyncio.TimerHandle] = {}  # throttled stream messages by sweep id
         self._tasks: set[asyncio.Task[Any]] = set()
         self._started = False
         self._stopped = False
@@ -98,6 +98,7 @@ class SweepManager:
 
     def _read_all(self) -> None:
         """Read every sweep's ``sweep.json`` (cheap: no Optuna, no study)."""
+        self.sweeps = {}
         if not self.root.is_dir():
             return
         for directory in sorted(self.root.iterdir()):
@@ -119,6 +120,7 @@ class SweepManager:
     async def _resume_when_managing(self) -> None:
         while self.jobs.read_only or not self.jobs._started:
             await asyncio.sleep(TAKEOVER_INTERVAL_S)
+        self._read_all()  # the other server may have created sweeps meanwhile
         self._resume_all()
 
     def _resume_all(self) -> None:
@@ -132,9 +134,7 @@ class SweepManager:
     async def stop(self) -> None:
         """Stop driving sweeps (their trials' jobs go on; a restarted server resumes the sweeps)."""
         self._stopped = True
-        for handle in self._pending.values():
-            handle.cancel()
-        self._pending.clear()
+        self.throttle.close()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -148,7 +148,13 @@ class SweepManager:
 
     # -- queries -------------------------------------------------------------------------------
 
+    def _refresh_read_only(self) -> None:
+        """On a read-only server, read the sweeps again: the managing server changes them."""
+        if self.jobs.read_only:
+            self._read_all()
+
     def _run(self, sweep_id: str) -> SweepRun:
+        self._refresh_read_only()
         run = self.sweeps.get(sweep_id)
         if run is None:
             raise SweepNotFound(f"no sweep with id {sweep_id!r}; list sweeps with GET /lepton-lab/api/sweeps")
@@ -187,6 +193,7 @@ class SweepManager:
 
     def list_sweeps(self) -> list[dict[str, Any]]:
         """Every sweep, newest first (unreadable studies are logged and left out)."""
+        self._refresh_read_only()
         views = []
         for run in sorted(self.sweeps.values(), key=lambda r: (r.created, r.id), reverse=True):
             try:
@@ -218,11 +225,12 @@ class SweepManager:
         access.allowed_dataset(spec.base, self.jobs.cwd, self.jobs.dataset_roots)
         if self.jobs.scheduler.places_gpus:
             self.jobs.allocator.check_request(spec.base.resources.gpus)
-        run = SweepRun.create(self.root, spec)
+        with refuse_when_full(self.jobs.runs_dir, "the new sweep's study could not be written"):
+            run = SweepRun.create(self.root, spec)
         self.sweeps[run.id] = run
         self.log.info("Lepton Lab: sweep %s (%s, %d trials) created", run.id, spec.strategy, run.total)
         self._fill(run)
-        self._publish(run)
+        self.throttle.now(run.id)
         return self.view(run)
 
     def cancel(self, sweep_id: str) -> dict[str, Any]:
@@ -240,7 +248,7 @@ class SweepManager:
                 except (JobStateError, JobNotFound):
                     pass  # it is ending anyway
         self.log.info("Lepton Lab: sweep %s cancelled", run.id)
-        self._publish(run)
+        self.throttle.now(run.id)
         return self.view(run)
 
     # -- trials --------------------------------------------------------------------------------
@@ -262,7 +270,7 @@ class SweepManager:
         trial = TrialRecord(asked.number, asked._trial_id, dict(asked.params), handle=asked)
         run.trials[trial.number] = trial
         try:
-            job = self.jobs.submit(self._trial_spec(run.spec, run.id, trial))
+            job = self.jobs.submit(trial_spec(run.spec, run.id, trial))
         except _SUBMIT_ERRORS as error:
             self.log.warning("Lepton Lab: sweep %s trial %d could not start: %s", run.id, trial.number, error)
             trial.error = str(error)[:1000]
@@ -272,15 +280,6 @@ class SweepManager:
         trial.job_id = job["id"]
         self._trial_of_job[trial.job_id] = run.id
         asked.set_user_attr("job_id", trial.job_id)
-
-    @staticmethod
-    def _trial_spec(spec: SweepSpec, sweep_id: str, trial: TrialRecord) -> dict[str, Any]:
-        """Return a trial's JobSpec document: the base with its values, its name and its two tags."""
-        job = apply_params(spec.base, trial.params)
-        suffix = f" #{trial.number}"
-        name = spec.name[: 100 - len(suffix)] + suffix
-        tags = [*spec.base.tags, f"sweep:{sweep_id}", f"trial:{trial.number}"]
-        return {**job.model_dump(mode="json"), "name": name, "tags": tags}
 
     def _tell(self, run: SweepRun, trial: TrialRecord, state: str) -> None:
         """Tell the study how ``trial`` ended: complete (with its best value), pruned or fail."""
@@ -292,26 +291,6 @@ class SweepManager:
             self._trial_of_job.pop(trial.job_id, None)
         if state == "complete":
             self._refresh_importance(run)
-
-    def _report(self, run: SweepRun, trial: TrialRecord, events: list[dict[str, Any]]) -> bool:
-        """Report each new epoch value of the objective to the study; True if any was new."""
-        metric = run.spec.objective.metric
-        new = False
-        for event in events:
-            if event.get("type") != "epoch":
-                continue
-            epoch, value = event.get("epoch"), (event.get("metrics") or {}).get(metric)
-            if (
-                isinstance(epoch, int)
-                and isinstance(value, (int, float))
-                and not isinstance(value, bool)
-                and math.isfinite(value)
-                and epoch not in trial.intermediate
-            ):
-                trial.handle.report(float(value), epoch)
-                trial.intermediate[epoch] = float(value)
-                new = True
-        return new
 
     def _conclude(self, run: SweepRun, trial: TrialRecord, status: str) -> None:
         """Tell the study how the trial's job ended, resume an interrupted one, and go on with the sweep."""
@@ -346,7 +325,7 @@ class SweepManager:
         run.state, run.finished = ("completed" if ran else "failed"), time.time()
         run.save()
         self.log.info("Lepton Lab: sweep %s %s", run.id, run.state)
-        self._publish(run)
+        self.throttle.now(run.id)
 
     # -- following the jobs (JobManager listener) ----------------------------------------------
 
@@ -361,7 +340,7 @@ class SweepManager:
     def job_events(self, job_id: str, events: list[dict[str, Any]]) -> None:
         """Report a trial's new epoch values; cancel it as pruned when the pruner says so."""
         run, trial = self._trial(job_id)
-        if run is None or trial is None or not self._report(run, trial, events):
+        if run is None or trial is None or not trial.report(events, run.spec.objective.metric):
             return
         if run.state == "running" and not trial.pruning and trial.handle.should_prune():
             trial.pruning = True
@@ -384,6 +363,7 @@ class SweepManager:
 
     def _resume(self, run: SweepRun) -> None:
         """Take a running sweep over from a previous server (see the module docstring)."""
+        run.study, run.trials = None, {}  # what a read-only look loaded may be stale by now
         self._loaded(run)
         store = self.jobs.store
         for trial in [t for t in run.trials.values() if t.state == "running"]:
@@ -403,69 +383,40 @@ class SweepManager:
                 self._tell(run, trial, "fail")
                 continue
             events, _ = read_events(Path(record["run_dir"]) / "events.jsonl")
-            self._report(run, trial, events)  # epochs it trained while no server listened
+            trial.report(events, run.spec.objective.metric)  # epochs it trained while no server listened
             if not active(record):
                 self._conclude(run, trial, record["status"])
         self.log.info(
             "Lepton Lab: sweep %s resumed (%d of %d trials asked)", run.id, len(run.counted()), run.total
         )
         self._fill(run)
-        self._publish(run)
+        self.throttle.now(run.id)
 
     # -- parameter importance ------------------------------------------------------------------
 
     def _refresh_importance(self, run: SweepRun) -> None:
-        """Recompute fANOVA importance in a thread (once at a time; again if trials completed meanwhile)."""
-        if run.importance_busy:
-            run.importance_stale = True
-            return
+        """Recompute the sweep's fANOVA importance in a thread, then send the sweep."""
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return
-        run.importance_busy = True
+            return  # no loop to run it in (a script driving the manager directly)
         self._spawn(self._importance(run))
 
     async def _importance(self, run: SweepRun) -> None:
-        try:
-            while True:
-                run.importance_stale = False
-                trials = run.study.get_trials(deepcopy=True)
-                direction = run.spec.objective.direction or "maximize"
-                try:
-                    run.importance = await asyncio.to_thread(sweep_study.importance, direction, trials)
-                except Exception:
-                    self.log.exception("Lepton Lab: sweep %s: parameter importance failed", run.id)
-                self._changed(run)
-                if not run.importance_stale:
-                    break
-        finally:
-            run.importance_busy = False
+        if await run.update_importance(self.log):
+            self.throttle.changed(run.id)
 
     # -- stream messages -----------------------------------------------------------------------
 
     def _changed(self, run: SweepRun) -> None:
-        """Send ``run`` on the all-jobs stream now, or once :attr:`publish_interval_s` has passed."""
-        if self._stopped or run.id in self._pending:
-            return
-        wait = run.sent + self.publish_interval_s - time.monotonic()
-        if wait <= 0:
-            self._publish(run)
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        self._pending[run.id] = loop.call_later(wait, self._publish, run)
+        """Send ``run`` on the all-jobs stream (throttled)."""
+        self.throttle.changed(run.id)
 
-    def _publish(self, run: SweepRun) -> None:
+    def _send(self, sweep_id: str) -> None:
         """Send ``{"type": "sweep", "sweep": ...}`` on the all-jobs stream."""
-        handle = self._pending.pop(run.id, None)
-        if handle is not None:
-            handle.cancel()
-        if self._stopped:
+        run = self.sweeps.get(sweep_id)
+        if run is None or self._stopped:
             return
-        run.sent = time.monotonic()
         try:
             self.jobs.broadcaster.publish({"type": "sweep", "sweep": self.view(run)})
         except Exception:
