@@ -36,6 +36,8 @@ export interface IChartOptions {
   xLabel?: string;
   /** Least ms between redraws (default 100). */
   minInterval?: number;
+  /** What the chart says while it has no point (default "Waiting for metrics…"). */
+  emptyText?: string;
 }
 
 const MARGIN = { left: 46, right: 10, top: 8, bottom: 24 };
@@ -59,7 +61,7 @@ export class LineChart {
     this._svg.appendChild(this._axes);
     this._empty = document.createElement('div');
     this._empty.className = 'lepton-lab-chart-empty';
-    this._empty.textContent = 'Waiting for metrics…';
+    this._empty.textContent = options.emptyText ?? 'Waiting for metrics…';
     this._plot.append(this._svg, this._empty);
     this.node.append(title, this._plot, this._legend);
     for (const curve of options.curves) {

@@ -58,7 +58,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         model,
         jobId: id,
         serverRoot,
-        showFolder: path => void app.commands.execute('filebrowser:go-to-path', { path })
+        showFolder: path => void app.commands.execute('filebrowser:go-to-path', { path }),
+        openSweep: sweepId => void app.commands.execute(CommandIDs.openSweep, { id: sweepId })
       });
       const widget = new MainAreaWidget({ content });
       widget.id = `lepton-lab-job-${id}`;

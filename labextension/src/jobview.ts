@@ -45,6 +45,7 @@ import {
   RESUMABLE_STATUSES,
   isFinished
 } from './payloads';
+import { sweepIdOf, trialNumberOf } from './sweeppayloads';
 import { relativePath } from './urls';
 
 /** Lines of worker.log shown. */
@@ -59,6 +60,8 @@ export interface IJobViewOptions {
   serverRoot: string;
   /** Show a folder (relative to the server root) in the file browser. */
   showFolder: (path: string) => void;
+  /** Open the sweep view of the sweep this job is a trial of. */
+  openSweep?: (id: string) => void;
 }
 
 export class JobView extends Widget {
@@ -68,6 +71,7 @@ export class JobView extends Widget {
     this.jobId = options.jobId;
     this._serverRoot = options.serverRoot;
     this._showFolder = options.showFolder;
+    this._openSweep = options.openSweep ?? null;
     this.addClass('lepton-lab-jobview');
     this.node.dataset.jobId = this.jobId;
     this.title.label = this.jobId;
@@ -86,7 +90,17 @@ export class JobView extends Widget {
     this._cancel.addEventListener('click', () => this._act('cancel'));
     this._resume = button('Resume', 'lepton-lab-resume', 'Continue from the last checkpoint');
     this._resume.addEventListener('click', () => this._act('resume'));
-    titleRow.append(this._name, this._badge, this._origin, this._tag, this._cancel, this._resume);
+    // A sweep's trial links back to its sweep.
+    this._sweepLink = el('a', 'lepton-lab-jobview-sweep');
+    this._sweepLink.setAttribute('role', 'button');
+    this._sweepLink.hidden = true;
+    this._sweepLink.addEventListener('click', () => {
+      const id = this._sweepLink.dataset.sweepId;
+      if (id) {
+        this._openSweep?.(id);
+      }
+    });
+    titleRow.append(this._name, this._badge, this._origin, this._tag, this._sweepLink, this._cancel, this._resume);
     this._bar = bar(null, 'lepton-lab-progress');
     const progressRow = el('div', 'lepton-lab-jobview-progress');
     this._progress = el('span', 'lepton-lab-jobview-epoch');
@@ -242,6 +256,7 @@ export class JobView extends Widget {
       this.title.label = label;
     }
     setText(this._tag, jobTag(job));
+    this._renderSweepLink(job);
     setText(this._badge, job.status);
     if (this._badge.dataset.status !== job.status) {
       this._badge.dataset.status = job.status;
@@ -278,6 +293,19 @@ export class JobView extends Widget {
     const error = job.status === 'failed' ? job.error || metrics.error || '' : '';
     this._error.hidden = !error;
     setText(this._error, error);
+  }
+
+  private _renderSweepLink(job: IJob): void {
+    const sweepId = sweepIdOf(job);
+    this._sweepLink.hidden = sweepId === null || !this._openSweep;
+    if (sweepId === null) {
+      return;
+    }
+    const number = trialNumberOf(job);
+    const sweepName = this._model.sweeps.get(sweepId)?.name ?? sweepId;
+    this._sweepLink.dataset.sweepId = sweepId;
+    setText(this._sweepLink, `${number === null ? 'trial' : `trial #${number}`} of sweep ${sweepName}`);
+    this._sweepLink.title = `Open the sweep view of ${sweepId}`;
   }
 
   /** Parts that change only with the status: spec, model, evaluation, links. */
@@ -613,6 +641,8 @@ export class JobView extends Widget {
   private _model: LeptonModel;
   private _serverRoot: string;
   private _showFolder: (path: string) => void;
+  private _openSweep: ((id: string) => void) | null;
+  private _sweepLink: HTMLElement;
   private _feed: JobFeed;
   private _release: () => void;
   private _fullJob: IJob | null = null;

@@ -81,6 +81,7 @@ export class SweepView extends Widget {
     this._history = new LineChart({
       title: 'Best so far',
       xLabel: 'trial',
+      emptyText: 'Drawn once a trial has completed.',
       curves: [
         { key: 'best', label: 'best so far', className: 'lepton-lab-curve-train' },
         { key: 'value', label: 'completed trial', className: 'lepton-lab-curve-val', ...SCATTER },

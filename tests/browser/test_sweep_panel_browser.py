@@ -170,9 +170,15 @@ def test_sweep_row_groups_its_trials_and_the_sweep_view_draws_them(
         assert [bars.nth(i).get_attribute("data-param") for i in range(bars.count())] == ranked
     view.screenshot(path=str(artifacts / "lab-sweep-view.png"))
 
-    # A trial's row in the table opens its job view.
+    # A trial's row in the table opens its job view, which links back to the (same) sweep view.
     view.locator(f".lepton-lab-trials tbody tr[data-number='{best['number']}']").click()
-    page.locator(f".lepton-lab-jobview[data-job-id='{best['job_id']}']").wait_for(timeout=30_000)
+    best_view = page.locator(f".lepton-lab-jobview[data-job-id='{best['job_id']}']")
+    best_view.wait_for(timeout=30_000)
+    link = best_view.locator(".lepton-lab-jobview-sweep")
+    assert link.inner_text() == f"trial #{best['number']} of sweep ui-sweep"
+    link.click()
+    view.wait_for(state="visible", timeout=10_000)
+    assert page.locator(".lepton-lab-sweepview").count() == 1
 
 
 def test_cancel_on_the_sweep_row_asks_then_cancels_the_sweep(
@@ -188,6 +194,17 @@ def test_cancel_on_the_sweep_row_asks_then_cancels_the_sweep(
     row.locator(".lepton-lab-sweep-state[data-status='running']").wait_for(timeout=30_000)
     wait_for(lambda: api(lab, "GET", f"sweeps/{sweep_id}")["counts"]["running"] == 2, 60, "two trials run")
     row.locator(".lepton-lab-sweep-counts", has_text="2 running").wait_for(timeout=30_000)
+
+    # The sweep view while it runs: the running trials' lines, no best value yet.
+    row.locator(".lepton-lab-sweep-open").click()
+    view = page.locator(f".lepton-lab-sweepview[data-sweep-id='{sweep_id}']")
+    view.locator(".lepton-lab-jobview-title .lepton-lab-badge[data-status='running']").wait_for(
+        timeout=30_000
+    )
+    running_lines = view.locator(".lepton-lab-pc-line[data-status='running']")
+    wait_for(lambda: running_lines.count() == 2, 30, "the running trials' lines")
+    assert view.locator(".lepton-lab-sweep-best").inner_text() == "best val_accuracy: none yet"
+    view.screenshot(path=str(artifacts / "lab-sweep-view-running.png"))
 
     # Asked first; keeping it changes nothing.
     row.locator(".lepton-lab-sweep-cancel").click()
@@ -209,3 +226,8 @@ def test_cancel_on_the_sweep_row_asks_then_cancels_the_sweep(
     statuses = [t["status"] for t in api(lab, "GET", f"sweeps/{sweep_id}/trials")["trials"]]
     assert statuses and all(status in {"cancelled", "pruned", "completed"} for status in statuses), statuses
     wait_for(lambda: "0 running" in row.locator(".lepton-lab-sweep-counts").inner_text(), 30, "no trial runs")
+    # The open sweep view heard it too.
+    view.locator(".lepton-lab-jobview-title .lepton-lab-badge[data-status='cancelled']").wait_for(
+        timeout=30_000
+    )
+    assert view.locator(".lepton-lab-jobview-title .lepton-lab-cancel").is_hidden()
