@@ -175,43 +175,58 @@ def lab_env(lab, monkeypatch):
     return lab
 
 
-def test_hyperparameters_panel_then_a_grid_of_server_jobs_compared(lab_env):
+def test_hyperparameters_by_hand_then_the_lr_finder_then_a_tpe_sweep_on_the_server(lab_env):
     lab = lab_env
+    trials = 4
     nb, path = run_notebook(
-        "03_hyperparameters.ipynb", lab.root, EPOCHS=1, LEARNING_RATES=[1e-3, 3e-3], BATCH_SIZES=[64]
+        "03_hyperparameters.ipynb", lab.root, EPOCHS=1, LR_STEPS=30, SWEEP_TRIALS=trials, SWEEP_EPOCHS=2
     )
     validation = nbt.stream_text(nbt.cell(nb, "validation")).splitlines()
     assert validation[0].startswith("error: momentum applies to 'sgd' or 'rmsprop'")
     assert validation[1] == "error: none"
     assert epochs_plotted(live_plot(nbt.cell(nb, "train-by-hand"))) == [1]
+
+    # The finder's plot: loss against learning rate on a log axis, and the suggestion applied.
+    (finder,) = [
+        output["data"][nbt.PLOTLY_MIME]
+        for output in nbt.cell(nb, "lr-find")["outputs"]
+        if nbt.PLOTLY_MIME in output.get("data", {})
+    ]
+    assert finder["layout"]["xaxis"]["type"] == "log"
+    used = re.fullmatch(
+        r"learning rate: (\S+) \(suggested (\S+)\)\n", nbt.stream_text(nbt.cell(nb, "use-lr"))
+    )
+    assert used is not None and float(used[1]) == pytest.approx(float(used[2]), rel=0.05)
     assert str(lab.runs_dir) in nbt.stream_text(nbt.cell(nb, "client"))
 
-    queued = re.findall(r"queued (\S+)", nbt.stream_text(nbt.cell(nb, "submit")))
-    assert len(queued) == 2
-    waited = nbt.stream_text(nbt.cell(nb, "wait")).splitlines()
-    assert [line.split()[:3] for line in waited] == [
-        ["grid", "lr=0.001", "bs=64"],
-        ["grid", "lr=0.003", "bs=64"],
-    ]
-    assert all(line.split()[3:] == ["completed", "1/1", "epochs"] for line in waited)
-    server_jobs = {job.id: job.info for job in LabClient(lab.url, lab.token).jobs()}
-    assert all(server_jobs[job_id]["status"] == "completed" for job_id in queued)
-    for job_id in queued:
-        assert load_run(lab.runs_dir / job_id).spec.train.batch_size == 64
+    # The sweep ran its trials as server jobs, each a run of the base spec with its parameters.
+    client = LabClient(lab.url, lab.token)
+    (sweep,) = client.sweeps()
+    assert sweep.info["state"] == "completed" and sweep.info["name"] == "digits-tpe"
+    waited = nbt.stream_text(nbt.cell(nb, "wait"))
+    counts = sweep.info["counts"]
+    assert counts["completed"] + counts["pruned"] == trials
+    assert waited.startswith(
+        f"sweep completed: {counts['completed']} trials completed, {counts['pruned']} pruned"
+    )
+    frame = sweep.trials()
+    assert list(frame["number"]) == list(range(trials))
+    for trial in sweep.trials_info():
+        spec = load_run(lab.runs_dir / trial["job_id"]).spec
+        assert spec.train.batch_size == trial["params"]["train.batch_size"]
+        assert spec.train.learning_rate == pytest.approx(trial["params"]["train.learning_rate"])
+        assert spec.train.epochs == 2 and f"sweep:{sweep.id}" in spec.tags
+    best = nbt.stream_text(nbt.cell(nb, "best"))
+    assert f"trial #{sweep.info['best']['number']}," in best
+    assert f"epochs trained: {int(frame['epochs_run'].sum())} of {trials * 2}" in best
+    table = nbt.text_plain(nbt.cell(nb, "trials"))
+    assert "train.learning_rate" in table and "train.dropout" in table
 
+    # The live view's final drawing is in the saved notebook, and the runs compare with by-hand.
+    assert nbt.widget_figures(nb, nbt.cell(nb, "sweep"))
     compare = nbt.cell(nb, "compare")
     listed = nbt.widget_html(nb, compare)
-    assert all(job_id in listed for job_id in queued) and "by-hand" in listed
-    figures = {f["data"][0]["type"]: f for f in nbt.widget_figures(nb, compare)}
-    # curves are labelled by run name, not id
-    assert sorted(trace["name"] for trace in figures["scatter"]["data"]) == [
-        "grid lr=0.001 bs=64",
-        "grid lr=0.003 bs=64",
-    ]
-    dimensions = [d["label"] for d in figures["parcoords"]["data"][0]["dimensions"]]
-    assert "learning_rate" in dimensions and "best_val_accuracy" in dimensions
-    results = nbt.text_plain(nbt.cell(nb, "results"))
-    assert "grid lr=0.001 bs=64" in results and "grid lr=0.003 bs=64" in results
+    assert all(job_id in listed for job_id in frame["job_id"]) and "by-hand" in listed
     assert_small(nb, path)
 
 

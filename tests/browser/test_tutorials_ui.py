@@ -29,7 +29,7 @@ FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 SETTINGS = {
     "01_quickstart.ipynb": {"EPOCHS": 2, "BATCH_SIZE": 64},
     "02_augmentation.ipynb": {"EPOCHS": 2, "IMAGE_SIZE": 16},
-    "03_hyperparameters.ipynb": {"EPOCHS": 1, "LEARNING_RATES": [1e-3, 3e-3], "BATCH_SIZES": [64]},
+    "03_hyperparameters.ipynb": {"EPOCHS": 1, "LR_STEPS": 30, "SWEEP_TRIALS": 3, "SWEEP_EPOCHS": 1},
     "04_background_jobs.ipynb": {"DATASET": {"name": "shapes", "image_size": 16}, "EPOCHS": 30},
     "05_fashion_mnist.ipynb": {"EPOCHS": 1, "SUBSET": 1000, "BATCH_SIZE": 32},
 }
