@@ -319,6 +319,7 @@ async def test_a_restarted_server_finishes_the_sweep_with_the_requested_trials(j
     assert {t["status"] for t in ran} == {"completed"}
     for trial in ran:  # each epoch reported once, also across the restart and the resume
         assert [e for e, _ in trial["intermediate"]] == [1, 2, 3]
+    assert lab.job_manager.scan() == [] and SWEEPS_DIR not in lab.job_manager.store.ids()
     jobs = (await api(jp_fetch, "jobs"))["jobs"]
     assert sorted(j["id"] for j in jobs) == sorted(t["job_id"] for t in ran)  # .sweeps is no run
     resumed = await api(jp_fetch, "jobs", ran[2]["job_id"], "events")

@@ -540,7 +540,9 @@ class JobManager:
                 ),
             )
         self._jobs.pop(job.id, None)
-        job.stream.poll()
+        last = job.stream.poll()
+        if last:
+            self._observe(job, last)  # listeners see every event before the end
         message = {"type": "status", "job": self._view(self._record(job.id))}
         job.stream.publish(message)
         job.stream.close()
