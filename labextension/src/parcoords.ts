@@ -62,14 +62,12 @@ export function parcoordsLayout(sweep: ISweep, trials: readonly ITrial[], width:
   const labels = paramLabels(paths);
   const top = MARGIN.top;
   const bottom = height - MARGIN.bottom;
-  const count = paths.length + 1;
-  const xs = linearScale([0, Math.max(1, count - 1)], [MARGIN.left, width - MARGIN.right]);
   const axes: IParAxis[] = [];
   const maps: ((value: SweepChoice | number | undefined) => number | null)[] = [];
 
   paths.forEach((path, index) => {
     const values = trials.map(trial => trial.params?.[path]).filter(value => value !== undefined) as SweepChoice[];
-    const axis = paramAxis(path, labels.get(path) ?? path, space[path], values, xs(index), top, bottom);
+    const axis = paramAxis(path, labels.get(path) ?? path, space[path], values, 0, top, bottom);
     axes.push(axis.axis);
     maps.push(axis.map);
   });
@@ -81,12 +79,20 @@ export function parcoordsLayout(sweep: ISweep, trials: readonly ITrial[], width:
   axes.push({
     key: 'objective',
     label: metric,
-    x: xs(paths.length),
+    x: 0,
     log: false,
     objective: true,
     ticks: niceTicks(lo, hi, Math.max(2, Math.floor((bottom - top) / 40))).map(v => ({ y: sy(v), label: formatTick(v) }))
   });
   maps.push(value => (typeof value === 'number' && Number.isFinite(value) ? sy(value) : null));
+
+  // Room for the first axis's tick labels (left of it) and the objective's (right of it).
+  const left = Math.max(MARGIN.left, labelWidth(axes[0]));
+  const right = Math.max(MARGIN.right, labelWidth(axes[axes.length - 1]));
+  const xs = linearScale([0, Math.max(1, axes.length - 1)], [left, Math.max(left, width - right)]);
+  axes.forEach((axis, index) => {
+    axis.x = xs(index);
+  });
 
   // Shades: completed trials ranked by value, better is darker.
   const minimize = minimizes(sweep);
@@ -122,6 +128,11 @@ export function parcoordsLayout(sweep: ISweep, trials: readonly ITrial[], width:
   });
   lines.sort((a, b) => drawRank(a) - drawRank(b));
   return { axes, lines };
+}
+
+/** About how wide an axis's tick labels are, in px (10 px text), and a gap. */
+function labelWidth(axis: IParAxis): number {
+  return 8 + 6 * Math.max(0, ...axis.ticks.map(tick => tick.label.length));
 }
 
 function drawRank(line: IParLine): number {

@@ -206,6 +206,11 @@ test('parallel coordinates: log and categorical axes, the objective last, the be
   assert.equal(lines[0], pruned, 'faint lines first');
   assert.equal(lines.find(l => l.number === 0)!.shade, 0);
   assert.ok(Math.abs(lines.find(l => l.number === 5)!.shade! - 0.5) < 1e-9);
+  // A first axis with long category names moves right to keep them in the plot.
+  const presets = sweep('sw-2', { space: { 'model.preset': { type: 'categorical', choices: ['mlp', 'small_cnn_wide'] } } });
+  const wide = parcoordsLayout(presets, [trial(0, 'completed', 0.5, { 'model.preset': 'mlp' })], 400, height);
+  assert.ok(wide.axes[0].x >= 6 * 'small_cnn_wide'.length, `axis at ${wide.axes[0].x}`);
+  assert.equal(wide.axes[1].x, 400 - 44);
   assert.deepEqual(logTicks(2e-4, 5e-4), [2e-4, 5e-4]);
   assert.equal(logLabel(3e-5), '3e-5');
 });
