@@ -23,8 +23,17 @@ def test_readme_python_example_trains_and_lists_the_run(tmp_path, monkeypatch):
     assert len(list((tmp_path / "lepton-runs").iterdir())) == 1
 
 
+def test_readme_sweep_file_is_a_valid_sweep_of_a_valid_job():
+    from lepton_lab.core.sweep_spec import parse_sweep, trial_count
+
+    _job, sweep = _blocks("json")
+    spec = parse_sweep(sweep, strict=True)
+    assert spec.name == "lr-sweep" and set(spec.space) == {"train.learning_rate", "train.batch_size"}
+    assert (spec.strategy, spec.pruner, trial_count(spec)) == ("tpe", "median", 16)
+
+
 def test_readme_job_spec_trains_from_the_cli(tmp_path):
-    [spec] = _blocks("json")
+    spec, _sweep = _blocks("json")
     data = json.loads(spec)
     data["train"]["epochs"] = 1
     (tmp_path / "job.json").write_text(json.dumps(data))
@@ -46,3 +55,30 @@ def test_readme_job_spec_trains_from_the_cli(tmp_path):
         check=True,
     ).stdout
     assert run_dir.name in listing
+
+
+def test_readme_tuning_example_finds_a_rate_and_runs_the_sweep(tmp_path, monkeypatch):
+    # The server's trials are tests.sweep_fakes jobs (real run directories, no TensorFlow); the
+    # learning-rate finder trains for real in this process. Only the sizes are made smaller.
+    from lepton_lab import client
+    from tests.api_server import running_server
+
+    [example] = [block for block in _blocks("python") if "ll.sweep(" in block]
+    small = example.replace('"epochs": 8', '"epochs": 2').replace("max_trials=16", "max_trials=4")
+    assert small.count("epochs") == example.count("epochs") and "max_trials=4" in small
+    root = tmp_path / "root"
+    root.mkdir()
+    executor = "--LeptonLabApp.executor_class=tests.sweep_fakes.SweepFakeExecutor"
+    with running_server(root, (executor,)) as server:
+        monkeypatch.setenv("LEPTON_LAB_URL", server.url)
+        monkeypatch.setenv("LEPTON_LAB_TOKEN", server.token)
+        monkeypatch.setattr(client, "_default", None)
+        monkeypatch.chdir(tmp_path)
+        scope: dict = {}
+        exec(compile("import lepton_lab as ll\n" + small, "README.md", "exec"), scope)
+        finder, sweep = scope["finder"], scope["sweep"]
+        assert finder.learning_rates[0] <= finder.suggestion <= finder.learning_rates[-1]
+        assert sweep.state == "completed"
+        frame = sweep.trials()
+        assert len(frame) == 4 and set(frame["status"]) <= {"completed", "pruned"}
+        assert sweep.best["value"] == frame["value"].max()
