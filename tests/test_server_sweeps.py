@@ -351,7 +351,7 @@ async def test_an_invalid_space_is_a_400_naming_the_path_before_any_trial(jp_fet
     assert (await api(jp_fetch, "jobs"))["jobs"] == []  # no trial started
 
 
-async def test_the_rest_answers_have_the_contract_shapes(jp_fetch, lab):
+async def test_the_rest_answers_have_the_contract_shapes(jp_fetch, lab, runs_dir):
     space = {
         "train.learning_rate": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
         "train.batch_size": {"type": "categorical", "choices": [32, 64, 128]},
@@ -380,6 +380,8 @@ async def test_the_rest_answers_have_the_contract_shapes(jp_fetch, lab):
     assert set(done) == CONTRACT_SWEEP_KEYS and done["state"] == "completed"
     assert sum(done["counts"].values()) == 4 and done["counts"]["completed"] == 4
     assert set(done["importance"]) == set(space) and math.isclose(sum(done["importance"].values()), 1.0)
+    kept = json.loads((runs_dir / SWEEPS_DIR / created["id"] / "sweep.json").read_text())
+    assert kept["importance"] == done["importance"]  # a restarted server shows it without refitting
     ran = await trials(jp_fetch, created["id"])
     for trial in ran:
         Trial.model_validate(trial)

@@ -1,10 +1,11 @@
 """One sweep as the server holds it: its files, its study and a record of each trial, and its JSON views.
 
 A sweep's directory is ``<runs_dir>/.sweeps/<sweep_id>/`` (the leading dot keeps the run scanner
-and the job index out of it): ``sweep.json`` (the spec, the state, when it was created and ended)
-and the Optuna study's ``journal.log``. What the API shows of a trial comes from the study (its
-parameters and reported values) and from its job's index record (status and epochs), so nothing
-is stored twice.
+and the job index out of it): ``sweep.json`` (the spec, the state, when it was created and ended,
+and the last parameter importance computed, so a finished sweep shows it without fitting fANOVA
+again) and the Optuna study's ``journal.log``. What the API shows of a trial comes from the study
+(its parameters and reported values) and from its job's index record (status and epochs), so
+nothing is stored twice.
 """
 
 from __future__ import annotations
@@ -150,7 +151,9 @@ class SweepRun:
         """Read the sweep of ``directory`` from its ``sweep.json`` (its study is loaded later)."""
         document = read_json(directory / SWEEP_FILE)
         spec = parse_sweep(document["spec"])
-        return cls(directory, spec, document["state"], float(document["created"]), document.get("finished"))
+        run = cls(directory, spec, document["state"], float(document["created"]), document.get("finished"))
+        run.importance = document.get("importance")
+        return run
 
     def save(self) -> None:
         """Write ``sweep.json`` (atomically)."""
@@ -162,6 +165,7 @@ class SweepRun:
                 "state": self.state,
                 "created": self.created,
                 "finished": self.finished,
+                "importance": self.importance,  # kept: fANOVA takes a while to compute again
             },
         )
 

@@ -404,6 +404,10 @@ class SweepManager:
 
     async def _importance(self, run: SweepRun) -> None:
         if await run.update_importance(self.log):
+            try:
+                run.save()
+            except STORAGE_ERRORS as error:  # shown now all the same; computed again after a restart
+                self.log.warning("Lepton Lab: sweep %s: importance not saved (%s)", run.id, error)
             self.throttle.changed(run.id)
 
     # -- stream messages -----------------------------------------------------------------------
