@@ -234,6 +234,16 @@ async def test_hyperband_prunes_tpe_trials_and_the_sweep_still_runs_them_all(jp_
     assert done["best"]["number"] in [t["number"] for t in ran if t["status"] == "completed"]
 
 
+@pytest.mark.parametrize("executor_config", [{"polls_per_epoch": 1, "fail_learning_rate": 1e-3}])
+async def test_failed_trials_count_and_a_sweep_without_a_finished_trial_fails(jp_fetch, lab):
+    diverging = {"train.learning_rate": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True}}
+    sweep = await start_sweep(jp_fetch, space=diverging, strategy="random", max_trials=3, parallel=1)
+    done = await finished_sweep(jp_fetch, sweep["id"])
+
+    assert done["state"] == "failed" and done["best"] is None
+    assert done["counts"]["failed"] == 3 and len(await trials(jp_fetch, sweep["id"])) == 3
+
+
 # -- cancel -------------------------------------------------------------------------------------
 
 
