@@ -218,9 +218,15 @@ export class SweepView extends Widget {
     }
     this._table.update(trials, paths, sweep.objective?.metric ?? 'value', sweep.best?.number ?? null);
     this._parcoords.update(sweep, trials);
+    // A step line: the best so far holds until the trial that beats it.
     this._series.best.clear();
+    let previous: number | null = null;
     for (const [number, value] of bestSoFar(trials, minimizes(sweep))) {
+      if (previous !== null && value !== previous) {
+        this._series.best.push(number, previous);
+      }
       this._series.best.push(number, value);
+      previous = value;
     }
     this._series.value.clear();
     this._series.pruned.clear();

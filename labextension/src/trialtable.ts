@@ -33,7 +33,8 @@ export class TrialTable {
    */
   update(trials: readonly ITrial[], paths: readonly string[], metric: string, best: number | null): void {
     const labels = paramLabels(paths);
-    const headings = ['#', 'status', metric, 'epochs', ...paths.map(path => labels.get(path) ?? path)];
+    // "epochs run", not "epochs": `train.epochs` may well be one of the parameters.
+    const headings = ['#', 'status', metric, 'epochs run', ...paths.map(path => labels.get(path) ?? path)];
     const key = headings.join('\u0000');
     if (key !== this._headKey) {
       this._headKey = key;
