@@ -244,6 +244,27 @@ async def test_failed_trials_count_and_a_sweep_without_a_finished_trial_fails(jp
     assert done["counts"]["failed"] == 3 and len(await trials(jp_fetch, sweep["id"])) == 3
 
 
+async def test_a_study_that_cannot_be_asked_fails_the_sweep_instead_of_stalling_it(
+    jp_fetch, lab, monkeypatch
+):
+    ask = sweep_study.ask
+    calls = []
+
+    def ask_once(study: Any, spec: Any) -> Any:
+        calls.append(1)
+        if len(calls) > 1:
+            raise OSError("journal.log: read-only file system")
+        return ask(study, spec)
+
+    monkeypatch.setattr(sweep_study, "ask", ask_once)
+    space = {"train.learning_rate": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}}
+    sweep = await start_sweep(jp_fetch, space=space, strategy="random", max_trials=3, parallel=1)
+    done = await finished_sweep(jp_fetch, sweep["id"])
+
+    assert done["state"] == "failed" and done["finished"] is not None
+    assert [t["status"] for t in await trials(jp_fetch, sweep["id"])] == ["completed"]  # the one it asked
+
+
 # -- cancel -------------------------------------------------------------------------------------
 
 

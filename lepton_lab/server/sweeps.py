@@ -254,14 +254,28 @@ class SweepManager:
     # -- trials --------------------------------------------------------------------------------
 
     def _fill(self, run: SweepRun) -> None:
-        """Ask for and submit trials while the sweep runs, has trials to go and room in flight."""
-        while (
-            run.state == "running"
-            and not self._stopped
-            and len(run.in_flight()) < self.parallel(run)
-            and len(run.counted()) < run.total
-        ):
-            self._launch(run)
+        """Ask for and submit trials while the sweep runs, has trials to go and room in flight.
+
+        A study that cannot be asked (its journal unwritable, say) ends the sweep ``failed``
+        rather than leaving it running with nothing in flight.
+        """
+        try:
+            while (
+                run.state == "running"
+                and not self._stopped
+                and len(run.in_flight()) < self.parallel(run)
+                and len(run.counted()) < run.total
+            ):
+                self._launch(run)
+        except Exception:
+            self.log.exception("Lepton Lab: sweep %s could not ask for its next trial; it failed", run.id)
+            run.state, run.finished = "failed", time.time()
+            try:
+                run.save()
+            except STORAGE_ERRORS:
+                pass  # a restarted server finds it running and tries again
+            self.throttle.now(run.id)
+            return
         self._maybe_finish(run)
 
     def _launch(self, run: SweepRun) -> None:
