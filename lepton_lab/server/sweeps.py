@@ -34,7 +34,7 @@ from lepton_lab.server.ownership import RunsDirTaken
 from lepton_lab.server.recovery import TAKEOVER_INTERVAL_S
 from lepton_lab.server.storage import STORAGE_ERRORS, refuse_when_full
 from lepton_lab.server.sweep_publish import Throttle
-from lepton_lab.server.sweep_run import SWEEPS_DIR, SweepRun, TrialRecord, active, trial_spec
+from lepton_lab.server.sweep_run import SWEEP_FILE, SWEEPS_DIR, SweepRun, TrialRecord, active, trial_spec
 
 #: Seconds between two ``sweep`` messages of one sweep on the all-jobs stream (a change waits for it).
 PUBLISH_INTERVAL_S = 0.25
@@ -102,6 +102,8 @@ class SweepManager:
         if not self.root.is_dir():
             return
         for directory in sorted(self.root.iterdir()):
+            if not (directory / SWEEP_FILE).is_file():
+                continue  # being created (the study comes first), or not a sweep
             try:
                 self.sweeps[directory.name] = SweepRun.read(directory)
             except (OSError, ValueError, KeyError, TypeError) as error:
