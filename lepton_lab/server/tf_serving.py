@@ -1,0 +1,324 @@
+"""TensorFlow Serving's REST API: predict bodies to a validated array, results to its JSON answers.
+
+Pure functions (no Tornado, no TensorFlow), shared by the Jupyter extension's predict routes
+(:mod:`~lepton_lab.server.model_handlers`) and by ``lepton-lab serve``, so a client written for
+TF Serving works against either unchanged. They follow the Predict API of
+https://www.tensorflow.org/tfx/serving/api_rest:
+
+- Row format: ``{"instances": [...]}``, each instance the value of the model's one named input
+  (a nested list ``[H][W][C]``) or an object naming it (``{"images": [...]}``); the answer is
+  ``{"predictions": [...]}``, one object per instance because the signature has two named outputs:
+  ``{"probabilities": [...], "classes": k}``.
+- Columnar format: ``{"inputs": <the batch>}`` or ``{"inputs": {"images": <the batch>}}``; the
+  answer is ``{"outputs": {"probabilities": [[...], ...], "classes": [...]}}``.
+- Optional ``"signature_name"`` (only ``serving_default`` is served); errors are
+  ``{"error": "<message>"}``.
+- ``GET /v1/models/{name}`` answers the JSON form of ``GetModelStatusResponse``
+  (:func:`model_status`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+#: The SavedModel's one named input (export: ``serving_default`` takes ``images``).
+INPUT_NAME = "images"
+#: The only signature served.
+SIGNATURE_NAME = "serving_default"
+#: The signature's named outputs, in the order answers list them.
+OUTPUT_NAMES = ("probabilities", "classes")
+
+#: Value range of each integer dtype an input may have.
+_INTEGER_RANGES = {"uint8": (0, 255), "int8": (-128, 127), "int32": (-(2**31), 2**31 - 1)}
+
+#: TF Serving's model states (``ModelVersionStatus.State``) for each deployment state.
+_STATES = {"starting": "LOADING", "ready": "AVAILABLE", "restarting": "LOADING", "failed": "END"}
+
+
+class PredictRequestError(ValueError):
+    """A predict body TF Serving would refuse; the message names the expected shape and dtype."""
+
+    http_status = 400
+
+
+@dataclass(frozen=True)
+class PredictRequest:
+    """A parsed predict body.
+
+    Attributes
+    ----------
+    images
+        The batch, ``[n, *instance_shape]`` in the input's dtype.
+    columnar
+        True for an ``inputs`` body (answered with ``outputs``), False for ``instances``.
+    signature_name
+        The signature asked for (always :data:`SIGNATURE_NAME` once parsed).
+    """
+
+    images: np.ndarray
+    columnar: bool
+    signature_name: str = SIGNATURE_NAME
+
+
+def expected_text(spec: Mapping[str, Any], *, per_instance: bool) -> str:
+    """Say what the model takes: ``[8, 8, 1] of uint8 (0-255) per instance`` or ``[n, 8, 8, 1] ...``."""
+    shape = _instance_shape(spec)
+    dtype = str(spec.get("dtype", "uint8"))
+    bounds = _INTEGER_RANGES.get(dtype)
+    kind = f"{dtype} ({bounds[0]}-{bounds[1]})" if bounds else dtype
+    if per_instance:
+        return f"{_shape_text(shape)} of {kind} per instance"
+    return f"{_shape_text(('n', *shape))} of {kind}"
+
+
+def parse_predict_body(body: Any, spec: Mapping[str, Any]) -> PredictRequest:
+    """Validate a TF Serving predict body against the model's input spec.
+
+    Parameters
+    ----------
+    body
+        The parsed JSON body.
+    spec
+        The model's input: ``{"shape": [None, H, W, C], "dtype": "uint8"}``.
+
+    Returns
+    -------
+    PredictRequest
+        The batch as an array of ``spec``'s dtype and whether the body was columnar.
+
+    Raises
+    ------
+    PredictRequestError
+        When the body is not a predict request, or an instance has the wrong shape, dtype or range;
+        the message names which instance and what the model expects.
+    """
+    usage = (
+        'send {"instances": [<instance>, ...]} (row format) or {"inputs": [<instance>, ...]} '
+        f"(columnar format), each instance {expected_text(spec, per_instance=True)}"
+    )
+    if not isinstance(body, dict):
+        raise PredictRequestError(f"the request body must be a JSON object: {usage}")
+    signature = body.get("signature_name", SIGNATURE_NAME)
+    if signature != SIGNATURE_NAME:
+        raise PredictRequestError(
+            f"signature_name {signature!r} is not served; this model has only {SIGNATURE_NAME!r}"
+        )
+    if "instances" in body and "inputs" in body:
+        raise PredictRequestError(f'a request has either "instances" or "inputs", not both: {usage}')
+    if "instances" in body:
+        return PredictRequest(_parse_instances(body["instances"], spec), columnar=False)
+    if "inputs" in body:
+        return PredictRequest(_parse_inputs(body["inputs"], spec), columnar=True)
+    keys = ", ".join(repr(k) for k in body) or "no keys"
+    raise PredictRequestError(f'the body has neither "instances" nor "inputs" (it has {keys}): {usage}')
+
+
+def _parse_instances(instances: Any, spec: Mapping[str, Any]) -> np.ndarray:
+    expected = expected_text(spec, per_instance=True)
+    if not isinstance(instances, list) or not instances:
+        what = "an empty list" if isinstance(instances, list) else f"a {_json_type(instances)}"
+        raise PredictRequestError(f'"instances" is {what}; expected a list of instances, each {expected}')
+    values = [_named_value(item, f"instances[{i}]", spec) for i, item in enumerate(instances)]
+    batch = _array_or_none(values, spec, len(values))
+    if batch is not None:
+        return batch
+    for i, value in enumerate(values):  # the batch is wrong somewhere: name the first bad instance
+        _check_instance(value, f"instances[{i}]", spec)
+    raise PredictRequestError(f'"instances" could not be read as a batch; each instance must be {expected}')
+
+
+def _parse_inputs(inputs: Any, spec: Mapping[str, Any]) -> np.ndarray:
+    value = _named_value(inputs, "inputs", spec)
+    expected = expected_text(spec, per_instance=False)
+    if not isinstance(value, list) or not value:
+        what = "an empty list" if isinstance(value, list) else f"a {_json_type(value)}"
+        raise PredictRequestError(
+            f'"inputs" is {what}; expected the batch as a nested list {expected} '
+            "(n instances, even for one: [[...]])"
+        )
+    batch = _array_or_none(value, spec, len(value))
+    if batch is not None:
+        return batch
+    shape = _nested_shape(value)
+    if shape is not None and len(shape) == len(_instance_shape(spec)):
+        raise PredictRequestError(
+            f'"inputs" has shape {_shape_text(shape)}; expected {expected}: '
+            "the columnar format needs the batch axis, even for one instance ([<instance>])"
+        )
+    for i, item in enumerate(value):
+        _check_instance(item, f"inputs[{i}]", spec)
+    raise PredictRequestError(f'"inputs" could not be read as a batch; expected {expected}')
+
+
+def _named_value(item: Any, where: str, spec: Mapping[str, Any]) -> Any:
+    """The value of the one named input: ``item`` itself, or ``item["images"]`` for an object."""
+    if not isinstance(item, dict):
+        return item
+    unknown = sorted(set(item) - {INPUT_NAME})
+    if unknown or INPUT_NAME not in item:
+        names = ", ".join(repr(k) for k in unknown) or "no names"
+        raise PredictRequestError(
+            f"{where} names {names}; the model has one named input, {INPUT_NAME!r}: "
+            f'{{"{INPUT_NAME}": {expected_text(spec, per_instance=where != "inputs")}}}'
+        )
+    return item[INPUT_NAME]
+
+
+def _array_or_none(values: list[Any], spec: Mapping[str, Any], n: int) -> np.ndarray | None:
+    """The batch as ``spec``'s dtype if every value is right (the fast path), else None."""
+    try:
+        array = np.asarray(values)
+    except (ValueError, TypeError, OverflowError):
+        return None  # ragged nesting or mixed types: the slow path says where
+    if array.shape != (n, *_instance_shape(spec)) or not _values_fit(array, spec):
+        return None
+    return array.astype(str(spec.get("dtype", "uint8")), copy=False)
+
+
+def _values_fit(array: np.ndarray, spec: Mapping[str, Any]) -> bool:
+    dtype = str(spec.get("dtype", "uint8"))
+    bounds = _INTEGER_RANGES.get(dtype)
+    if bounds is None:  # a float input: any number
+        return array.dtype.kind in "iuf"
+    if array.dtype.kind not in "iu":
+        return False
+    return array.size == 0 or (int(array.min()) >= bounds[0] and int(array.max()) <= bounds[1])
+
+
+def _check_instance(value: Any, where: str, spec: Mapping[str, Any]) -> None:
+    """Raise a :class:`PredictRequestError` naming what is wrong with one instance, if anything."""
+    expected = expected_text(spec, per_instance=True)
+    shape = _nested_shape(value)
+    if shape is None:
+        raise PredictRequestError(
+            f"{where} is not a regular nested list (its rows differ in length); expected {expected}"
+        )
+    wanted = _instance_shape(spec)
+    if shape != wanted:
+        hint = ""
+        if shape == wanted[:-1] and wanted[-1] == 1:
+            hint = " (add the channel axis: each pixel a list of one value, [[[v], ...], ...])"
+        raise PredictRequestError(f"{where} has shape {_shape_text(shape)}; expected {expected}{hint}")
+    array = np.asarray(value, dtype=object)
+    dtype = str(spec.get("dtype", "uint8"))
+    bounds = _INTEGER_RANGES.get(dtype)
+    for index in np.ndindex(array.shape):
+        item = array[index]
+        position = _shape_text(index)
+        number = isinstance(item, (int, float)) and not isinstance(item, bool)
+        if not number:
+            raise PredictRequestError(
+                f"{where} holds {_json_type(item)} {_short(item)} at {position}; expected {expected}"
+            )
+        if bounds is None:
+            continue
+        if isinstance(item, float):
+            raise PredictRequestError(
+                f"{where} holds {item!r} at {position}, not an integer; expected {expected}: send the raw "
+                "pixel values as the dataset stores them, not scaled floats"
+            )
+        if not bounds[0] <= item <= bounds[1]:
+            raise PredictRequestError(f"{where} holds {item} at {position}, out of range; expected {expected}")
+
+
+def _nested_shape(value: Any) -> tuple[int, ...] | None:
+    """Shape of a regular nested list (``()`` for a scalar), None when its rows differ in length."""
+    if not isinstance(value, list):
+        return ()
+    if not value:
+        return (0,)
+    shapes = {_nested_shape(item) for item in value}
+    if len(shapes) != 1 or None in shapes:
+        return None
+    inner = shapes.pop()
+    assert inner is not None
+    return (len(value), *inner)
+
+
+def _instance_shape(spec: Mapping[str, Any]) -> tuple[int, ...]:
+    shape = list(spec["shape"])
+    return tuple(int(d) for d in shape[1:])
+
+
+def _shape_text(shape: Sequence[Any]) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "list"
+    return type(value).__name__
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def format_predictions(result: Mapping[str, Any], *, columnar: bool) -> dict[str, Any]:
+    """TF Serving's answer to a predict request.
+
+    Parameters
+    ----------
+    result
+        ``{"probabilities": float32 [n, classes], "classes": int64 [n]}`` from the model.
+    columnar
+        Whether the request was columnar (``inputs``): answer ``{"outputs": {...}}``, else
+        ``{"predictions": [{"probabilities": [...], "classes": k}, ...]}``.
+    """
+    probabilities = _float32_rows(np.asarray(result["probabilities"], dtype=np.float32))
+    classes = [int(k) for k in np.asarray(result["classes"]).reshape(-1)]
+    if columnar:
+        return {"outputs": {"probabilities": probabilities, "classes": classes}}
+    return {
+        "predictions": [
+            {"probabilities": row, "classes": k} for row, k in zip(probabilities, classes, strict=True)
+        ]
+    }
+
+
+def _float32_rows(values: np.ndarray) -> list[list[float]]:
+    # str() of a float32 is its shortest round-trip text (0.1, not 0.10000000149011612), so answers
+    # carry what the model computed in about a third of the bytes.
+    return [[float(str(v)) for v in row] for row in values.reshape(values.shape[0], -1)]
+
+
+def error_body(message: str) -> dict[str, str]:
+    """TF Serving's error answer: ``{"error": message}``."""
+    return {"error": message}
+
+
+def model_status(model: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON form of TF Serving's ``GetModelStatusResponse`` for a deployed model.
+
+    ``ready`` is ``AVAILABLE``; ``starting`` and ``restarting`` are ``LOADING``; ``failed`` is
+    ``END`` with error code ``UNKNOWN`` and the deployment's error as the message.
+    """
+    state = str(model.get("state", "starting"))
+    failed = state == "failed"
+    return {
+        "model_version_status": [
+            {
+                "version": str(model.get("version", 1)),
+                "state": _STATES.get(state, "UNKNOWN"),
+                "status": {
+                    "error_code": "UNKNOWN" if failed else "OK",
+                    "error_message": str(model.get("error") or "") if failed else "",
+                },
+            }
+        ]
+    }
