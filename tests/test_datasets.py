@@ -98,10 +98,13 @@ def test_shipped_digits_are_scikit_learns_load_digits_byte_for_byte() -> None:
         images, target = stored["images"], stored["target"]
     assert images.astype(np.float64).tobytes() == reference.images.tobytes()
     assert target.astype(np.int64).tobytes() == reference.target.tobytes()
-    # What training sees is the old float32 scaling of scikit-learn's arrays, unchanged.
-    scaled, labels = builtin._digits()
+    # Stored as the raw uint8 counts; what training sees is the old float32 scaling of
+    # scikit-learn's arrays, unchanged, whether paged (numpy) or batched (tf.data's cast * scale).
+    raw, labels = builtin._digits()
+    assert raw.dtype == np.uint8 and np.array_equal(labels, reference.target)
+    scaled = raw.astype(np.float32) * np.float32(builtin.DIGITS_SCALE)
     expected = (np.asarray(reference.images, dtype=np.float32) / 16.0)[..., None]
-    assert scaled.tobytes() == expected.tobytes() and np.array_equal(labels, reference.target)
+    assert scaled.tobytes() == expected.tobytes()
 
 
 def test_splits_partition_the_examples_and_are_deterministic_for_a_seed() -> None:

@@ -28,6 +28,8 @@ FOLDER_SIZE = 64
 
 #: The digits arrays, shipped with the package (where they come from: data/README.md).
 DIGITS_FILE = Path(__file__).parent / "data" / "digits.npz"
+#: Stored digits pixels (counts 0..16) times this are the [0, 1] values the models see.
+DIGITS_SCALE = 1 / 16
 
 
 class DatasetUnavailable(RuntimeError):
@@ -46,9 +48,11 @@ def _frozen(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
 
 @functools.lru_cache(maxsize=1)
 def _digits() -> tuple[np.ndarray, ...]:
-    # Pixels are counts of 0..16 set bits in 4x4 blocks (see data/README.md): scale to [0, 1].
+    # Pixels are counts of 0..16 set bits in 4x4 blocks (see data/README.md), kept as stored
+    # (uint8) like every other image set; DIGITS_SCALE maps them to [0, 1] exactly (a power of
+    # two), and an exported model takes the same raw counts (lepton_lab.core.export).
     with np.load(DIGITS_FILE) as stored:
-        images = (stored["images"].astype(np.float32) / 16.0)[..., None]
+        images = stored["images"].astype(np.uint8)[..., None]
         labels = stored["target"].astype(np.int64)
     return _frozen(images, labels)
 
@@ -84,7 +88,7 @@ def _load_digits(spec: DatasetSpec) -> Dataset:
         "image",
         [str(digit) for digit in range(10)],
         (side, side, 1),
-        ArrayStore(images, 1.0, resize),
+        ArrayStore(images, DIGITS_SCALE, resize),
         labels,
         stratified_split(labels, spec.seed, spec.validation_split, subset=spec.subset),
         description=_DESCRIPTIONS["digits"],
