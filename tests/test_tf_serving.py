@@ -138,7 +138,7 @@ def test_columnar_batch_without_its_batch_axis_says_so():
         ({"instances": {"images": []}}, '"instances" is a object'),
         ({"inputs": []}, '"inputs" is an empty list'),
         ({"inputs": 3}, '"inputs" is a number'),
-        ({"instances": [{"image": []}]}, "instances[0] names 'image'; the model has one named input, 'images'"),
+        ({"instances": [{"image": []}]}, "instances[0] names 'image'; the model has one named input"),
         ({"inputs": {"images": [], "x": 1}}, "inputs names 'x'"),
         ({"signature_name": "predict", "instances": [[]]}, "signature_name 'predict' is not served"),
     ],
@@ -171,4 +171,5 @@ def test_model_status_follows_get_model_status_response():
     status = failed["model_version_status"][0]
     assert status["state"] == "END"
     assert status["status"] == {"error_code": "UNKNOWN", "error_message": "worker exited with code 1"}
-    assert model_status({"version": 1, "state": "restarting"})["model_version_status"][0]["state"] == "LOADING"
+    restarting = model_status({"version": 1, "state": "restarting"})
+    assert restarting["model_version_status"][0]["state"] == "LOADING"

@@ -155,7 +155,7 @@ def _parse_inputs(inputs: Any, spec: Mapping[str, Any]) -> np.ndarray:
 
 
 def _named_value(item: Any, where: str, spec: Mapping[str, Any]) -> Any:
-    """The value of the one named input: ``item`` itself, or ``item["images"]`` for an object."""
+    """Return the value of the one named input: ``item`` itself, or ``item["images"]``."""
     if not isinstance(item, dict):
         return item
     unknown = sorted(set(item) - {INPUT_NAME})
@@ -169,7 +169,7 @@ def _named_value(item: Any, where: str, spec: Mapping[str, Any]) -> Any:
 
 
 def _array_or_none(values: list[Any], spec: Mapping[str, Any], n: int) -> np.ndarray | None:
-    """The batch as ``spec``'s dtype if every value is right (the fast path), else None."""
+    """Return the batch as ``spec``'s dtype if every value is right (the fast path), else None."""
     try:
         array = np.asarray(values)
     except (ValueError, TypeError, OverflowError):
@@ -222,7 +222,9 @@ def _check_instance(value: Any, where: str, spec: Mapping[str, Any]) -> None:
                 "pixel values as the dataset stores them, not scaled floats"
             )
         if not bounds[0] <= item <= bounds[1]:
-            raise PredictRequestError(f"{where} holds {item} at {position}, out of range; expected {expected}")
+            raise PredictRequestError(
+                f"{where} holds {item} at {position}, out of range; expected {expected}"
+            )
 
 
 def _nested_shape(value: Any) -> tuple[int, ...] | None:
@@ -303,7 +305,7 @@ def error_body(message: str) -> dict[str, str]:
 
 
 def model_status(model: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON form of TF Serving's ``GetModelStatusResponse`` for a deployed model.
+    """Describe a deployed model as TF Serving's ``GetModelStatusResponse`` JSON.
 
     ``ready`` is ``AVAILABLE``; ``starting`` and ``restarting`` are ``LOADING``; ``failed`` is
     ``END`` with error code ``UNKNOWN`` and the deployment's error as the message.
