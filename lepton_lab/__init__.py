@@ -48,6 +48,7 @@ _LAZY: dict[str, str] = {
     "EvaluationView": "lepton_lab.widgets.evaluation_view:EvaluationView",
     "RunsTable": "lepton_lab.widgets.runs_table:RunsTable",
     "SweepView": "lepton_lab.widgets.sweep_view:SweepView",
+    "PredictionPad": "lepton_lab.widgets.prediction_pad:PredictionPad",
     # server client (its jobs with watch(): lepton_lab.notebook joins client and widgets)
     "LabClient": "lepton_lab.notebook:LabClient",
     "submit": "lepton_lab.notebook:submit",

@@ -24,6 +24,7 @@ _LAZY: dict[str, str] = {
     "EvaluationView": "lepton_lab.widgets.evaluation_view",
     "RunsTable": "lepton_lab.widgets.runs_table",
     "SweepView": "lepton_lab.widgets.sweep_view",
+    "PredictionPad": "lepton_lab.widgets.prediction_pad",
 }
 
 __all__ = list(_LAZY)
