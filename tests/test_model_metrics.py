@@ -189,8 +189,20 @@ def test_memory_stays_bounded_after_many_observations():
     assert len(snap["history"]) == 120 and snap["drift"]["predictions"] == 500
 
 
+class TickingClock:
+    """Advances 10 ms at every reading, so threads keep opening new history buckets."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        self.t += 0.01
+        return self.t
+
+
 def test_observations_from_many_threads_are_counted_exactly():
-    metrics = make()
+    clock = TickingClock()
+    metrics = ModelMetrics("digits", DIGITS, [0.1] * 10, clock=clock, wall_clock=clock)
     threads, per_thread = 8, 2000
     barrier = threading.Barrier(threads)
 
