@@ -1,0 +1,171 @@
+"""Micro-batching: requests from many callers, run together in bounded batches.
+
+Callers :meth:`MicroBatcher.submit` their images and await their own rows of the answer. One
+loop per model collects what is waiting: when the first request arrives it waits a short
+window (``max_wait_s``, default 5 ms) for others, or less once ``max_batch`` rows are queued,
+then runs the whole batch with ``run_batch`` and hands each caller its slice. While a batch runs
+the next one gathers, so under load batches fill up without any waiting. A request larger than
+``max_batch`` is split into parts of at most ``max_batch`` rows; no batch is ever larger.
+
+The window is injectable (``window``): tests close it when they choose, so the batch sizes they
+assert do not depend on timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["MicroBatcher"]
+
+Result = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass
+class _Request:
+    images: np.ndarray
+    answer: asyncio.Future[Result] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class MicroBatcher:
+    """Gathers concurrent requests into batches of at most ``max_batch`` rows.
+
+    Parameters
+    ----------
+    run_batch
+        Coroutine function running one batch: images ``[n, ...]`` to ``(probabilities [n, K],
+        classes [n])``. What it raises, every caller in that batch gets.
+    max_batch
+        Most rows in one batch.
+    max_wait_s
+        Longest a request waits for others before its batch runs.
+    window
+        Replaces the timed wait: awaited once per batch after the first request arrived (tests
+        pass a coroutine that returns when they have queued what they want batched).
+    on_batch
+        Called with each batch's size before it runs (``ModelMetrics.observe_batch``).
+    """
+
+    def __init__(
+        self,
+        run_batch: Callable[[np.ndarray], Awaitable[Result]],
+        *,
+        max_batch: int = 64,
+        max_wait_s: float = 0.005,
+        window: Callable[[], Awaitable[None]] | None = None,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be at least 1, not {max_batch}")
+        self._run_batch = run_batch
+        self.max_batch = max_batch
+        self.max_wait_s = max_wait_s
+        self._window = window
+        self._on_batch = on_batch
+        self._queue: deque[_Request] = deque()
+        self._arrived: asyncio.Event | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+        self._closed: Exception | None = None
+
+    @property
+    def queued_rows(self) -> int:
+        """Rows waiting for a batch (not counting the batch that runs)."""
+        return sum(len(request.images) for request in self._queue)
+
+    async def submit(self, images: np.ndarray) -> Result:
+        """Run ``images`` in the next batches; this request's ``(probabilities, classes)``."""
+        if self._closed is not None:
+            raise self._closed
+        if self._loop_task is None:
+            self._arrived = asyncio.Event()
+            self._loop_task = asyncio.ensure_future(self._loop())
+        assert self._arrived is not None
+        parts = [
+            _Request(images[start : start + self.max_batch])
+            for start in range(0, max(len(images), 1), self.max_batch)
+        ]
+        self._queue.extend(parts)
+        self._arrived.set()
+        try:
+            results = await asyncio.gather(*(part.answer for part in parts))
+        except BaseException:
+            for part in parts:
+                part.answer.cancel()  # the batch loop skips parts nobody waits for
+            raise
+        if len(results) == 1:
+            return results[0]
+        return np.concatenate([r[0] for r in results]), np.concatenate([r[1] for r in results])
+
+    async def close(self, error: Exception) -> None:
+        """Stop batching: queued and later requests get ``error``; the batch running finishes."""
+        self._closed = error
+        while self._queue:
+            request = self._queue.popleft()
+            if not request.answer.done():
+                request.answer.set_exception(error)
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+
+    async def _gather(self) -> None:
+        """Wait for the batch's window: the injected one, or until ``max_wait_s`` passed or it is full."""
+        if self._window is not None:
+            await self._window()
+            return
+        assert self._arrived is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_wait_s
+        while self.queued_rows < self.max_batch and (left := deadline - loop.time()) > 0:
+            self._arrived.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), left)
+
+    def _take(self) -> list[_Request]:
+        """Pop queued requests (cancelled ones dropped) up to ``max_batch`` rows."""
+        batch: list[_Request] = []
+        rows = 0
+        while self._queue and rows + len(self._queue[0].images) <= self.max_batch:
+            request = self._queue.popleft()
+            if not request.answer.done():
+                batch.append(request)
+                rows += len(request.images)
+        return batch
+
+    async def _loop(self) -> None:
+        assert self._arrived is not None
+        while True:
+            while not self._queue:
+                self._arrived.clear()
+                await self._arrived.wait()
+            if self.queued_rows < self.max_batch:
+                await self._gather()
+            batch = self._take()
+            if not batch:
+                continue
+            images = batch[0].images if len(batch) == 1 else np.concatenate([r.images for r in batch])
+            if self._on_batch is not None:
+                self._on_batch(len(images))
+            try:
+                probabilities, classes = await self._run_batch(images)
+            except asyncio.CancelledError:
+                for request in batch:
+                    if not request.answer.done():
+                        request.answer.set_exception(self._closed or RuntimeError("batching stopped"))
+                raise
+            except Exception as error:
+                for request in batch:
+                    if not request.answer.done():
+                        request.answer.set_exception(error)
+                continue
+            start = 0
+            for request in batch:
+                stop = start + len(request.images)
+                if not request.answer.done():
+                    request.answer.set_result((probabilities[start:stop], classes[start:stop]))
+                start = stop
