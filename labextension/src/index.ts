@@ -15,6 +15,7 @@ import { leptonIcon, tutorialIcons } from './icons';
 import { JobView } from './jobview';
 import { LeptonModel } from './model';
 import { completionMessage, shouldNotify, sweepMessage } from './notifications';
+import { ModelView } from './modelview';
 import { LeptonLabPanel } from './panel';
 import { SweepView } from './sweepview';
 import { IContentsEntry, TutorialIcon, pickTutorials, tutorialsFolder } from './tutorials';
@@ -26,6 +27,7 @@ export namespace CommandIDs {
   export const openPanel = 'lepton-lab:open-panel';
   export const openJob = 'lepton-lab:open-job';
   export const openSweep = 'lepton-lab:open-sweep';
+  export const openModel = 'lepton-lab:open-model';
   export const refresh = 'lepton-lab:refresh';
   export const openTutorial = 'lepton-lab:open-tutorial';
 }
@@ -46,6 +48,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const model = new LeptonModel({ client: createClient(), connect: socketFactory() });
     const tracker = new WidgetTracker<MainAreaWidget<JobView>>({ namespace: 'lepton-lab-job' });
     const sweepTracker = new WidgetTracker<MainAreaWidget<SweepView>>({ namespace: 'lepton-lab-sweep' });
+    const modelTracker = new WidgetTracker<MainAreaWidget<ModelView>>({ namespace: 'lepton-lab-model' });
     const serverRoot = PageConfig.getOption('serverRoot');
 
     const openJob = (id: string): MainAreaWidget<JobView> => {
@@ -59,7 +62,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         jobId: id,
         serverRoot,
         showFolder: path => void app.commands.execute('filebrowser:go-to-path', { path }),
-        openSweep: sweepId => void app.commands.execute(CommandIDs.openSweep, { id: sweepId })
+        openSweep: sweepId => void app.commands.execute(CommandIDs.openSweep, { id: sweepId }),
+        openModel: name => void app.commands.execute(CommandIDs.openModel, { name })
       });
       const widget = new MainAreaWidget({ content });
       widget.id = `lepton-lab-job-${id}`;
@@ -88,7 +92,24 @@ const plugin: JupyterFrontEndPlugin<void> = {
       return widget;
     };
 
-    const panel = new LeptonLabPanel({ model, openJob, openSweep });
+    const openModel = (name: string): MainAreaWidget<ModelView> => {
+      const existing = modelTracker.find(widget => widget.content.modelName === name);
+      if (existing) {
+        app.shell.activateById(existing.id);
+        return existing;
+      }
+      const content = new ModelView({ model, name, openJob });
+      const widget = new MainAreaWidget({ content });
+      widget.id = `lepton-lab-model-${name}`;
+      widget.title.icon = leptonIcon;
+      widget.title.closable = true;
+      void modelTracker.add(widget);
+      app.shell.add(widget, 'main');
+      app.shell.activateById(widget.id);
+      return widget;
+    };
+
+    const panel = new LeptonLabPanel({ model, openJob, openSweep, openModel });
     panel.title.icon = leptonIcon;
     app.shell.add(panel, 'left', { rank: 600 });
     restorer?.add(panel, panel.id);
@@ -118,6 +139,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
       isVisible: args => typeof args.id === 'string',
       execute: args => (typeof args.id === 'string' ? openSweep(args.id) : undefined)
     });
+    app.commands.addCommand(CommandIDs.openModel, {
+      label: args => `Lepton Lab: Open Model ${args.name ?? ''}`.trim(),
+      caption: 'Requests, latency, classes and drift of one deployed model',
+      icon: leptonIcon,
+      isVisible: args => typeof args.name === 'string',
+      execute: args => (typeof args.name === 'string' ? openModel(args.name) : undefined)
+    });
     app.commands.addCommand(CommandIDs.refresh, {
       label: 'Lepton Lab: Refresh Jobs',
       execute: () => panel.refresh()
@@ -142,6 +170,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
         command: CommandIDs.openSweep,
         args: widget => ({ id: widget.content.sweepId }),
         name: widget => widget.content.sweepId
+      });
+      void restorer.restore(modelTracker, {
+        command: CommandIDs.openModel,
+        args: widget => ({ name: widget.content.modelName }),
+        name: widget => widget.content.modelName
       });
     }
 

@@ -29,6 +29,7 @@ import {
   stepLabel,
   summaryCells
 } from './format';
+import { ExportSection } from './exportsection';
 import { readableLog } from './logtext';
 import { JobFeed, LeptonModel } from './model';
 import { RunNote } from './runactions';
@@ -62,6 +63,8 @@ export interface IJobViewOptions {
   showFolder: (path: string) => void;
   /** Open the sweep view of the sweep this job is a trial of. */
   openSweep?: (id: string) => void;
+  /** Open the model view of a deployed model (after Deploy). */
+  openModel?: (name: string) => void;
 }
 
 export class JobView extends Widget {
@@ -133,7 +136,8 @@ export class JobView extends Widget {
     this._modelSection = section('Model', 'lepton-lab-jobview-model');
     this._evaluation = section('Evaluation', 'lepton-lab-jobview-evaluation');
     this._links = section('Files', 'lepton-lab-jobview-links');
-    details.append(this._spec.node, this._modelSection.node, this._evaluation.node, this._links.node);
+    this._exports = new ExportSection({ model: this._model, jobId: this.jobId, openModel: options.openModel });
+    details.append(this._spec.node, this._modelSection.node, this._evaluation.node, this._links.node, this._exports.node);
     const logSection = section('Log (worker.log)', 'lepton-lab-jobview-log');
     this._log = el('pre', 'lepton-lab-log', 'Loading…');
     logSection.body.append(this._log);
@@ -179,6 +183,7 @@ export class JobView extends Widget {
     this._headerThrottle.dispose();
     this._lossChart.dispose();
     this._accuracyChart.dispose();
+    this._exports.dispose();
     this._stopLogTimer();
     super.dispose();
   }
@@ -313,6 +318,7 @@ export class JobView extends Widget {
     this._renderSpec(job.spec ?? null);
     this._renderModel(job.spec ?? null, null);
     this._renderLinks(job);
+    this._exports.update(job);
     void this._loadSpecDocument(job);
     if (job.status === 'completed') {
       void this._loadEvaluation();
@@ -669,6 +675,7 @@ export class JobView extends Widget {
   private _modelSection: ISection;
   private _evaluation: ISection;
   private _links: ISection;
+  private _exports: ExportSection;
   private _reportHint: HTMLElement = el('div', 'lepton-lab-report-hint');
   private _log: HTMLElement;
   private _headerThrottle: FrameThrottle;

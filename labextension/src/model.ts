@@ -19,6 +19,8 @@ import { IJobTransition, JobsState } from './jobs';
 import { IMetricsOptions, JobMetrics } from './metrics';
 import { IReconnectOptions, ReconnectingSocket, SocketFactory, SocketState } from './socket';
 import { IEventsMessage, IJob, IJobPatch, IJobSpec, StreamMessage, isFinished } from './payloads';
+import { listModels, undeployModel } from './modelclient';
+import { ModelsState } from './models';
 import { ISweep } from './sweeppayloads';
 import { ISweepTransition, SweepsState } from './sweeps';
 
@@ -179,6 +181,8 @@ export class LeptonModel {
   readonly socketOptions: IModelOptions['socketOptions'] & object;
   readonly state = new JobsState();
   readonly sweeps = new SweepsState();
+  /** Deployed models (`GET models`, the snapshot's `models`, `model` messages); signals its own changes. */
+  readonly models = new ModelsState();
 
   /** Emits after the job list changed. */
   get changed(): ISignal<LeptonModel, void> {
@@ -244,7 +248,7 @@ export class LeptonModel {
 
   /** Re-read the job and sweep lists over REST. */
   async refresh(): Promise<void> {
-    await Promise.all([this._refreshJobs(), this._refreshSweeps()]);
+    await Promise.all([this._refreshJobs(), this._refreshSweeps(), this._refreshModels()]);
   }
 
   /** The shared feed of job `id` (created on first use, without taking a reference). */
@@ -270,6 +274,12 @@ export class LeptonModel {
     const sweep = await this.client.cancelSweep(id);
     this._onStreamMessage({ type: 'sweep', sweep });
     return sweep;
+  }
+
+  /** Undeploy a model (its worker stops; the run's export stays). */
+  async undeploy(name: string): Promise<void> {
+    await undeployModel(this.client, name);
+    this.models.remove(name);
   }
 
   async submit(spec: IJobSpec): Promise<IJob> {
@@ -310,6 +320,7 @@ export class LeptonModel {
       feed.dispose();
     }
     this._feeds.clear();
+    this.models.dispose();
     Signal.clearData(this);
   }
 
@@ -323,6 +334,7 @@ export class LeptonModel {
       this._dropFeed(message.id);
     }
     const sweeps = this.sweeps.apply(message);
+    this.models.apply(message);
     const transitions = this.state.apply(message);
     this._applyTransitions(transitions, message.type === 'snapshot');
     if (transitions.length === 0 && (this.state.version !== before || sweeps.changed)) {
@@ -355,6 +367,17 @@ export class LeptonModel {
       this._emitSweepTransitions(transitions);
     } catch (error) {
       // A server from before sweeps has no such route: it simply has no sweeps.
+      if (!(error instanceof ApiError && error.status === 404)) {
+        this._errors.emit(error as Error);
+      }
+    }
+  }
+
+  private async _refreshModels(): Promise<void> {
+    try {
+      this.models.replaceAll(await listModels(this.client));
+    } catch (error) {
+      // A server from before deployment has no such route: it simply has no models.
       if (!(error instanceof ApiError && error.status === 404)) {
         this._errors.emit(error as Error);
       }

@@ -9,7 +9,7 @@
 import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import { confirmCancel, confirmCancelSweep } from './dialogs';
+import { confirmCancel, confirmCancelSweep, confirmUndeploy } from './dialogs';
 import { bar, button, el, kv, messageOf } from './dom';
 import { deviceLabel, formatBytes, formatPercent } from './format';
 import { FilterBox } from './filterbox';
@@ -17,6 +17,7 @@ import { filterJobs } from './jobfilter';
 import { JobRow } from './jobrow';
 import { JobFilter } from './jobs';
 import { LeptonModel } from './model';
+import { ModelsSection } from './modelrow';
 import { INodeRow, nodeRows } from './nodes';
 import { groupEntries } from './sweeps';
 import { SweepRow } from './sweeprow';
@@ -34,6 +35,8 @@ export interface IPanelOptions {
   openJob: (id: string) => void;
   /** Open the sweep view of a sweep. */
   openSweep: (id: string) => void;
+  /** Open the model view of a deployed model. */
+  openModel?: (name: string) => void;
 }
 
 export class LeptonLabPanel extends Widget {
@@ -73,6 +76,11 @@ export class LeptonLabPanel extends Widget {
     this._empty.textContent = 'No jobs yet. Submit one with lepton_lab.submit(spec) in a notebook, or open a tutorial.';
     this._empty.hidden = true;
 
+    this._models = new ModelsSection(this._model.models, {
+      open: name => options.openModel?.(name),
+      undeploy: name => this._confirmUndeploy(name)
+    });
+
     const devicesHeader = el('div', 'lepton-lab-section-title');
     devicesHeader.append(el('span', '', 'Devices'));
     this._devices = el('div', 'lepton-lab-devices', 'Loading…');
@@ -85,6 +93,7 @@ export class LeptonLabPanel extends Widget {
       this._filterBox.node,
       this._list,
       this._empty,
+      this._models.node,
       devicesHeader,
       this._devices
     );
@@ -120,6 +129,7 @@ export class LeptonLabPanel extends Widget {
     }
     Signal.disconnectReceiver(this);
     this._throttle.dispose();
+    this._models.dispose();
     this._stopTimers();
     for (const row of this._rows.values()) {
       row.dispose();
@@ -418,6 +428,16 @@ export class LeptonLabPanel extends Widget {
     return true;
   }
 
+  /** Undeploy model `name` once the user confirms; resolves to whether it was asked to. */
+  private async _confirmUndeploy(name: string): Promise<boolean> {
+    const model = this._model.models.get(name);
+    if (!model || !(await confirmUndeploy(model))) {
+      return false;
+    }
+    await this._act(() => this._model.undeploy(name));
+    return true;
+  }
+
   private async _act(action: () => Promise<unknown>): Promise<void> {
     try {
       await action();
@@ -464,6 +484,7 @@ export class LeptonLabPanel extends Widget {
   private _list: HTMLElement;
   private _empty: HTMLElement;
   private _devices: HTMLElement;
+  private _models: ModelsSection;
   private _rows = new Map<string, JobRow>();
   private _sweepRows = new Map<string, SweepRow>();
   /** Sweeps whose trials are shown. */

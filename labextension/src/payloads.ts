@@ -8,6 +8,7 @@
  */
 import { FINISHED_STATUSES } from './types';
 import type { ISweep, ISweepMessage } from './sweeppayloads';
+import type { IModel, IModelMessage } from './modelpayloads';
 import type { EventType, IJob, IJobProgress, IJobSpec, JobEvent, JobStatus } from './types';
 
 export * from './types';
@@ -134,6 +135,7 @@ export interface ISnapshotMessage {
   type: 'snapshot';
   jobs: IJob[];
   sweeps?: ISweep[];
+  models?: IModel[];
 }
 
 /** A job's run directory was deleted (`DELETE jobs/{id}/run`, or `lepton_lab.delete_run`). */
@@ -148,7 +150,8 @@ export type StreamMessage =
   | IProgressMessage
   | ISnapshotMessage
   | IDeletedMessage
-  | ISweepMessage;
+  | ISweepMessage
+  | IModelMessage;
 
 /** Whether `status` is one after which the job no longer changes. */
 export function isFinished(status: JobStatus | string | undefined | null): boolean {
