@@ -277,6 +277,26 @@ class Run:
 
         return keras.saving.load_model(self.dir.model_path)
 
+    def export(
+        self, format: str = "savedmodel", quantize: str = "none", name: str | None = None, verify: bool = True
+    ) -> dict[str, Any]:
+        """Export the trained model for deployment and verify it; return its ``export.json``.
+
+        ``format`` is ``savedmodel`` (TF Serving's ``<name>/<version>/`` layout), ``tflite``
+        (``quantize`` none, float16, dynamic or int8) or ``onnx`` (none or dynamic). The export
+        takes inputs as the dataset stores them (uint8 images) and is scored on the test split in
+        its own runtime; see :func:`lepton_lab.core.export.export_model` (imports TensorFlow).
+        """
+        from lepton_lab.core.export import export_model
+
+        return export_model(self, format, quantize, name, verify)
+
+    def exports(self) -> list[dict[str, Any]]:
+        """Return the ``export.json`` of each of this run's exports, oldest first (see :meth:`export`)."""
+        from lepton_lab.core.export import list_exports
+
+        return list_exports(self)
+
     # -- in-process runs (lepton_lab.train(background=True)) ------------------------------------
 
     @property
