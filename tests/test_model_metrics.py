@@ -117,8 +117,17 @@ def test_batch_sizes_histogram_mean_and_max():
         metrics.observe_batch(size)
     batches = metrics.snapshot()["batch_sizes"]
     assert batches["max"] == 300 and batches["mean"] == pytest.approx(377 / 6) and batches["count"] == 6
-    assert batches["histogram"] == {"1": 2, "2-4": 1, "5-8": 1, "9-16": 0, "17-32": 0, "33-64": 1,
-                                    "65-128": 0, "129-256": 0, "257+": 1}
+    assert batches["histogram"] == {
+        "1": 2,
+        "2-4": 1,
+        "5-8": 1,
+        "9-16": 0,
+        "17-32": 0,
+        "33-64": 1,
+        "65-128": 0,
+        "129-256": 0,
+        "257+": 1,
+    }
 
 
 def test_drift_is_zero_for_the_training_distribution():
@@ -299,3 +308,15 @@ def test_prometheus_text_without_models_or_data_is_valid():
     parsed = families(prometheus_text([make()]))
     assert not parsed["lepton_lab_model_drift_score"].samples  # no score yet: no made-up 0
     assert parsed["lepton_lab_model_requests"].samples[0].value == 0
+
+
+def test_history_latency_quantiles_are_within_their_bin_width():
+    clock = FakeClock(0.0)
+    metrics = make(clock)
+    latencies = np.random.default_rng(2).lognormal(-5, 1.5, size=3000)
+    for latency in latencies:  # all in the first 5-s point
+        metrics.observe(float(latency), 1, [0])
+    point = metrics.snapshot()["history"][0]
+    expected = np.percentile(latencies, [50, 95, 99], method="lower") * 1000
+    got = [point["latency_ms_p50"], point["latency_ms_p95"], point["latency_ms_p99"]]
+    assert got == pytest.approx(list(expected), rel=0.025)  # log bins 5 % wide

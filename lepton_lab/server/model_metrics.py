@@ -33,13 +33,27 @@ from prometheus_client.exposition import generate_latest
 #: Upper bounds (seconds) of the Prometheus latency histogram: 0.5 ms .. 10 s covers a small CPU
 #: model answering one example up to a large batch queued behind a restarting worker.
 LATENCY_BUCKETS_S: tuple[float, ...] = (
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
 )
 #: Upper bounds of the batch-size histogram (JSON and Prometheus alike); the last bin is open.
 BATCH_BUCKETS: tuple[int, ...] = (1, 4, 8, 16, 32, 64, 128, 256)
 #: Relative width of the latency bins each history bucket keeps: its quantiles are within ~2.5 %.
 _HISTORY_BIN_RATIO = 1.05
 _LOG_BIN_RATIO = math.log(_HISTORY_BIN_RATIO)
+_QUANTILES = (0.5, 0.95, 0.99)
 #: The request rate is averaged over about this many seconds (whole history buckets).
 RATE_WINDOW_S = 60.0
 
@@ -119,17 +133,25 @@ class _Bucket:
         self.latency_bins[key] = self.latency_bins.get(key, 0) + 1
         self.latency_count += 1
 
-    def latency_quantile_ms(self, q: float) -> float | None:
-        """Approximate ``q`` quantile (ms): the geometric middle of the bin holding it."""
-        if not self.latency_count:
-            return None
-        rank = q * (self.latency_count - 1)
-        seen = 0
-        for key in sorted(self.latency_bins):
-            seen += self.latency_bins[key]
-            if seen > rank:
-                return 1000 * math.exp((key + 0.5) * _LOG_BIN_RATIO)
-        raise AssertionError("unreachable: the bins hold latency_count values")
+    def copy(self) -> tuple[int, int, int, int, dict[int, int]]:
+        """Copy what a history point needs, so it is computed outside the lock."""
+        return self.index, self.requests, self.errors, self.latency_count, dict(self.latency_bins)
+
+
+def _binned_quantiles_ms(bins: dict[int, int], count: int) -> list[float | None]:
+    """Approximate p50/p95/p99 (ms) of a bucket: the geometric middle of the bin holding each."""
+    if not count:
+        return [None, None, None]
+    ranks = [q * (count - 1) for q in _QUANTILES]
+    found: list[float | None] = []
+    seen = 0
+    for key in sorted(bins):
+        seen += bins[key]
+        while seen > ranks[len(found)]:
+            found.append(1000 * math.exp((key + 0.5) * _LOG_BIN_RATIO))
+            if len(found) == len(ranks):
+                return found
+    raise AssertionError("unreachable: the bins hold `count` latencies")
 
 
 class ModelMetrics:
@@ -314,8 +336,7 @@ class ModelMetrics:
             now = self._clock()
             latencies = list(self._latencies)
             state = self._counters()
-            history = [(b.index, b.requests, b.errors, *(b.latency_quantile_ms(q) for q in (0.5, 0.95, 0.99)))
-                       for b in self._history]
+            history = [b.copy() for b in self._history]
         latencies.sort()
         drift = self._drift(state["window_counts"])
         return {
@@ -397,21 +418,26 @@ class ModelMetrics:
     def _by_class(self, values: list[float] | None) -> dict[str, float] | None:
         return None if values is None else dict(zip(self.classes, values, strict=True))
 
-    def _history_points(self, now: float, buckets: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    def _history_points(
+        self, now: float, buckets: list[tuple[int, int, int, int, dict[int, int]]]
+    ) -> list[dict[str, Any]]:
         last = math.floor(now / self.bucket_s)
         first = max(last - self._history_buckets + 1, math.floor(self._created / self.bucket_s))
         by_index = {b[0]: b for b in buckets}
         points = []
         for index in range(first, last + 1):
-            _, requests, errors, p50, p95, p99 = by_index.get(index, (index, 0, 0, None, None, None))
-            points.append({
-                "t": self._wall_offset + index * self.bucket_s,
-                "requests": requests,
-                "errors": errors,
-                "latency_ms_p50": p50,
-                "latency_ms_p95": p95,
-                "latency_ms_p99": p99,
-            })
+            _, requests, errors, count, bins = by_index.get(index, (index, 0, 0, 0, {}))
+            p50, p95, p99 = _binned_quantiles_ms(bins, count)
+            points.append(
+                {
+                    "t": self._wall_offset + index * self.bucket_s,
+                    "requests": requests,
+                    "errors": errors,
+                    "latency_ms_p50": p50,
+                    "latency_ms_p95": p95,
+                    "latency_ms_p99": p99,
+                }
+            )
         return points
 
     def _prometheus(self) -> Iterator[Metric]:
@@ -467,7 +493,7 @@ def _normalise(name: str, classes: list[str], distribution: Sequence[float] | No
 def _quantiles_ms(sorted_latencies: list[float]) -> dict[str, float | None]:
     if not sorted_latencies:
         return {"p50": None, "p95": None, "p99": None}
-    return {f"p{round(q * 100)}": 1000 * quantile(sorted_latencies, q) for q in (0.5, 0.95, 0.99)}
+    return {f"p{round(q * 100)}": 1000 * quantile(sorted_latencies, q) for q in _QUANTILES}
 
 
 # ---------------------------------------------------------------------- Prometheus
@@ -491,7 +517,8 @@ def _families(
     latency.add_metric(labels, _cumulative(LATENCY_BUCKETS_S, state["latency_buckets"]), state["latency_sum"])
     yield latency
     batch = HistogramMetricFamily(
-        "lepton_lab_model_batch_size", "Examples per batch the model worker ran (after micro-batching).",
+        "lepton_lab_model_batch_size",
+        "Examples per batch the model worker ran (after micro-batching).",
         labels=["model"],
     )
     batch.add_metric(labels, _cumulative(BATCH_BUCKETS, state["batch_buckets"]), state["batch_sum"])
