@@ -91,7 +91,7 @@ export interface IModelMetrics {
   /** Predictions per class name. */
   predicted: Record<string, number>;
   /** Share of each class in the training split. */
-  training: Record<string, number>;
+  training: Record<string, number> | null;
   drift: IModelDrift;
   history: IModelHistoryPoint[];
 }
