@@ -5,6 +5,7 @@
   (:mod:`~lepton_lab.cli.progress`).
 - :mod:`~lepton_lab.cli.runs` -- ``runs`` and ``show``: the run table and one run's details.
 - :mod:`~lepton_lab.cli.share` -- ``report`` and ``export``: offline HTML to share.
+- :mod:`~lepton_lab.cli.export_model` -- ``export-model``: a run's model as SavedModel, TFLite or ONNX.
 - :mod:`~lepton_lab.cli.sweep` -- ``sweep`` and ``sweeps``: a hyperparameter sweep on a server.
 
 Start-up stays light: nothing here imports TensorFlow (``train`` imports it when training
@@ -18,7 +19,7 @@ import argparse
 from collections.abc import Sequence
 
 from lepton_lab._version import __version__
-from lepton_lab.cli import doctor, runs, share, sweep, train
+from lepton_lab.cli import doctor, export_model, runs, share, sweep, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"lepton-lab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for group in (doctor, train, runs, share, sweep):
+    for group in (doctor, train, runs, share, export_model, sweep):
         group.add_subcommands(sub)
     return parser
 
