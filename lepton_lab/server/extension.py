@@ -13,6 +13,9 @@ from lepton_lab.server.bodies import MAX_BODY_BYTES
 from lepton_lab.server.devices import GPU_POLICIES, GpuAllocator
 from lepton_lab.server.executors import Executor, LocalProcessExecutor
 from lepton_lab.server.jobs import JobManager
+from lepton_lab.server.model_exports import Exporter
+from lepton_lab.server.model_registry import ModelRegistry
+from lepton_lab.server.model_stream import ModelStream
 from lepton_lab.server.routes import ROUTES, tornado_pattern
 from lepton_lab.server.sweeps import SweepManager
 
@@ -86,6 +89,10 @@ class LeptonLabApp(ExtensionApp):
 
     job_manager: JobManager
     sweep_manager: SweepManager
+    model_registry: ModelRegistry
+    model_exporter: Exporter
+    model_stream: ModelStream
+    _registry_start: asyncio.Task[None] | None = None
 
     @property
     def root_path(self) -> Path:
@@ -117,6 +124,7 @@ class LeptonLabApp(ExtensionApp):
         )
         self.job_manager.recover()
         self.sweep_manager = SweepManager(self.job_manager, log=self.log)
+        self._create_model_registry()
         try:
             # Already inside the running loop (tests, a reloaded extension): start on its next turn.
             asyncio.get_running_loop().call_soon(self._start_managers)
@@ -125,6 +133,14 @@ class LeptonLabApp(ExtensionApp):
         self.log.info(
             "Lepton Lab: runs in %s, %d job slot(s), GPU policy %s", self.runs_path, slots, self.gpu_policy
         )
+
+    def _create_model_registry(self) -> None:
+        """Create the deployed models' registry (``<runs_dir>/.models``), its exporter and stream messages."""
+        self.model_registry = ModelRegistry(self.runs_path, self.log)
+        self.model_exporter = Exporter(self.log)
+        self.model_stream = ModelStream(self.job_manager.broadcaster)
+        self.model_registry.add_listener(self.model_stream.changed)
+        self.job_manager.subscriptions.list_models = self.model_registry.list
 
     def _make_executor(self) -> Executor:
         """Create the executor; ``ray_address`` reaches an executor that has that setting."""
@@ -138,16 +154,30 @@ class LeptonLabApp(ExtensionApp):
         self._start_managers()
 
     def _start_managers(self) -> None:
-        """Start the job manager, then resume the sweeps running on it."""
+        """Start the job manager, resume the sweeps running on it and redeploy the deployed models."""
         self.job_manager.start()
         self.sweep_manager.start()
+        if self._registry_start is None:
+            # The registry's workers start in the background; the server does not wait for them.
+            self._registry_start = asyncio.ensure_future(self.model_registry.start())
 
     def initialize_handlers(self) -> None:
         """Register the routes of :data:`~lepton_lab.server.routes.ROUTES` (all authenticated)."""
         self.handlers.extend((tornado_pattern(template), handler) for template, handler in ROUTES)
 
     async def stop_extension(self) -> None:
-        """Stop following jobs; their workers keep running and a restarted server re-attaches them."""
+        """Stop following jobs and stop the model workers.
+
+        Training workers keep running and a restarted server re-attaches them; model workers stop
+        (their deployments stay in ``.models`` and a restarted server redeploys them).
+        """
+        registry = getattr(self, "model_registry", None)
+        if registry is not None:
+            self.model_stream.close()
+            if self._registry_start is not None:
+                await asyncio.gather(self._registry_start, return_exceptions=True)
+            await self.model_exporter.stop()
+            await registry.stop()
         sweeps = getattr(self, "sweep_manager", None)
         if sweeps is not None:
             await sweeps.stop()

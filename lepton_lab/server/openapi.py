@@ -66,6 +66,54 @@ _SWEEP_ID = {
     "schema": {"type": "string"},
     "description": "Sweep id (sw-...).",
 }
+_MODEL = {"$ref": "#/components/schemas/Model"}
+_MODEL_NAME = {
+    "name": "model",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[^/:]+$"},
+    "description": "Deployed model name.",
+}
+_TF_ERROR = {
+    "description": "Error, as TF Serving answers it",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PredictError"}}},
+}
+
+
+def _predict(parameters: list[dict[str, Any]], summary: str) -> dict[str, Any]:
+    """Describe TF Serving's predict operation (``models/{model}:predict`` and its ``v1/`` forms)."""
+    return _op(
+        summary,
+        {
+            "200": _json(
+                "predictions (row request) or outputs (columnar request)",
+                {"$ref": "#/components/schemas/PredictResponse"},
+            ),
+            "400": {
+                **_TF_ERROR,
+                "description": "Not a predict body, or an instance of the wrong shape, dtype or range "
+                "(the message names it and the expected shape and dtype)",
+            },
+            "404": {**_TF_ERROR, "description": "No such model (or version)"},
+            "413": {**_TF_ERROR, "description": "The body is larger than c.LeptonLabApp.max_body_bytes"},
+            "503": {
+                **_TF_ERROR,
+                "description": "The model's worker is starting, restarting or failed (the message says)",
+            },
+        },
+        parameters,
+        requestBody={
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PredictRequest"}}},
+        },
+        description="TensorFlow Serving's REST predict API (tensorflow.org/tfx/serving/api_rest): "
+        'row format {"instances": [<[H][W][C] uint8>, ...]} (or {"images": ...} per instance) answered '
+        'with {"predictions": [{"probabilities": [...], "classes": k}, ...]}; columnar format '
+        '{"inputs": <[n][H][W][C]>} (or {"inputs": {"images": ...}}) answered with '
+        '{"outputs": {"probabilities": [[...]], "classes": [...]}}.',
+    )
+
+
 _AFTER = {
     "name": "after",
     "in": "query",
@@ -81,7 +129,7 @@ def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 def _op(
     summary: str, responses: dict[str, Any], parameters: Sequence[dict[str, Any]] = (), **extra: Any
 ) -> dict[str, Any]:
-    by_id = any(p["name"] in ("job_id", "sweep_id") for p in parameters)
+    by_id = any(p["name"] in ("job_id", "sweep_id", "model") for p in parameters)
     errors = {"403": _ERROR, "404": _ERROR} if by_id else {"403": _ERROR}
     return {"summary": summary, "parameters": list(parameters), "responses": {**responses, **errors}, **extra}
 
@@ -97,8 +145,10 @@ def _websocket(summary: str, parameters: list[dict[str, Any]]) -> dict[str, Any]
         description=(
             'WebSocket. Messages: {"type": "events", "events": [...], "next": N}, '
             '{"type": "status", "job": {...}}, {"type": "progress", "id": ..., ...}, '
-            '{"type": "snapshot", "jobs": [...], "sweeps": [...]}, {"type": "sweep", "sweep": {...}} '
-            "(the all-jobs stream: a sweep changed; at most a few per second per sweep). "
+            '{"type": "snapshot", "jobs": [...], "sweeps": [...], "models": [...]}, '
+            '{"type": "sweep", "sweep": {...}} (the all-jobs stream: a sweep changed; at most a few per '
+            'second per sweep), {"type": "model", "model": {...}} (a deployed model changed: at once on '
+            'a state change, about once a second while it serves; "deleted": true once undeployed). '
             "A client that falls behind is closed with code "
             "1013 and a reason naming the offset to reconnect from."
         ),
@@ -341,6 +391,237 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 
+_LIST = {"type": "array", "items": {"type": "integer"}}
+
+OPERATIONS.update(
+    {
+        "jobs/{job_id}/exports": {
+            "get": _op(
+                "The run's exports: the export.json of each (format, quantization, size, accuracy, latency)",
+                {
+                    "200": _json(
+                        "Exports",
+                        {
+                            "type": "object",
+                            "required": ["exports"],
+                            "properties": {
+                                "exports": {"type": "array", "items": {"$ref": "#/components/schemas/Export"}}
+                            },
+                        },
+                    )
+                },
+                [_JOB_ID],
+            ),
+            "post": _op(
+                "Export the run's model (SavedModel, TFLite or ONNX, optionally quantized) in a child "
+                "process, verified by scoring the test split in its own runtime",
+                {
+                    "201": _json("The export.json", {"$ref": "#/components/schemas/Export"}),
+                    **_BODY_ERRORS,
+                    "409": _ERROR,
+                    "500": _ERROR,
+                },
+                [_JOB_ID],
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/ExportRequest"}}
+                    },
+                },
+            ),
+        },
+        "models": {
+            "get": _op(
+                "Deployed models",
+                {
+                    "200": _json(
+                        "Models",
+                        {
+                            "type": "object",
+                            "required": ["models"],
+                            "properties": {"models": {"type": "array", "items": _MODEL}},
+                        },
+                    )
+                },
+            ),
+            "post": _op(
+                "Deploy a run's SavedModel export (exported first if the run has none) under a name; "
+                "deploying a name again serves the next version",
+                {"201": _json("The deployed model", _MODEL), **_BODY_ERRORS, "404": _ERROR, "503": _ERROR},
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/DeployRequest"}}
+                    },
+                },
+            ),
+        },
+        "models/{model}": {
+            "get": _op("One deployed model", {"200": _json("Model", _MODEL)}, [_MODEL_NAME]),
+            "delete": _op(
+                "Undeploy: stop the model's worker and remove the deployment (the run's export stays)",
+                {
+                    "200": _json(
+                        "Deleted",
+                        {
+                            "type": "object",
+                            "required": ["deleted"],
+                            "properties": {"deleted": {"type": "string"}},
+                        },
+                    )
+                },
+                [_MODEL_NAME],
+            ),
+        },
+        "models/{model}:predict": {"post": _predict([_MODEL_NAME], "Predict (TF Serving REST API)")},
+        "models/{model}/metrics": {
+            "get": _op(
+                "The model's monitoring: requests, errors, latency p50/p95/p99, batch sizes, predicted vs "
+                "training class distribution, drift score, history",
+                {"200": _json("Metrics", {"type": "object"})},
+                [_MODEL_NAME],
+            )
+        },
+        "v1/models/{model}": {
+            "get": _op(
+                "TF Serving's model status (GetModelStatusResponse)",
+                {
+                    "200": _json(
+                        "Model status",
+                        {
+                            "type": "object",
+                            "required": ["model_version_status"],
+                            "properties": {
+                                "model_version_status": {"type": "array", "items": {"type": "object"}}
+                            },
+                        },
+                    ),
+                    "404": {**_TF_ERROR, "description": "No such model"},
+                },
+                [_MODEL_NAME],
+            )
+        },
+        "v1/models/{model}:predict": {
+            "post": _predict([_MODEL_NAME], "Predict (TF Serving REST API, its path)")
+        },
+        "v1/models/{model}/versions/{version}:predict": {
+            "post": _predict(
+                [
+                    _MODEL_NAME,
+                    {
+                        "name": "version",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                        "description": "The served version (another is a 404).",
+                    },
+                ],
+                "Predict with a given version (TF Serving REST API)",
+            )
+        },
+        "metrics": {
+            "get": _op(
+                "Every deployed model's metrics in the Prometheus text exposition format (a scrape target)",
+                {
+                    "200": {
+                        "description": "Prometheus text format 0.0.4",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            )
+        },
+    }
+)
+
+#: Schemas of the model and export payloads (by hand: the registry and exporter are not pydantic).
+MODEL_SCHEMAS: dict[str, Any] = {
+    "Model": {
+        "type": "object",
+        "description": "A deployed model.",
+        "required": ["name", "version", "state"],
+        "properties": {
+            "name": {"type": "string"},
+            "version": {"type": "integer"},
+            "versions": _LIST,
+            "run_id": {"type": ["string", "null"]},
+            "state": {"type": "string", "enum": ["starting", "ready", "restarting", "failed"]},
+            "input": {"type": "object"},
+            "classes": {"type": "array", "items": {"type": "string"}},
+            "created": {"type": "number"},
+            "pid": {"type": ["integer", "null"]},
+            "error": {"type": ["string", "null"]},
+            "restarts": {"type": "integer"},
+            "summary": {"type": "object"},
+        },
+    },
+    "DeployRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["run"],
+        "properties": {
+            "run": {"type": "string", "minLength": 1, "description": "Run id."},
+            "name": {"type": ["string", "null"], "description": "Deployment name (default: the export's)."},
+            "export": {
+                "type": ["string", "null"],
+                "description": "SavedModel export name (default: latest).",
+            },
+        },
+    },
+    "ExportRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["format"],
+        "properties": {
+            "format": {"type": "string", "enum": ["savedmodel", "tflite", "onnx"]},
+            "quantize": {"type": "string", "enum": ["none", "float16", "dynamic", "int8"], "default": "none"},
+            "name": {"type": ["string", "null"]},
+        },
+    },
+    "Export": {
+        "type": "object",
+        "description": "An export's export.json.",
+        "required": ["format"],
+        "properties": {
+            "format": {"type": "string"},
+            "quantize": {"type": "string"},
+            "path": {"type": "string"},
+        },
+    },
+    "PredictRequest": {
+        "type": "object",
+        "description": "TF Serving's predict body: instances (row format) or inputs (columnar), not both.",
+        "properties": {
+            "signature_name": {"type": "string", "enum": ["serving_default"]},
+            "instances": {"type": "array", "minItems": 1},
+            "inputs": {"type": ["array", "object"]},
+        },
+    },
+    "PredictResponse": {
+        "type": "object",
+        "properties": {
+            "predictions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "probabilities": {"type": "array", "items": {"type": "number"}},
+                        "classes": {"type": "integer"},
+                    },
+                },
+            },
+            "outputs": {
+                "type": "object",
+                "properties": {
+                    "probabilities": {"type": "array"},
+                    "classes": {"type": "array", "items": {"type": "integer"}},
+                },
+            },
+        },
+    },
+    "PredictError": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+}
+
+
 _JOB_PATCH_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -391,6 +672,7 @@ def component_schemas(ref_template: str = REF_TEMPLATE) -> dict[str, Any]:
     layers = schemas["ModelSpec"]["properties"]["layers"]["anyOf"][0]
     layers["items"] = {"$ref": ref_template.format(model="LayerSpec")}
     schemas["JobPatch"] = _JOB_PATCH_SCHEMA
+    schemas.update(MODEL_SCHEMAS)
     return dict(sorted(schemas.items()))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from lepton_lab.server import handlers, sweep_handlers, websockets
+from lepton_lab.server import handlers, model_handlers, sweep_handlers, websockets
 
 #: URL prefix of every route (after the server's base URL).
 API_PREFIX = "/lepton-lab/api"
@@ -19,6 +19,8 @@ PARAMETER_PATTERNS = {
     "job_id": r"[^/]+",
     "sweep_id": r"[^/]+",
     "name": r".+",  # artifact names may contain '/' (tensorboard/train/...)
+    "model": r"[^/:]+",  # a deployed model; ':' starts TF Serving's verb (models/digits:predict)
+    "version": r"[^/:]+",  # a model version (checked in the handler, so a bad one is a JSON 404)
 }
 
 #: (template, handler) for every route; WebSocket routes end in ``stream``.
@@ -40,6 +42,15 @@ ROUTES: list[tuple[str, type[Any]]] = [
     ("sweeps", sweep_handlers.SweepsHandler),
     ("sweeps/{sweep_id}", sweep_handlers.SweepHandler),
     ("sweeps/{sweep_id}/trials", sweep_handlers.SweepTrialsHandler),
+    ("jobs/{job_id}/exports", model_handlers.JobExportsHandler),
+    ("models", model_handlers.ModelsHandler),
+    ("models/{model}", model_handlers.ModelHandler),
+    ("models/{model}:predict", model_handlers.ModelPredictHandler),
+    ("models/{model}/metrics", model_handlers.ModelMetricsHandler),
+    ("v1/models/{model}", model_handlers.ModelStatusHandler),
+    ("v1/models/{model}:predict", model_handlers.ModelPredictHandler),
+    ("v1/models/{model}/versions/{version}:predict", model_handlers.ModelPredictHandler),
+    ("metrics", model_handlers.MetricsHandler),
 ]
 
 

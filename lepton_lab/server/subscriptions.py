@@ -3,8 +3,8 @@
 A subscriber of one job gets its status, then its events from a line offset on, live while the
 job is active; a finished job's events are replayed from its file and the stream closes. A
 read-only server follows an active job another server manages through its files. A subscriber of
-every job gets a snapshot of the jobs (and of the sweeps, once a sweep manager is attached), then
-each status and progress change.
+every job gets a snapshot of the jobs (and of the sweeps and deployed models, once their managers
+are attached), then each status and progress change.
 """
 
 from __future__ import annotations
@@ -75,6 +75,8 @@ class Subscriptions:
         self.poll_interval_s = poll_interval_s
         #: Every sweep's JSON form, newest first, for the snapshot (set by the sweep manager).
         self.list_sweeps: Callable[[], list[dict[str, Any]]] | None = None
+        #: Every deployed model's JSON form, for the snapshot (set by the extension's model registry).
+        self.list_models: Callable[[], list[dict[str, Any]]] | None = None
 
     def subscribe_job(self, job_id: str, subscriber: Subscriber, after: int = 0) -> None:
         """Send ``job_id``'s events from line ``after`` to ``subscriber``, then follow them live."""
@@ -119,10 +121,12 @@ class Subscriptions:
         job.stream.close()
 
     def subscribe_all(self, subscriber: Subscriber) -> None:
-        """Send a snapshot of every job (and sweep) to ``subscriber``, then every change."""
+        """Send a snapshot of every job (and sweep and model) to ``subscriber``, then every change."""
         snapshot: dict[str, Any] = {"type": "snapshot", "jobs": self.list_jobs()}
         if self.list_sweeps is not None:
             snapshot["sweeps"] = self.list_sweeps()
+        if self.list_models is not None:
+            snapshot["models"] = self.list_models()
         self.broadcaster.subscribe(subscriber, snapshot)
 
     def unsubscribe(self, subscriber: Subscriber, job_id: str | None = None) -> None:
