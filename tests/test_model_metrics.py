@@ -320,3 +320,18 @@ def test_history_latency_quantiles_are_within_their_bin_width():
     expected = np.percentile(latencies, [50, 95, 99], method="lower") * 1000
     got = [point["latency_ms_p50"], point["latency_ms_p95"], point["latency_ms_p99"]]
     assert got == pytest.approx(list(expected), rel=0.025)  # log bins 5 % wide
+
+
+@pytest.mark.parametrize("classes", [2, 10, 100])
+def test_sampling_noise_alone_never_flags_drift_at_the_minimum(classes):
+    rng = np.random.default_rng(classes)
+    training = np.geomspace(1, 20, classes)  # imbalanced: rare classes are the noisy ones
+    training /= training.sum()
+    names = [f"c{i}" for i in range(classes)]
+    flagged = 0
+    for _ in range(200):
+        metrics = ModelMetrics("m", names, training.tolist(), clock=FakeClock())
+        n = metrics.min_predictions
+        metrics.observe(0.001, n, rng.choice(classes, n, p=training))
+        flagged += metrics.summary()["drifting"]
+    assert flagged == 0
