@@ -62,7 +62,7 @@ class KerasPredictor(Predictor):
         self.classes = (
             [str(c) for c in classes] if classes is not None and named else [str(i) for i in range(outputs)]
         )
-        self.label = label or f"Keras model {model.name!r}"
+        self.label = label or f"Keras model {model.name}"
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         # A direct call, not model.predict: one small batch, without predict's per-call set-up.
@@ -96,7 +96,7 @@ class ServedPredictor(Predictor):
             raise ValueError(f"deployed model {name!r} takes {dtype} inputs; the PredictionPad sends uint8")
         self.classes = [str(c) for c in info.get("classes") or []]
         version = info.get("version")
-        self.label = f"deployed model {name!r}" + (f" v{version}" if version is not None else "")
+        self.label = f"deployed model {name}" + (f" v{version}" if version is not None else "")
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         from urllib.parse import quote

@@ -189,7 +189,7 @@ class PredictionPad(StaticSnapshot, ipywidgets.VBox):
         super().__init__([self.header, row], **kwargs)
         self.add_class("lepton-prediction-pad")
         if self._examples:
-            self.show_example(0)
+            self._step_example(None)
 
     # -- model and data ---------------------------------------------------------------------------
 
@@ -278,12 +278,22 @@ class PredictionPad(StaticSnapshot, ipywidgets.VBox):
             )
         return top
 
-    def _step_example(self, step: int) -> None:
-        """Show the next (1), previous (-1) or a random (0) test example."""
-        if step == 0:
-            self.show_example(random.randrange(self._examples))
+    def _step_example(self, step: int | None) -> None:
+        """Show the next (1), previous (-1), a random (0) or the first (None) test example.
+
+        A button's or the first prediction's failure (a deployed model restarting) is shown in the
+        widget rather than raised where no one sees it.
+        """
+        if step is None:
+            i = 0
+        elif step == 0:
+            i = random.randrange(self._examples)
         else:
-            self.show_example(((self.example or 0) + step) % self._examples)
+            i = ((self.example or 0) + step) % self._examples
+        try:
+            self.show_example(i)
+        except (ImageInputError, RuntimeError) as error:
+            self._show_error(str(error))
 
     def upload(self, data: bytes, name: str = "upload") -> list[tuple[str, float]] | None:
         """Predict an uploaded file's image (PNG, JPEG, ... or ``.npy``); errors show in the widget."""
