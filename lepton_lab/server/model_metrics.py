@@ -329,11 +329,14 @@ class ModelMetrics:
     # ------------------------------------------------------------------ reading
 
     def snapshot(self) -> dict[str, Any]:
-        """Everything ``GET models/{name}/metrics`` answers (JSON-ready).
+        """Return everything ``GET models/{name}/metrics`` answers (JSON-ready).
 
-        ``latency_ms`` quantiles and the drift ``score`` are ``None`` until there is data;
+        ``latency_ms`` quantiles and the drift ``score`` are ``None`` until there is data.
         ``history`` holds one point per ``bucket_s`` from deployment (at most ``history_s``
-        back), gaps filled with zero requests.
+        back), gaps filled with zero requests; a point's ``t`` is the epoch second its interval
+        starts, and the last point is the interval still in progress. ``predicted`` counts every
+        prediction since deployment; ``drift.distribution`` is the share of each class in the
+        drift window, the figure compared with ``training``.
         """
         with self._lock:
             now = self._clock()
