@@ -533,7 +533,8 @@ OPERATIONS.update(
     }
 )
 
-#: Schemas of the model and export payloads (by hand: the registry and exporter are not pydantic).
+#: Schemas of the model and export payloads (by hand: the registry and exporter are not pydantic);
+#: in openapi.json, not in the TypeScript bundle of :func:`component_schemas`.
 MODEL_SCHEMAS: dict[str, Any] = {
     "Model": {
         "type": "object",
@@ -672,13 +673,13 @@ def component_schemas(ref_template: str = REF_TEMPLATE) -> dict[str, Any]:
     layers = schemas["ModelSpec"]["properties"]["layers"]["anyOf"][0]
     layers["items"] = {"$ref": ref_template.format(model="LayerSpec")}
     schemas["JobPatch"] = _JOB_PATCH_SCHEMA
-    schemas.update(MODEL_SCHEMAS)
     return dict(sorted(schemas.items()))
 
 
 def openapi_document() -> dict[str, Any]:
     """Build the OpenAPI document (paths relative to the server's base URL)."""
-    schemas = component_schemas()
+    # The model payloads are in the document only: the Lab panel's model types are written by hand.
+    schemas = dict(sorted({**component_schemas(), **MODEL_SCHEMAS}.items()))
     paths = {
         f"{API_PREFIX}/{template}": _with_ids(template, OPERATIONS[template])
         for template, _handler in ROUTES
