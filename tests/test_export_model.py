@@ -1,0 +1,288 @@
+"""Exporting a run's model (``lepton_lab.core.export``, ``run.export``, ``lepton-lab export-model``).
+
+Each format is loaded back in its own runtime (TensorFlow, the TFLite interpreter, onnxruntime)
+and scored on the run's test split. Models are tiny and trained for one epoch, once per module:
+the assertions are about the exports agreeing with their Keras model, not about accuracy.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from lepton_lab.cli import export_model as cli_export_model
+from lepton_lab.cli import main as cli_main
+from lepton_lab.core import dataset_files, datasets
+from lepton_lab.core.export import (
+    ExportError,
+    check_options,
+    export_model,
+    list_exports,
+    savedmodel_dir,
+    verify,
+)
+from lepton_lab.core.export.layout import QUANTIZE_BY_FORMAT, safe_name
+from lepton_lab.core.run_store import Run
+
+REPO = Path(__file__).resolve().parent.parent
+
+#: Every (format, quantize) combination an export offers.
+COMBINATIONS = [(fmt, q) for fmt, modes in QUANTIZE_BY_FORMAT.items() for q in modes]
+#: Quantizations that keep float weights: these must agree with the Keras model on >= 99 %.
+FLOAT = ("none", "float16")
+
+#: The keys of export.json (docs: /work/helpers/DEPLOY.md section 1).
+MANIFEST_KEYS = {
+    "format", "quantize", "path", "created", "run_id", "name", "input", "classes", "size_bytes", "keras",
+    "test_accuracy", "accuracy_change", "agreement", "examples", "latency_ms", "latency_ms_per_example",
+    "tolerance", "within_tolerance", "warning",
+}  # fmt: skip
+
+fashion_available = pytest.mark.skipif(
+    dataset_files.find("fashion_mnist") is None,
+    reason="Fashion-MNIST is not on this machine (CI installs Debian's dataset-fashion-mnist)",
+)
+
+
+def _train(runs_dir: Path, name: str, dataset: dict[str, Any], train: dict[str, Any]) -> Run:
+    from lepton_lab.core.runner import train as train_run
+
+    run = train_run(dataset=dataset, model="small_cnn", train=train, runs_dir=runs_dir, name=name)
+    assert run.status["status"] == "completed", run.status
+    return run
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    # The runner's own precision choice (mixed_bfloat16 on CPUs with it): exports rebuild in float32.
+    return _train(
+        tmp_path_factory.mktemp("runs"),
+        "Digits CNN!",
+        {"name": "digits"},
+        {"epochs": 1, "learning_rate": 0.003},
+    )
+
+
+@pytest.fixture(scope="module")
+def fashion_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return _train(
+        tmp_path_factory.mktemp("runs"),
+        "fashion",
+        {"name": "fashion_mnist", "subset": 1000},
+        {"epochs": 1, "learning_rate": 0.003, "mixed_precision": False},
+    )
+
+
+def _check_round_trip(run: Run, result: dict[str, Any], fmt: str, quantize: str) -> None:
+    assert set(result) == MANIFEST_KEYS | ({"version"} if fmt == "savedmodel" else set())
+    assert (result["format"], result["quantize"], result["run_id"]) == (fmt, quantize, run.id)
+    artefact = run.path / result["path"]
+    assert artefact.exists()
+    size = (
+        sum(p.stat().st_size for p in artefact.rglob("*") if p.is_file() and p.name != "export.json")
+        if artefact.is_dir()
+        else (artefact.stat().st_size)
+    )
+    assert result["size_bytes"] == size > 0
+    dataset = datasets.load(run.spec.dataset)
+    assert result["classes"] == dataset.class_names
+    assert result["examples"] == dataset.count("test") > 0
+    assert result["input"]["dtype"] == "uint8" and result["input"]["shape"] == [None, *dataset.input_shape]
+    assert result["keras"]["test_accuracy"] == pytest.approx(run.evaluation.accuracy, abs=1e-6)
+    assert result["accuracy_change"] == pytest.approx(
+        result["test_accuracy"] - result["keras"]["test_accuracy"], abs=1e-5
+    )
+    assert result["tolerance"] == (0.03 if quantize == "int8" else 0.01)
+    assert result["within_tolerance"] == (abs(result["accuracy_change"]) <= result["tolerance"])
+    assert (result["warning"] is None) == result["within_tolerance"]
+    assert set(result["latency_ms"]) == {"batch_1", "batch_32"} and min(result["latency_ms"].values()) > 0
+    if quantize in FLOAT:
+        assert result["agreement"] >= 0.99, result
+    else:  # quantized: the change is what the export reports; it must still mostly agree
+        assert result["agreement"] >= 0.8, result
+    on_disk = json.loads(
+        (artefact if artefact.is_dir() else artefact.parent).joinpath("export.json").read_text()
+    )
+    assert on_disk == result
+
+
+@pytest.mark.parametrize(("fmt", "quantize"), COMBINATIONS)
+def test_every_format_round_trips_on_digits(digits_run: Run, fmt: str, quantize: str) -> None:
+    result = digits_run.export(format=fmt, quantize=quantize)
+    _check_round_trip(digits_run, result, fmt, quantize)
+    # Digits are stored as 0..16 counts: the export takes them raw and scales by 1/16 inside.
+    assert result["input"] == {"shape": [None, 8, 8, 1], "dtype": "uint8", "scale": 0.0625}
+    print(f"digits {fmt}-{quantize}: {json.dumps({k: result[k] for k in ('size_bytes', 'accuracy_change')})}")
+
+
+@fashion_available
+@pytest.mark.parametrize(("fmt", "quantize"), COMBINATIONS)
+def test_every_format_round_trips_on_a_fashion_mnist_subset(
+    fashion_run: Run, fmt: str, quantize: str
+) -> None:
+    result = export_model(fashion_run, fmt, quantize)
+    _check_round_trip(fashion_run, result, fmt, quantize)
+    assert result["input"] == {"shape": [None, 28, 28, 1], "dtype": "uint8", "scale": pytest.approx(1 / 255)}
+
+
+def test_savedmodel_signature_takes_raw_uint8_and_refuses_floats(digits_run: Run) -> None:
+    from lepton_lab.core.export.graph import float32_model
+    from lepton_lab.core.export.inputs import raw_examples
+    from lepton_lab.core.tf_import import tf
+
+    result = export_model(digits_run, "savedmodel", name="raw-check")
+    signature = tf.saved_model.load(str(digits_run.path / result["path"])).signatures["serving_default"]
+    (spec,) = signature.structured_input_signature[1].values()
+    assert (spec.name, spec.dtype, spec.shape.as_list()) == ("images", tf.uint8, [None, 8, 8, 1])
+    assert set(signature.structured_outputs) == {"probabilities", "classes"}
+
+    dataset = datasets.load(digits_run.spec.dataset)
+    raw, scale = raw_examples(dataset, "test")
+    assert raw.dtype == np.uint8 and raw.max() == 16 and scale == 1 / 16
+    out = signature(images=tf.constant(raw))
+    scaled, _ = dataset.arrays("test")
+    expected = float32_model(digits_run.load_model()).predict(scaled, verbose=0)
+    np.testing.assert_allclose(out["probabilities"].numpy(), expected, atol=1e-5)
+    assert out["classes"].dtype == tf.int64
+    np.testing.assert_array_equal(out["classes"].numpy(), expected.argmax(axis=1))
+
+    with pytest.raises(tf.errors.InvalidArgumentError, match="uint8"):
+        signature(images=tf.constant(scaled))  # already-scaled floats are refused, not rescaled
+
+
+def test_savedmodel_versions_names_and_listing(digits_run: Run) -> None:
+    first = export_model(digits_run, "savedmodel", name="versioned", verify=False)
+    second = export_model(digits_run, "savedmodel", name="versioned", verify=False)
+    assert (first["version"], second["version"]) == (1, 2)
+    assert second["path"] == "exports/savedmodel/versioned/2"
+    assert savedmodel_dir(digits_run, "versioned") == digits_run.path / "exports" / "savedmodel" / "versioned"
+    assert sorted(p.name for p in savedmodel_dir(digits_run, "versioned").iterdir()) == ["1", "2"]
+    # The latest SavedModel export names the default directory.
+    assert savedmodel_dir(digits_run) == savedmodel_dir(digits_run, "versioned")
+    assert json.loads((digits_run.path / "exports" / "savedmodel" / "export.json").read_text()) == second
+    listed = [(e["format"], e["path"]) for e in list_exports(digits_run)]
+    assert ("savedmodel", first["path"]) in listed and ("savedmodel", second["path"]) in listed
+    assert list_exports(digits_run) == digits_run.exports()
+    # Without verification the scoring fields are empty and say so.
+    assert second["test_accuracy"] is None and second["within_tolerance"] is None and second["examples"] == 0
+    assert safe_name("Digits CNN!") == "digits-cnn"
+
+    with pytest.raises(FileNotFoundError, match="--format savedmodel"):
+        savedmodel_dir(digits_run, "never-exported")
+    with pytest.raises(ExportError, match="a-z, 0-9"):
+        export_model(digits_run, "savedmodel", name="Bad Name")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "quantize", "message"),
+    [
+        ("savedmodel", "int8", "--format tflite"),
+        ("savedmodel", "float16", "--format tflite"),
+        ("onnx", "int8", "--format tflite"),
+        ("onnx", "float16", "--format tflite"),
+        ("tensorrt", "none", "use one of savedmodel, tflite, onnx"),
+        ("tflite", "int4", "use one of none, float16, dynamic, int8"),
+    ],
+)
+def test_bad_format_and_quantize_combinations_get_clear_errors(fmt: str, quantize: str, message: str) -> None:
+    with pytest.raises(ExportError, match=message):
+        check_options(fmt, quantize)
+
+
+def test_cli_refuses_a_bad_combination_before_loading_tensorflow(digits_run: Run) -> None:
+    errors = io.StringIO()
+    code = cli_export_model.cmd_export_model(str(digits_run.path), "savedmodel", "int8", errors=errors)
+    assert code == 2
+    assert "does not offer quantize='int8'" in errors.getvalue() and "--format tflite" in errors.getvalue()
+    assert (
+        cli_main(
+            ["export-model", "no-such-run", "--format", "tflite", "--runs-dir", str(digits_run.path.parent)]
+        )
+        == 2
+    )
+
+
+def test_an_export_beyond_tolerance_warns_loudly(monkeypatch: pytest.MonkeyPatch, digits_run: Run) -> None:
+    # The scoring: an export that always answers class 0 is far off the Keras model.
+    labels = np.arange(100) % 10
+    ticks = iter(np.arange(0, 1000, 0.002))  # each clock read 2 ms after the last: 2 ms per call
+
+    def always_zero(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.eye(10, dtype=np.float32)[np.zeros(len(batch), int)], np.zeros(len(batch), np.int64)
+
+    scored = verify.score(
+        always_zero, np.zeros((100, 8, 8, 1), np.uint8), labels, labels, 1.0, 0.03, "tflite-int8",
+        clock=lambda: float(next(ticks)),
+    )  # fmt: skip
+    assert scored["test_accuracy"] == 0.1 and scored["agreement"] == 0.1
+    assert scored["within_tolerance"] is False
+    assert "tflite-int8 dropped test accuracy by 90.0 points" in scored["warning"]
+    assert scored["latency_ms"] == {"batch_1": 2.0, "batch_32": 2.0}
+    assert scored["latency_ms_per_example"] == {"batch_1": 2.0, "batch_32": 0.0625}
+
+    # The CLI prints it on standard error, the table on standard output, and still succeeds.
+    fake = {
+        "path": "exports/tflite-int8/model.tflite",
+        "input": {"shape": [None, 8, 8, 1], "dtype": "uint8", "scale": 0.0625},
+        "size_bytes": 65_000,
+        "keras": {"test_accuracy": 1.0},
+        **scored,
+    }
+    monkeypatch.setattr("lepton_lab.core.export.export_model", lambda *args, **kwargs: fake)
+    out, err = io.StringIO(), io.StringIO()
+    assert (
+        cli_export_model.cmd_export_model(str(digits_run.path), "tflite", "int8", stream=out, errors=err) == 0
+    )
+    assert f"WARNING: {scored['warning']}" in err.getvalue()
+    assert "agreement with keras" in out.getvalue() and "10.00 %" in out.getvalue()
+
+
+def test_cli_and_module_end_to_end_in_their_own_processes(digits_run: Run) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cli = subprocess.run(
+        [sys.executable, "-m", "lepton_lab.cli", "export-model", digits_run.id, "--format", "tflite",
+         "--quantize", "int8", "--runs-dir", str(digits_run.path.parent)],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    assert cli.returncode == 0, cli.stderr[-3000:]
+    assert "exports/tflite-int8/model.tflite" in cli.stdout and "agreement with keras" in cli.stdout
+    assert (
+        json.loads((digits_run.path / "exports" / "tflite-int8" / "export.json").read_text())["quantize"]
+        == "int8"
+    )
+
+    # What the server's export route runs: standard output is the export.json and nothing else.
+    module = subprocess.run(
+        [sys.executable, "-m", "lepton_lab.core.export", str(digits_run.path), "--format", "onnx"],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    assert module.returncode == 0, module.stderr[-3000:]
+    printed = json.loads(module.stdout)
+    assert printed == json.loads((digits_run.path / "exports" / "onnx" / "export.json").read_text())
+    bad = subprocess.run(
+        [sys.executable, "-m", "lepton_lab.core.export", str(digits_run.path), "--format", "onnx",
+         "--quantize", "int8"],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 2 and bad.stdout == "" and "--format tflite" in bad.stderr
+
+
+def test_importing_the_exporter_and_starting_the_cli_load_no_tensorflow() -> None:
+    code = (
+        "import sys, lepton_lab, lepton_lab.core.export, lepton_lab.cli\n"
+        "lepton_lab.cli.build_parser()\n"
+        "from lepton_lab.core.export import list_exports, savedmodel_dir\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf2onnx')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
+    )
+    assert result.stdout.strip() == "[]"
