@@ -286,3 +286,39 @@ def test_importing_the_exporter_and_starting_the_cli_load_no_tensorflow() -> Non
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_a_dataset_loaded_at_another_size_is_resized_inside_the_export(tmp_path: Path) -> None:
+    from lepton_lab.core.runner import train as train_run
+
+    run = train_run(
+        dataset={"name": "digits", "image_size": 12, "subset": 400},
+        model="mlp",
+        train={"epochs": 1, "mixed_precision": False},
+        runs_dir=tmp_path,
+    )
+    result = run.export("tflite")
+    # The export takes the stored 8x8 counts; scaling and the bilinear resize to 12x12 are inside.
+    assert result["input"] == {
+        "shape": [None, 8, 8, 1],
+        "dtype": "uint8",
+        "scale": 0.0625,
+        "resize": [12, 12],
+    }
+    assert result["agreement"] >= 0.99 and result["within_tolerance"]
+
+
+def test_a_run_on_notebook_arrays_exports_with_its_dataset_passed_in(tmp_path: Path) -> None:
+    from lepton_lab.core.runner import train as train_run
+
+    digits = datasets.load("digits")
+    images, labels = digits.arrays("train")  # float32 in [0, 1]: stored as floats, taken as floats
+    data = datasets.from_arrays(images[:600], labels[:600], class_names=digits.class_names)
+    run = train_run(
+        dataset=data, model="mlp", train={"epochs": 1, "mixed_precision": False}, runs_dir=tmp_path
+    )
+    with pytest.raises(ExportError, match=r"dataset=ll\.datasets\.from_arrays"):
+        run.export("onnx")
+    result = run.export("onnx", dataset=data)
+    assert result["input"] == {"shape": [None, 8, 8, 1], "dtype": "float32", "scale": 1.0}
+    assert result["agreement"] >= 0.99 and result["examples"] == data.count("test")

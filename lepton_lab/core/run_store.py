@@ -278,7 +278,13 @@ class Run:
         return keras.saving.load_model(self.dir.model_path)
 
     def export(
-        self, format: str = "savedmodel", quantize: str = "none", name: str | None = None, verify: bool = True
+        self,
+        format: str = "savedmodel",
+        quantize: str = "none",
+        name: str | None = None,
+        verify: bool = True,
+        *,
+        dataset: Any = None,
     ) -> dict[str, Any]:
         """Export the trained model for deployment and verify it; return its ``export.json``.
 
@@ -286,10 +292,11 @@ class Run:
         (``quantize`` none, float16, dynamic or int8) or ``onnx`` (none or dynamic). The export
         takes inputs as the dataset stores them (uint8 images) and is scored on the test split in
         its own runtime; see :func:`lepton_lab.core.export.export_model` (imports TensorFlow).
+        ``dataset`` is needed only for a run trained on a notebook's arrays (``memory:...``).
         """
         from lepton_lab.core.export import export_model
 
-        return export_model(self, format, quantize, name, verify)
+        return export_model(self, format, quantize, name, verify, dataset=dataset)
 
     def exports(self) -> list[dict[str, Any]]:
         """Return the ``export.json`` of each of this run's exports, oldest first (see :meth:`export`)."""
