@@ -52,7 +52,7 @@ def model_api_errors(method: F) -> F:
         except tornado.web.HTTPError:
             raise
         except Exception as error:
-            status = model_service.error_status(error)
+            status = error.status if isinstance(error, ApiError) else model_service.error_status(error)
             if status is None:
                 raise
             self.set_status(status)
@@ -247,7 +247,7 @@ class MetricsHandler(ModelHandlerBase):
 
         metrics = [self.registry.metrics(model["name"]) for model in self.registry.list()]
         self.set_header("Content-Type", PROMETHEUS_CONTENT_TYPE)
-        self.finish(prometheus_text(metrics))
+        self.finish(prometheus_text(metrics), set_content_type=PROMETHEUS_CONTENT_TYPE)
 
 
 class JobExportsHandler(ModelHandlerBase):

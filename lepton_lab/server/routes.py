@@ -44,20 +44,28 @@ ROUTES: list[tuple[str, type[Any]]] = [
     ("sweeps/{sweep_id}/trials", sweep_handlers.SweepTrialsHandler),
     ("jobs/{job_id}/exports", model_handlers.JobExportsHandler),
     ("models", model_handlers.ModelsHandler),
-    ("models/{model}", model_handlers.ModelHandler),
+    # The verb routes come before models/{model}: a client that quotes ':' sends tiny%3Apredict,
+    # which {model} alone would match too.
     ("models/{model}:predict", model_handlers.ModelPredictHandler),
+    ("models/{model}", model_handlers.ModelHandler),
     ("models/{model}/metrics", model_handlers.ModelMetricsHandler),
-    ("v1/models/{model}", model_handlers.ModelStatusHandler),
     ("v1/models/{model}:predict", model_handlers.ModelPredictHandler),
     ("v1/models/{model}/versions/{version}:predict", model_handlers.ModelPredictHandler),
+    ("v1/models/{model}", model_handlers.ModelStatusHandler),
     ("metrics", model_handlers.MetricsHandler),
 ]
+
+
+#: Pattern of the ':' before TF Serving's verb (``models/digits:predict``): as sent, or
+#: percent-encoded by clients that quote it (Tornado matches the path before decoding it).
+COLON = "(?::|%3[Aa])"
 
 
 def tornado_pattern(template: str) -> str:
     """Turn a route template into a Tornado URL pattern.
 
-    ``jobs/{job_id}`` becomes ``/lepton-lab/api/jobs/(?P<job_id>[^/]+)``.
+    ``jobs/{job_id}`` becomes ``/lepton-lab/api/jobs/(?P<job_id>[^/]+)``; a ``:`` matches ``:`` or
+    ``%3A``.
     """
 
     def group(match: re.Match[str]) -> str:
@@ -65,13 +73,13 @@ def tornado_pattern(template: str) -> str:
         return f"(?P<{name}>{PARAMETER_PATTERNS[name]})"
 
     return f"{API_PREFIX}/" + re.sub(
-        r"\{(\w+)\}", group, re.escape(template).replace(r"\{", "{").replace(r"\}", "}")
+        r"\{(\w+)\}", group, re.escape(template).replace(r"\{", "{").replace(r"\}", "}").replace(":", COLON)
     )
 
 
 def template_of(pattern: str) -> str:
     """Inverse of :func:`tornado_pattern`: the template a Tornado pattern was made from."""
-    text = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", pattern)
+    text = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", pattern.replace(COLON, ":"))
     text = text.replace("\\", "").removesuffix("$")
     return text.split(f"{API_PREFIX}/", 1)[-1]
 
