@@ -7,6 +7,7 @@
 - :mod:`~lepton_lab.cli.share` -- ``report`` and ``export``: offline HTML to share.
 - :mod:`~lepton_lab.cli.export_model` -- ``export-model``: a run's model as SavedModel, TFLite or ONNX.
 - :mod:`~lepton_lab.cli.sweep` -- ``sweep`` and ``sweeps``: a hyperparameter sweep on a server.
+- :mod:`~lepton_lab.cli.serve` -- ``serve``: a model behind TF Serving's REST API, without Jupyter.
 
 Start-up stays light: nothing here imports TensorFlow (``train`` imports it when training
 starts) and rich, which draws progress bars and tables (:mod:`~lepton_lab.cli.terminal`),
@@ -19,7 +20,7 @@ import argparse
 from collections.abc import Sequence
 
 from lepton_lab._version import __version__
-from lepton_lab.cli import doctor, export_model, runs, share, sweep, train
+from lepton_lab.cli import doctor, export_model, runs, serve, share, sweep, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"lepton-lab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for group in (doctor, train, runs, share, export_model, sweep):
+    for group in (doctor, train, runs, share, export_model, sweep, serve):
         group.add_subcommands(sub)
     return parser
 
