@@ -78,6 +78,10 @@ export interface IModelDrift {
   drifting: boolean;
   /** Predictions the score looks at (the most recent). */
   window: number;
+  /** Predictions in the window now. */
+  predictions?: number;
+  /** Predictions needed before the flag can be raised. */
+  min_predictions?: number;
 }
 
 /** Answer of `GET models/{name}/metrics`. */

@@ -108,7 +108,9 @@ export function formatLatency(ms: number | null | undefined): string {
   if (typeof ms !== 'number' || !Number.isFinite(ms)) {
     return '–';
   }
-  return `${ms >= 100 ? Math.round(ms) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)} ms`;
+  // Two significant digits below 1 ms: an exported model's per-example latency is often 0.01 ms.
+  const text = ms >= 100 ? String(Math.round(ms)) : ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : String(Number(ms.toPrecision(2)));
+  return `${text} ms`;
 }
 
 /** "1.90 req/s". */
@@ -142,7 +144,7 @@ export function driftFlag(score: number | null | undefined, drifting: boolean | 
   }
   return drifting
     ? { text: `drifting ${formatMetric(score)}`, drifting: true }
-    : { text: `no drift ${formatMetric(score)}`, drifting: false };
+    : { text: `drift ${formatMetric(score)}`, drifting: false };
 }
 
 /** "v2 (of 1, 2)" or "v1". */
@@ -280,7 +282,12 @@ export function driftLabel(drift: IModelMetrics['drift'] | null | undefined): st
   }
   const method = drift.method === 'jensen_shannon' ? 'Jensen-Shannon distance' : drift.method.replace(/_/g, ' ');
   const score = typeof drift.score === 'number' ? formatMetric(drift.score) : '– (too few predictions yet)';
-  return `score ${score} (${method}) over the last ${drift.window} predictions, threshold ${formatMetric(drift.threshold)}`;
+  const text = `score ${score} (${method}) over the last ${drift.window} predictions, threshold ${formatMetric(drift.threshold)}`;
+  const { predictions, min_predictions: needed } = drift;
+  if (typeof predictions === 'number' && typeof needed === 'number' && predictions < needed) {
+    return `${text}; flagged only from ${needed} predictions (${predictions} so far)`;
+  }
+  return text;
 }
 
 /** Quantizations each format offers (SavedModel: none; ONNX: none or dynamic). */

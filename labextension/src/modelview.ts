@@ -99,9 +99,10 @@ export class ModelView extends Widget {
       xLabel: 'minutes (0 = latest)',
       emptyText: 'Drawn once the model has answered.',
       curves: [
-        { key: 'p50', label: 'p50', className: 'lepton-lab-curve-p50' },
-        { key: 'p95', label: 'p95', className: 'lepton-lab-curve-val' },
-        { key: 'p99', label: 'p99', className: 'lepton-lab-curve-p99' }
+        // Dots: an interval without requests has no point, so a lone busy interval still shows.
+        { key: 'p50', label: 'p50', className: 'lepton-lab-curve-p50', markers: true },
+        { key: 'p95', label: 'p95', className: 'lepton-lab-curve-val', markers: true },
+        { key: 'p99', label: 'p99', className: 'lepton-lab-curve-p99', markers: true }
       ]
     });
     this._latencyChart.node.classList.add('lepton-lab-model-latency');
@@ -111,7 +112,7 @@ export class ModelView extends Widget {
     }
     this._classes = el('div', 'lepton-lab-chart lepton-lab-model-classes');
     const legend = el('div', 'lepton-lab-chart-legend');
-    legend.append(legendItem('predicted (recent)', 'lepton-lab-class-predicted'), legendItem('training split', 'lepton-lab-class-training'));
+    legend.append(legendItem('predicted', 'lepton-lab-class-predicted'), legendItem('training split', 'lepton-lab-class-training'));
     this._classBars = el('div', 'lepton-lab-class-bars');
     this._classes.append(el('div', 'lepton-lab-chart-title', 'Predicted vs training classes'), this._classBars, legend);
     this._batches = el('div', 'lepton-lab-chart lepton-lab-model-batches');
@@ -286,7 +287,7 @@ export class ModelView extends Widget {
       ...shares.map(share => {
         const column = el('div', 'lepton-lab-class-column');
         column.dataset.className = share.name;
-        column.title = `${share.name}: ${(share.predicted * 100).toFixed(1)}% of recent predictions (${share.count}), ${(share.training * 100).toFixed(1)}% of the training split`;
+        column.title = `${share.name}: ${(share.predicted * 100).toFixed(1)}% of predictions (${share.count}), ${(share.training * 100).toFixed(1)}% of the training split`;
         const pair = el('div', 'lepton-lab-class-pair');
         const predicted = el('div', 'lepton-lab-class-bar lepton-lab-class-predicted');
         predicted.style.height = `${(100 * share.predicted) / largest}%`;

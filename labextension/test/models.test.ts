@@ -10,6 +10,7 @@ import {
   batchBuckets,
   classShares,
   driftFlag,
+  driftLabel,
   exportDirName,
   exportFigures,
   exportWarning,
@@ -99,13 +100,15 @@ test('the row says rate, p95, requests and errors, and raises the drift flag onl
     '120 req/s · p95 150 ms · 1 request · 2 errors'
   );
   assert.equal(summaryLabel(null), 'no requests yet');
-  assert.deepEqual(driftFlag(0.02, false), { text: 'no drift 0.02', drifting: false });
+  assert.deepEqual(driftFlag(0.02, false), { text: 'drift 0.02', drifting: false });
   assert.equal(driftFlag(0.31, true).drifting, true);
   assert.deepEqual(driftFlag(null, false), { text: 'drift –', drifting: null });
   assert.equal(versionLabel({ version: 2, versions: [1, 2] }), 'v2 (of 1, 2)');
   assert.equal(versionLabel({ version: 1, versions: [1] }), 'v1');
   assert.equal(formatLatency(null), '–');
   assert.equal(formatLatency(0.213), '0.21 ms');
+  assert.equal(formatLatency(0.0123), '0.012 ms');
+  assert.equal(formatLatency(3.1), '3.10 ms');
 });
 
 test('the undeploy question names the model and says the run and its exports stay', () => {
@@ -151,6 +154,18 @@ test('class shares pair recent predictions with the training split in the model�
   assert.deepEqual(
     classShares({ predicted: {}, training: { b: 1 } }).map(s => [s.name, s.predicted]),
     [['b', 0]]
+  );
+});
+
+test('the drift text says when too few predictions are in to raise the flag', () => {
+  const drift = { score: 0.321, method: 'jensen_shannon', threshold: 0.1, drifting: false, window: 500 };
+  assert.equal(
+    driftLabel({ ...drift, predictions: 72, min_predictions: 100 }),
+    'score 0.321 (Jensen-Shannon distance) over the last 500 predictions, threshold 0.1; flagged only from 100 predictions (72 so far)'
+  );
+  assert.equal(
+    driftLabel({ ...drift, predictions: 400, min_predictions: 100 }),
+    'score 0.321 (Jensen-Shannon distance) over the last 500 predictions, threshold 0.1'
   );
 });
 
