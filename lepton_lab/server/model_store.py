@@ -19,13 +19,14 @@ rounding.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from lepton_lab.core.export.layout import check_name as valid_name
+from lepton_lab.core.export.layout import safe_name
 from lepton_lab.core.rundir import EVALUATION_FILE, SPEC_FILE, read_json, write_json_atomic
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "find_run_savedmodel",
     "resolve_export_dir",
     "run_metadata",
+    "safe_name",
     "valid_name",
 ]
 
@@ -42,7 +44,6 @@ MODELS_DIR = ".models"
 MODEL_FILE = "model.json"
 WORKER_LOG = "worker.log"
 EXPORT_FILE = "export.json"
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 class DeploymentSource:
@@ -77,22 +78,6 @@ class DeploymentSource:
             if self.run_dir is not None and folder == self.run_dir:
                 break
         return {}
-
-
-def valid_name(name: str) -> str:
-    """``name`` if it can name a deployment (a URL path segment and a folder); else ValueError."""
-    if not _NAME.match(name):
-        raise ValueError(
-            f"model name {name!r} is not allowed: use 1-64 lowercase letters, digits, '-' or '_', "
-            "starting with a letter or digit (e.g. 'digits-mlp')"
-        )
-    return name
-
-
-def safe_name(text: str) -> str:
-    """``text`` made into a valid deployment name (lowercase, other characters as '-')."""
-    name = re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-_")[:64]
-    return name or "model"
 
 
 def _versions(name_dir: Path) -> list[int]:
