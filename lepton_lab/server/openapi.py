@@ -82,36 +82,44 @@ _TF_ERROR = {
 
 def _predict(parameters: list[dict[str, Any]], summary: str) -> dict[str, Any]:
     """Describe TF Serving's predict operation (``models/{model}:predict`` and its ``v1/`` forms)."""
-    return _op(
-        summary,
-        {
-            "200": _json(
-                "predictions (row request) or outputs (columnar request)",
-                {"$ref": "#/components/schemas/PredictResponse"},
-            ),
-            "400": {
-                **_TF_ERROR,
-                "description": "Not a predict body, or an instance of the wrong shape, dtype or range "
-                "(the message names it and the expected shape and dtype)",
+    return _tf_serving_errors(
+        _op(
+            summary,
+            {
+                "200": _json(
+                    "predictions (row request) or outputs (columnar request)",
+                    {"$ref": "#/components/schemas/PredictResponse"},
+                ),
+                "400": {
+                    **_TF_ERROR,
+                    "description": "Not a predict body, or an instance of the wrong shape, dtype or range "
+                    "(the message names it and the expected shape and dtype)",
+                },
+                "404": {**_TF_ERROR, "description": "No such model (or version)"},
+                "413": {**_TF_ERROR, "description": "The body is larger than c.LeptonLabApp.max_body_bytes"},
+                "503": {
+                    **_TF_ERROR,
+                    "description": "The model's worker is starting, restarting or failed (the message says)",
+                },
             },
-            "404": {**_TF_ERROR, "description": "No such model (or version)"},
-            "413": {**_TF_ERROR, "description": "The body is larger than c.LeptonLabApp.max_body_bytes"},
-            "503": {
-                **_TF_ERROR,
-                "description": "The model's worker is starting, restarting or failed (the message says)",
+            parameters,
+            requestBody={
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PredictRequest"}}},
             },
-        },
-        parameters,
-        requestBody={
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PredictRequest"}}},
-        },
-        description="TensorFlow Serving's REST predict API (tensorflow.org/tfx/serving/api_rest): "
-        'row format {"instances": [<[H][W][C] uint8>, ...]} (or {"images": ...} per instance) answered '
-        'with {"predictions": [{"probabilities": [...], "classes": k}, ...]}; columnar format '
-        '{"inputs": <[n][H][W][C]>} (or {"inputs": {"images": ...}}) answered with '
-        '{"outputs": {"probabilities": [[...]], "classes": [...]}}.',
+            description="TensorFlow Serving's REST predict API (tensorflow.org/tfx/serving/api_rest): "
+            'row format {"instances": [<[H][W][C] uint8>, ...]} (or {"images": ...} per instance) answered '
+            'with {"predictions": [{"probabilities": [...], "classes": k}, ...]}; columnar format '
+            '{"inputs": <[n][H][W][C]>} (or {"inputs": {"images": ...}}) answered with '
+            '{"outputs": {"probabilities": [[...]], "classes": [...]}}.',
+        )
     )
+
+
+def _tf_serving_errors(operation: dict[str, Any]) -> dict[str, Any]:
+    """``operation`` with TF Serving's ``{"error"}`` body for 404 (``_op`` adds the API's own)."""
+    operation["responses"]["404"] = {**_TF_ERROR, "description": "No such model (or version)"}
+    return operation
 
 
 _AFTER = {
@@ -483,22 +491,24 @@ OPERATIONS.update(
             )
         },
         "v1/models/{model}": {
-            "get": _op(
-                "TF Serving's model status (GetModelStatusResponse)",
-                {
-                    "200": _json(
-                        "Model status",
-                        {
-                            "type": "object",
-                            "required": ["model_version_status"],
-                            "properties": {
-                                "model_version_status": {"type": "array", "items": {"type": "object"}}
+            "get": _tf_serving_errors(
+                _op(
+                    "TF Serving's model status (GetModelStatusResponse)",
+                    {
+                        "200": _json(
+                            "Model status",
+                            {
+                                "type": "object",
+                                "required": ["model_version_status"],
+                                "properties": {
+                                    "model_version_status": {"type": "array", "items": {"type": "object"}}
+                                },
                             },
-                        },
-                    ),
-                    "404": {**_TF_ERROR, "description": "No such model"},
-                },
-                [_MODEL_NAME],
+                        ),
+                        "404": {**_TF_ERROR, "description": "No such model"},
+                    },
+                    [_MODEL_NAME],
+                )
             )
         },
         "v1/models/{model}:predict": {
