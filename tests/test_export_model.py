@@ -41,10 +41,14 @@ FLOAT = ("none", "float16")
 
 #: The keys of export.json (docs: /work/helpers/DEPLOY.md section 1).
 MANIFEST_KEYS = {
-    "format", "quantize", "path", "created", "run_id", "name", "input", "classes", "size_bytes", "keras",
+    "format", "quantize", "path", "created", "run_id", "name", "input", "classes", "train_class_counts",
+    "size_bytes", "keras",
     "test_accuracy", "accuracy_change", "agreement", "examples", "latency_ms", "latency_ms_per_example",
     "tolerance", "within_tolerance", "warning",
 }  # fmt: skip
+
+#: Tests that train a model (one epoch, small; shared through module fixtures where they can be).
+slow = pytest.mark.slow
 
 fashion_available = pytest.mark.skipif(
     dataset_files.find("fashion_mnist") is None,
@@ -94,6 +98,7 @@ def _check_round_trip(run: Run, result: dict[str, Any], fmt: str, quantize: str)
     assert result["size_bytes"] == size > 0
     dataset = datasets.load(run.spec.dataset)
     assert result["classes"] == dataset.class_names
+    assert result["train_class_counts"] == np.bincount(dataset.labels("train"), minlength=10).tolist()
     assert result["examples"] == dataset.count("test") > 0
     assert result["input"]["dtype"] == "uint8" and result["input"]["shape"] == [None, *dataset.input_shape]
     assert result["keras"]["test_accuracy"] == pytest.approx(run.evaluation.accuracy, abs=1e-6)
@@ -114,6 +119,7 @@ def _check_round_trip(run: Run, result: dict[str, Any], fmt: str, quantize: str)
     assert on_disk == result
 
 
+@slow
 @pytest.mark.parametrize(("fmt", "quantize"), COMBINATIONS)
 def test_every_format_round_trips_on_digits(digits_run: Run, fmt: str, quantize: str) -> None:
     result = digits_run.export(format=fmt, quantize=quantize)
@@ -123,6 +129,7 @@ def test_every_format_round_trips_on_digits(digits_run: Run, fmt: str, quantize:
     print(f"digits {fmt}-{quantize}: {json.dumps({k: result[k] for k in ('size_bytes', 'accuracy_change')})}")
 
 
+@slow
 @fashion_available
 @pytest.mark.parametrize(("fmt", "quantize"), COMBINATIONS)
 def test_every_format_round_trips_on_a_fashion_mnist_subset(
@@ -133,6 +140,7 @@ def test_every_format_round_trips_on_a_fashion_mnist_subset(
     assert result["input"] == {"shape": [None, 28, 28, 1], "dtype": "uint8", "scale": pytest.approx(1 / 255)}
 
 
+@slow
 def test_savedmodel_signature_takes_raw_uint8_and_refuses_floats(digits_run: Run) -> None:
     from lepton_lab.core.export.graph import float32_model
     from lepton_lab.core.export.inputs import raw_examples
@@ -158,6 +166,7 @@ def test_savedmodel_signature_takes_raw_uint8_and_refuses_floats(digits_run: Run
         signature(images=tf.constant(scaled))  # already-scaled floats are refused, not rescaled
 
 
+@slow
 def test_savedmodel_versions_names_and_listing(digits_run: Run) -> None:
     first = export_model(digits_run, "savedmodel", name="versioned", verify=False)
     second = export_model(digits_run, "savedmodel", name="versioned", verify=False)
@@ -197,20 +206,29 @@ def test_bad_format_and_quantize_combinations_get_clear_errors(fmt: str, quantiz
         check_options(fmt, quantize)
 
 
-def test_cli_refuses_a_bad_combination_before_loading_tensorflow(digits_run: Run) -> None:
+@pytest.fixture
+def untrained_run(tmp_path: Path) -> Run:
+    from lepton_lab.core.rundir import RunDir
+    from lepton_lab.core.specs import JobSpec
+
+    return Run(RunDir.create(tmp_path, JobSpec.model_validate({"dataset": {"name": "digits"}})).path)
+
+
+def test_cli_refuses_a_bad_combination_an_unknown_run_and_a_run_without_a_model(untrained_run: Run) -> None:
     errors = io.StringIO()
-    code = cli_export_model.cmd_export_model(str(digits_run.path), "savedmodel", "int8", errors=errors)
+    code = cli_export_model.cmd_export_model(str(untrained_run.path), "savedmodel", "int8", errors=errors)
     assert code == 2
     assert "does not offer quantize='int8'" in errors.getvalue() and "--format tflite" in errors.getvalue()
     assert (
-        cli_main(
-            ["export-model", "no-such-run", "--format", "tflite", "--runs-dir", str(digits_run.path.parent)]
-        )
+        cli_main(["export-model", "no-such-run", "--format", "tflite", "--runs-dir", str(untrained_run.path)])
         == 2
     )
+    errors = io.StringIO()
+    assert cli_export_model.cmd_export_model(str(untrained_run.path), "tflite", errors=errors) == 2
+    assert "has no model.keras" in errors.getvalue() and "completed training" in errors.getvalue()
 
 
-def test_an_export_beyond_tolerance_warns_loudly(monkeypatch: pytest.MonkeyPatch, digits_run: Run) -> None:
+def test_an_export_beyond_tolerance_warns_loudly(monkeypatch: pytest.MonkeyPatch, untrained_run: Run) -> None:
     # The scoring: an export that always answers class 0 is far off the Keras model.
     labels = np.arange(100) % 10
     ticks = iter(np.arange(0, 1000, 0.002))  # each clock read 2 ms after the last: 2 ms per call
@@ -239,12 +257,14 @@ def test_an_export_beyond_tolerance_warns_loudly(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr("lepton_lab.core.export.export_model", lambda *args, **kwargs: fake)
     out, err = io.StringIO(), io.StringIO()
     assert (
-        cli_export_model.cmd_export_model(str(digits_run.path), "tflite", "int8", stream=out, errors=err) == 0
+        cli_export_model.cmd_export_model(str(untrained_run.path), "tflite", "int8", stream=out, errors=err)
+        == 0
     )
     assert f"WARNING: {scored['warning']}" in err.getvalue()
     assert "agreement with keras" in out.getvalue() and "10.00 %" in out.getvalue()
 
 
+@slow
 def test_cli_and_module_end_to_end_in_their_own_processes(digits_run: Run) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cli = subprocess.run(
@@ -288,6 +308,7 @@ def test_importing_the_exporter_and_starting_the_cli_load_no_tensorflow() -> Non
     assert result.stdout.strip() == "[]"
 
 
+@slow
 def test_a_dataset_loaded_at_another_size_is_resized_inside_the_export(tmp_path: Path) -> None:
     from lepton_lab.core.runner import train as train_run
 
@@ -308,6 +329,7 @@ def test_a_dataset_loaded_at_another_size_is_resized_inside_the_export(tmp_path:
     assert result["agreement"] >= 0.99 and result["within_tolerance"]
 
 
+@slow
 def test_a_run_on_notebook_arrays_exports_with_its_dataset_passed_in(tmp_path: Path) -> None:
     from lepton_lab.core.runner import train as train_run
 

@@ -97,6 +97,8 @@ def export_model(
             "name": model_name,
             "input": raw.to_json(),
             "classes": list(data.class_names),
+            # The training split's class distribution: what monitoring compares predictions with.
+            "train_class_counts": np.bincount(data.labels("train"), minlength=data.num_classes).tolist(),
             "size_bytes": _size(artefact),
         }
         manifest.update(_verification(found, keras_model, data, format, quantize, artefact, verify))
