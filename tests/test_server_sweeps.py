@@ -436,7 +436,7 @@ async def test_the_stream_sends_the_sweeps_in_its_snapshot_and_each_change(jp_fe
     lab.sweep_manager.throttle.interval_s = 0.0  # every change is a message (no throttling to wait out)
     ws = await jp_ws_fetch("lepton-lab", "api", "stream")
     snapshot = json.loads(await ws.read_message())
-    assert snapshot == {"type": "snapshot", "jobs": [], "sweeps": []}
+    assert snapshot == {"type": "snapshot", "jobs": [], "sweeps": [], "models": []}
     space = {"train.learning_rate": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}}
     sweep = await start_sweep(jp_fetch, space=space, max_trials=3, pruner="none")
 
