@@ -25,7 +25,8 @@ export class ModelRow {
     readonly name: string,
     private readonly _actions: IModelRowActions
   ) {
-    this.node = el('li', 'lepton-lab-job lepton-lab-model');
+    // Not `lepton-lab-job`: the job list's lookups and counts must not see model rows.
+    this.node = el('li', 'lepton-lab-model');
     this.node.dataset.modelName = name;
     const head = el('div', 'lepton-lab-job-head');
     const link = el('a', 'lepton-lab-job-name lepton-lab-model-name', name);

@@ -89,7 +89,8 @@ export class ModelView extends Widget {
       xLabel: 'minutes (0 = latest)',
       emptyText: 'Drawn once the model has been asked.',
       curves: [
-        { key: 'rate', label: 'requests/s', className: 'lepton-lab-curve-train' },
+        // Dots while there are few points: a model deployed moments ago has one.
+        { key: 'rate', label: 'requests/s', className: 'lepton-lab-curve-train', markers: true },
         { key: 'errors', label: 'errors/s', className: 'lepton-lab-curve-errors' }
       ]
     });

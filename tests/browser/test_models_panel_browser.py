@@ -106,7 +106,8 @@ def test_export_deploy_and_watch_a_model_in_the_panel(lab: Any, page: Any, artif
     rate = model_view.locator(".lepton-lab-model-rate path[data-key='rate']")
     p95 = model_view.locator(".lepton-lab-model-latency path[data-key='p95']")
     wait_for(lambda: _drawn(rate) and _drawn(p95), 30, "the rate and latency charts are drawn")
-    # Latency points are dots too: all the requests may fall in one 5 s interval (one point).
+    # Points are dots too: all the requests may fall in one 5 s interval (one point).
+    assert _drawn(model_view.locator(".lepton-lab-model-rate path.lepton-lab-dots"))
     dots = model_view.locator(".lepton-lab-model-latency path.lepton-lab-dots.lepton-lab-curve-val")
     assert _drawn(dots) and "a" in (dots.get_attribute("d") or "")
     assert model_view.locator(".lepton-lab-model-latency .lepton-lab-tick").count() >= 4
