@@ -74,7 +74,7 @@ def lines(path: Path) -> int:
 async def test_submitted_job_streams_over_websocket_until_completed(jp_fetch, jp_ws_fetch, runs_dir):
     everything = await jp_ws_fetch("lepton-lab", "api", "stream")
     snapshot = json.loads(await everything.read_message())
-    assert snapshot == {"type": "snapshot", "jobs": [], "sweeps": []}
+    assert snapshot == {"type": "snapshot", "jobs": [], "sweeps": [], "models": []}
 
     job = await submit(jp_fetch, TINY)
     assert job["status"] in ("queued", "running")
