@@ -15,9 +15,11 @@ from lepton_lab.sharing import images
 #: Side of the "as the model sees it" thumbnail, in CSS pixels (whole-pixel enlargement).
 SEEN_SIDE = 112
 
-_BAR_ROW = "display:flex;align-items:center;gap:6px;margin:2px 0;font-size:12px"
-_BAR_NAME = "width:90px;text-align:right;overflow:hidden;text-overflow:ellipsis;white-space:nowrap"
-_BAR_TRACK = "width:160px;height:12px;background:#eee;display:inline-block"
+#: One grid for all bars, so names (sized to the longest), tracks and values line up in columns.
+_BARS_GRID = "display:grid;grid-template-columns:auto 160px auto;gap:4px 6px;align-items:center"
+_BARS_GRID += ";font-size:12px"
+_BAR_NAME = "text-align:right;max-width:140px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap"
+_BAR_TRACK = "height:12px;background:#eee"
 
 
 def seen_html(seen: np.ndarray, source: str) -> str:
@@ -25,11 +27,12 @@ def seen_html(seen: np.ndarray, source: str) -> str:
     height, width = seen.shape[:2]
     factor = max(1, SEEN_SIDE // max(height, width))
     src = images.data_uri(images.png(seen, factor))
+    figure = f"margin:0;flex:none;width:{max(width * factor, 150)}px"
     return (
-        f'<figure style="margin:0"><img class="lepton-pad-seen" src="{src}" width="{width * factor}" '
+        f'<figure style="{figure}"><img class="lepton-pad-seen" src="{src}" width="{width * factor}" '
         f'height="{height * factor}" alt="input as the model sees it" '
         'style="image-rendering:pixelated;border:1px solid #999">'
-        '<figcaption style="font-size:11px;color:#666;max-width:160px">'
+        '<figcaption style="font-size:11px;color:#666">'
         f"as the model sees it ({height}x{width})<br>{html.escape(source)}</figcaption></figure>"
     )
 
@@ -40,14 +43,15 @@ def bars_html(top: list[tuple[str, float]]) -> str:
     for rank, (name, probability) in enumerate(top):
         colour = "#1976d2" if rank == 0 else "#90caf9"
         label = html.escape(name)
+        # display:contents: the row's three cells sit in the grid, the row keeps its data attributes.
         rows.append(
             f'<div class="lepton-pad-bar" data-class="{label}" data-probability="{probability:.6f}" '
-            f'style="{_BAR_ROW}"><span style="{_BAR_NAME}" title="{label}">{label}</span>'
+            f'style="display:contents"><span style="{_BAR_NAME}" title="{label}">{label}</span>'
             f'<span style="{_BAR_TRACK}"><span style="display:block;height:100%;'
             f'width:{probability * 100:.1f}%;background:{colour}"></span></span>'
             f'<span style="font-family:monospace">{probability:.1%}</span></div>'
         )
-    return f'<div class="lepton-pad-bars">{"".join(rows)}</div>'
+    return f'<div class="lepton-pad-bars" style="{_BARS_GRID}">{"".join(rows)}</div>'
 
 
 def result_html(seen: np.ndarray | None, source: str, top: list[tuple[str, float]], error: str | None) -> str:

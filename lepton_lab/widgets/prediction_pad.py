@@ -254,6 +254,8 @@ class PredictionPad(StaticSnapshot, ipywidgets.VBox):
         seen = _pad_image.model_input(image, self.predictor.input_shape, self.scale, name=source)
         probabilities = np.asarray(self.predictor.predict(seen[None]), np.float64)[0]
         self.seen, self.probabilities, self.source, self.error = seen, probabilities, source, None
+        if hasattr(self, "example_label"):  # show_example names the example again
+            self.example_label.value = ""
         order = np.argsort(-probabilities, kind="stable")[: self.top_k]
         names = self.predictor.classes
         self.top = [(names[i] if i < len(names) else str(i), float(probabilities[i])) for i in order]
