@@ -286,3 +286,58 @@ def test_serving_imports_no_tensorflow_in_the_server_process(served):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.splitlines() == ["(2,)", "[]"]
+
+
+_TRAIN = """
+import sys
+from lepton_lab.core.runner import train
+run = train(dataset={"name": "digits", "subset": 300}, model="mlp", train={"epochs": 1},
+            runs_dir=sys.argv[1], name="Digits MLP")
+assert run.status["status"] == "completed", run.status
+print(run.id)
+"""
+
+_REFERENCE = """
+import sys
+import numpy as np
+import tensorflow as tf
+from lepton_lab.core import datasets
+from lepton_lab.core.export.inputs import raw_examples
+
+images, _ = raw_examples(datasets.load({"name": "digits", "subset": 300}), "test")
+out = tf.saved_model.load(sys.argv[1]).signatures["serving_default"](images=tf.constant(images))
+outputs = {key: value.numpy() for key, value in out.items()}
+np.savez(sys.argv[2], images=images, **outputs)
+"""
+
+
+@pytest.mark.slow
+def test_deploying_a_trained_run_without_an_export_exports_it_first(loop, tmp_path):
+    runs_dir = tmp_path / "runs"
+
+    def python(script: str, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-c", script, *args], cwd=REPO, capture_output=True, text=True, timeout=600
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+
+    run_id = python(_TRAIN, str(runs_dir))
+    assert not (runs_dir / run_id / "exports").exists()
+    registry = ModelRegistry(runs_dir, None)
+    try:
+        model = loop.run_until_complete(registry.deploy(run_id))  # the exporter runs in a child process
+        assert (model["name"], model["run_id"], model["version"]) == ("digits-mlp", run_id, 1)
+        assert model["classes"] == [str(k) for k in range(10)] and model["input"]["dtype"] == "uint8"
+        assert list((runs_dir / run_id / "exports" / "savedmodel" / "digits-mlp").iterdir())
+        assert registry.metrics("digits-mlp").training is not None  # from the run's evaluation
+
+        python(_REFERENCE, str(runs_dir / ".models" / "digits-mlp" / "1"), str(tmp_path / "reference.npz"))
+        with np.load(tmp_path / "reference.npz") as reference:
+            answer = loop.run_until_complete(registry.predict("digits-mlp", reference["images"]))
+            np.testing.assert_allclose(
+                answer["probabilities"], reference["probabilities"], rtol=1e-5, atol=1e-6
+            )
+            np.testing.assert_array_equal(answer["classes"], reference["classes"])
+    finally:
+        loop.run_until_complete(registry.stop())
