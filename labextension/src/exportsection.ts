@@ -58,13 +58,21 @@ export class ExportSection {
     this._quantize = document.createElement('select');
     this._quantize.className = 'lepton-lab-export-quantize';
     this._quantize.title = 'Quantization (int8 is calibrated on training images)';
-    this._exportButton = button('Export', 'lepton-lab-export-button', 'Export, then verify it in its own runtime on the test split');
+    this._exportButton = button(
+      'Export',
+      'lepton-lab-export-button',
+      'Export, then verify it in its own runtime on the test split'
+    );
     this._exportButton.addEventListener('click', () => void this._export());
     this._name = document.createElement('input');
     this._name.className = 'lepton-lab-deploy-name';
     this._name.placeholder = 'model name (default: the run’s)';
     this._name.title = 'Name to serve the model under: lowercase letters, digits, - and _';
-    this._deployButton = button('Deploy', 'lepton-lab-deploy-button', 'Serve this run’s SavedModel under /lepton-lab/api/models/{name}');
+    this._deployButton = button(
+      'Deploy',
+      'lepton-lab-deploy-button',
+      'Serve this run’s SavedModel under /lepton-lab/api/models/{name}'
+    );
     this._deployButton.addEventListener('click', () => void this._deploy());
     const exportGroup = el('div', 'lepton-lab-export-group');
     exportGroup.append(el('span', 'lepton-lab-key', 'Export'), this._format, this._quantize, this._exportButton);
@@ -143,7 +151,9 @@ export class ExportSection {
   private async _deploy(): Promise<void> {
     const name = this._name.value.trim();
     if (name && !NAME_PATTERN.test(name)) {
-      this._showError(`"${name}" is not a model name: use lowercase letters, digits, - and _ (starting with a letter or digit).`);
+      this._showError(
+        `"${name}" is not a model name: use lowercase letters, digits, - and _ (starting with a letter or digit).`
+      );
       return;
     }
     this._error.hidden = true;
@@ -212,7 +222,11 @@ export class ExportSection {
       link.addEventListener('click', () => this._openModel?.(deployed.name));
       line.append(link);
     }
-    const endpoint = el('code', 'lepton-lab-deploy-endpoint', `POST /lepton-lab/api/v1/models/${deployed.name}:predict`);
+    const endpoint = el(
+      'code',
+      'lepton-lab-deploy-endpoint',
+      `POST /lepton-lab/api/v1/models/${deployed.name}:predict`
+    );
     this._deployed.replaceChildren(line, endpoint);
     this._deployed.hidden = false;
   }

@@ -137,7 +137,13 @@ export class JobView extends Widget {
     this._evaluation = section('Evaluation', 'lepton-lab-jobview-evaluation');
     this._links = section('Files', 'lepton-lab-jobview-links');
     this._exports = new ExportSection({ model: this._model, jobId: this.jobId, openModel: options.openModel });
-    details.append(this._spec.node, this._modelSection.node, this._evaluation.node, this._links.node, this._exports.node);
+    details.append(
+      this._spec.node,
+      this._modelSection.node,
+      this._evaluation.node,
+      this._links.node,
+      this._exports.node
+    );
     const logSection = section('Log (worker.log)', 'lepton-lab-jobview-log');
     this._log = el('pre', 'lepton-lab-log', 'Loading…');
     logSection.body.append(this._log);

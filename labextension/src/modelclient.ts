@@ -54,6 +54,11 @@ export async function listExports(client: LeptonClient, jobId: string): Promise<
 }
 
 /** Export a run (the server runs the exporter in a worker process); resolves to its `export.json`. */
-export function exportRun(client: LeptonClient, jobId: string, format: ExportFormat, quantize: Quantize): Promise<IExport> {
+export function exportRun(
+  client: LeptonClient,
+  jobId: string,
+  format: ExportFormat,
+  quantize: Quantize
+): Promise<IExport> {
   return client.request<IExport>(exportsPath(jobId), { method: 'POST', body: JSON.stringify({ format, quantize }) });
 }

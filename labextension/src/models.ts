@@ -109,7 +109,14 @@ export function formatLatency(ms: number | null | undefined): string {
     return '–';
   }
   // Two significant digits below 1 ms: an exported model's per-example latency is often 0.01 ms.
-  const text = ms >= 100 ? String(Math.round(ms)) : ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : String(Number(ms.toPrecision(2)));
+  const text =
+    ms >= 100
+      ? String(Math.round(ms))
+      : ms >= 10
+        ? ms.toFixed(1)
+        : ms >= 1
+          ? ms.toFixed(2)
+          : String(Number(ms.toPrecision(2)));
   return `${text} ms`;
 }
 
@@ -135,7 +142,10 @@ export function summaryLabel(summary: IModelSummary | null | undefined): string 
 }
 
 /** The drift flag: its text, and whether it is raised (null: not enough predictions to say). */
-export function driftFlag(score: number | null | undefined, drifting: boolean | null | undefined): {
+export function driftFlag(
+  score: number | null | undefined,
+  drifting: boolean | null | undefined
+): {
   text: string;
   drifting: boolean | null;
 } {
@@ -211,7 +221,10 @@ export function historyCurves(history: readonly IModelHistoryPoint[]): IHistoryC
   }
   const last = points[points.length - 1].t;
   // The width of one bucket: the smallest step between points (a gap is buckets not sent).
-  const steps = points.slice(1).map((point, index) => point.t - points[index].t).filter(step => step > 0);
+  const steps = points
+    .slice(1)
+    .map((point, index) => point.t - points[index].t)
+    .filter(step => step > 0);
   const seconds = steps.length > 0 ? Math.min(...steps) : HISTORY_STEP;
   points.forEach(point => {
     const x = (point.t - last) / 60;
@@ -311,7 +324,9 @@ export function exportDirName(format: ExportFormat, quantize: Quantize): string 
 
 /** "tflite · int8", "savedmodel". */
 export function exportTitle(exported: Pick<IExport, 'format' | 'quantize'>): string {
-  return exported.quantize && exported.quantize !== 'none' ? `${exported.format} · ${exported.quantize}` : exported.format;
+  return exported.quantize && exported.quantize !== 'none'
+    ? `${exported.format} · ${exported.quantize}`
+    : exported.format;
 }
 
 /** "-0.50 points", "+0.20 points", "0.00 points". */

@@ -74,7 +74,14 @@ export class ModelView extends Widget {
     });
     this._undeploy = button('Undeploy', 'lepton-lab-cancel lepton-lab-model-undeploy', 'Stop serving this model');
     this._undeploy.addEventListener('click', () => void this._undeployModel());
-    titleRow.append(name, el('span', 'lepton-lab-sweep-kind', 'model'), this._version, this._badge, this._runLink, this._undeploy);
+    titleRow.append(
+      name,
+      el('span', 'lepton-lab-sweep-kind', 'model'),
+      this._version,
+      this._badge,
+      this._runLink,
+      this._undeploy
+    );
     this._details = el('div', 'lepton-lab-muted lepton-lab-model-details');
     this._figures = el('div', 'lepton-lab-jobview-progress lepton-lab-model-figures');
     this._error = el('pre', 'lepton-lab-jobview-error');
@@ -113,7 +120,10 @@ export class ModelView extends Widget {
     }
     this._classes = el('div', 'lepton-lab-chart lepton-lab-model-classes');
     const legend = el('div', 'lepton-lab-chart-legend');
-    legend.append(legendItem('predicted', 'lepton-lab-class-predicted'), legendItem('training split', 'lepton-lab-class-training'));
+    legend.append(
+      legendItem('predicted', 'lepton-lab-class-predicted'),
+      legendItem('training split', 'lepton-lab-class-training')
+    );
     this._classBars = el('div', 'lepton-lab-class-bars');
     this._classes.append(el('div', 'lepton-lab-chart-title', 'Predicted vs training classes'), this._classBars, legend);
     this._batches = el('div', 'lepton-lab-chart lepton-lab-model-batches');
@@ -313,7 +323,11 @@ export class ModelView extends Widget {
         const fill = el('div', 'lepton-lab-importance-fill');
         fill.style.width = `${(100 * count) / largest}%`;
         track.append(fill);
-        row.append(el('span', 'lepton-lab-importance-label', `batch ${label}`), track, el('span', 'lepton-lab-importance-value', String(count)));
+        row.append(
+          el('span', 'lepton-lab-importance-label', `batch ${label}`),
+          track,
+          el('span', 'lepton-lab-importance-value', String(count))
+        );
         return row;
       })
     );

@@ -136,7 +136,10 @@ test('history becomes requests per second and latency quantiles over minutes bef
     [-0.25, 2],
     [0, 2.5]
   ]);
-  assert.deepEqual(curves.p99.map(p => p[1]), [3, 9]);
+  assert.deepEqual(
+    curves.p99.map(p => p[1]),
+    [3, 9]
+  );
   assert.deepEqual(historyCurves([]).rate, []);
 });
 
@@ -194,7 +197,10 @@ test('an export shows its figures; one outside its tolerance warns loudly', () =
   assert.equal(figures.get('latency / example'), '0.21 ms at batch 1 · 1.90 ms at batch 32');
   assert.equal(exportWarning(exported()), null);
   const bad = exported({ accuracy_change: -0.08, within_tolerance: false, warning: null });
-  assert.equal(exportWarning(bad), 'Accuracy changed by −8.00 points: beyond the 3.00 points tolerance of tflite · int8.');
+  assert.equal(
+    exportWarning(bad),
+    'Accuracy changed by −8.00 points: beyond the 3.00 points tolerance of tflite · int8.'
+  );
   assert.equal(exportWarning({ ...bad, warning: 'int8 lost 8 points' }), 'int8 lost 8 points');
   assert.equal(formatPoints(0.002), '+0.20 points');
   assert.equal(formatPoints(0), '0.00 points');
