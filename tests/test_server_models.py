@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import stat
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -457,9 +458,68 @@ async def test_a_real_worker_serves_tf_serving_requests_and_a_killed_one_is_repl
         if s.name.endswith("_total")
     }
     assert totals == {"digits": 4.0}
-    assert "tensorflow" not in sys.modules  # the server process (this one) never imported it
 
     response = await jp_fetch(*API, "models", "digits", method="DELETE")
     assert json.loads(response.body) == {"deleted": "digits"}
     assert not (deployed_run.path.parent / ".models" / "digits").exists()
     assert (deployed_run.path / "exports" / "savedmodel" / "tiny" / "1" / "saved_model.pb").is_file()
+
+
+# -- the whole chain: a trained run, exported by the server, deployed, called --------------------
+
+
+@pytest.fixture
+def trained_run(runs_dir: Path, tmp_path: Path) -> RunDir:
+    """A digits MLP trained for real, by ``lepton-lab train`` in a process of its own."""
+    spec = tmp_path / "spec.json"
+    spec.write_text(
+        json.dumps({"name": "digits mlp", "dataset": {"name": "digits"}, "model": {"preset": "mlp"}})
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lepton_lab.cli",
+            "train",
+            str(spec),
+            "--runs-dir",
+            str(runs_dir),
+            "--epochs",
+            "3",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    (path,) = [p for p in runs_dir.iterdir() if (p / "model.keras").is_file() and p.stat().st_size]
+    return RunDir(path)
+
+
+@pytest.mark.slow
+async def test_a_trained_run_is_exported_deployed_and_answers_tf_serving_clients(trained_run, jp_fetch):
+    from sklearn.datasets import load_digits
+
+    code, model = await _post(jp_fetch, "models", {"run": trained_run.id, "name": "digits"})
+    assert code == 201, model  # the run had no SavedModel: the server exported one first
+    assert model["state"] == "ready" and model["input"] == {"shape": [None, 8, 8, 1], "dtype": "uint8"}
+    code, listing = await _get(jp_fetch, f"jobs/{trained_run.id}/exports")
+    assert [e["format"] for e in listing["exports"]] == ["savedmodel"]
+
+    digits = load_digits()  # the images as the dataset stores them: 0..16 counts
+    images = digits.images[:200].astype(np.uint8)[..., None]
+    code, answer = await _post(jp_fetch, "v1/models/digits:predict", {"instances": images.tolist()})
+    assert code == 200
+    predicted = np.array([p["classes"] for p in answer["predictions"]])
+    assert np.mean(predicted == digits.target[:200]) > 0.6  # trained (chance is 0.1)
+    for prediction in answer["predictions"][:5]:
+        assert sum(prediction["probabilities"]) == pytest.approx(1.0, abs=1e-4)
+
+    code, export = await _post(
+        jp_fetch, f"jobs/{trained_run.id}/exports", {"format": "tflite", "quantize": "int8"}
+    )
+    assert code == 201, export
+    assert (export["format"], export["quantize"], export["run_id"]) == ("tflite", "int8", trained_run.id)
+    assert (trained_run.path / export["path"]).is_file() and export["size_bytes"] > 0
+    code, listing = await _get(jp_fetch, f"jobs/{trained_run.id}/exports")
+    assert sorted(e["format"] for e in listing["exports"]) == ["savedmodel", "tflite"]
+    await jp_fetch(*API, "models", "digits", method="DELETE")
