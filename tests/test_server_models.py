@@ -475,6 +475,7 @@ def trained_run(runs_dir: Path, tmp_path: Path) -> RunDir:
     spec.write_text(
         json.dumps({"name": "digits mlp", "dataset": {"name": "digits"}, "model": {"preset": "mlp"}})
     )
+    before = set(runs_dir.iterdir())
     subprocess.run(
         [
             sys.executable,
@@ -491,7 +492,7 @@ def trained_run(runs_dir: Path, tmp_path: Path) -> RunDir:
         capture_output=True,
         timeout=600,
     )
-    (path,) = [p for p in runs_dir.iterdir() if (p / "model.keras").is_file() and p.stat().st_size]
+    (path,) = set(runs_dir.iterdir()) - before
     return RunDir(path)
 
 
