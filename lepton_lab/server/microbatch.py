@@ -4,7 +4,9 @@ Callers :meth:`MicroBatcher.submit` their images and await their own rows of the
 loop per model collects what is waiting: when the first request arrives it waits a short
 window (``max_wait_s``, default 5 ms) for others, or less once ``max_batch`` rows are queued,
 then runs the whole batch with ``run_batch`` and hands each caller its slice. While a batch runs
-the next one gathers, so under load batches fill up without any waiting. A request larger than
+the next one gathers, so under load batches fill up without any waiting. When the last few
+windows caught no second request (one caller at a time), a lone request runs at once instead of
+paying the window for nothing; requests queued together bring the window back. A request larger than
 ``max_batch`` is split into parts of at most ``max_batch`` rows; no batch is ever larger.
 
 The window is injectable (``window``): tests close it when they choose, so the batch sizes they
@@ -24,6 +26,9 @@ import numpy as np
 __all__ = ["MicroBatcher"]
 
 Result = tuple[np.ndarray, np.ndarray]
+
+#: Timed windows in a row catching no second request after which a lone request runs at once.
+LONELY_WINDOWS = 3
 
 
 @dataclass
@@ -71,6 +76,8 @@ class MicroBatcher:
         self._arrived: asyncio.Event | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._closed: Exception | None = None
+        #: Timed windows in a row that caught no other request (the traffic is one caller at a time).
+        self._lonely = 0
 
     @property
     def queued_rows(self) -> int:
@@ -126,6 +133,16 @@ class MicroBatcher:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), left)
 
+    def _skip_window(self) -> bool:
+        """Whether to run a lone request at once: recent windows caught nobody else to batch with.
+
+        A single caller at a time would otherwise pay ``max_wait_s`` on every request for nothing.
+        Concurrency shows again without waiting: requests that arrive while a batch runs are
+        queued together at the next dispatch, which runs the window (and resets the count).
+        An injected window always runs (tests decide).
+        """
+        return self._window is None and self._lonely >= LONELY_WINDOWS and len(self._queue) == 1
+
     def _take(self) -> list[_Request]:
         """Pop queued requests (cancelled ones dropped) up to ``max_batch`` rows."""
         batch: list[_Request] = []
@@ -143,8 +160,10 @@ class MicroBatcher:
             while not self._queue:
                 self._arrived.clear()
                 await self._arrived.wait()
-            if self.queued_rows < self.max_batch:
+            if self.queued_rows < self.max_batch and not self._skip_window():
+                waiting = len(self._queue)
                 await self._gather()
+                self._lonely = self._lonely + 1 if len(self._queue) == waiting else 0
             batch = self._take()
             if not batch:
                 continue
