@@ -268,25 +268,26 @@ def test_an_export_beyond_tolerance_warns_loudly(monkeypatch: pytest.MonkeyPatch
 def test_cli_and_module_end_to_end_in_their_own_processes(digits_run: Run) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cli = subprocess.run(
-        [sys.executable, "-m", "lepton_lab.cli", "export-model", digits_run.id, "--format", "tflite",
-         "--quantize", "int8", "--runs-dir", str(digits_run.path.parent)],
+        [sys.executable, "-m", "lepton_lab.cli", "export-model", digits_run.id, "--format", "onnx",
+         "--quantize", "dynamic", "--runs-dir", str(digits_run.path.parent)],
         capture_output=True, text=True, env=env, timeout=300, check=False,
     )  # fmt: skip
     assert cli.returncode == 0, cli.stderr[-3000:]
-    assert "exports/tflite-int8/model.tflite" in cli.stdout and "agreement with keras" in cli.stdout
-    assert (
-        json.loads((digits_run.path / "exports" / "tflite-int8" / "export.json").read_text())["quantize"]
-        == "int8"
-    )
+    assert cli.stdout.lstrip().startswith("path") and "exports/onnx-dynamic/model.onnx" in cli.stdout
+    assert "agreement with keras" in cli.stdout
+    written = json.loads((digits_run.path / "exports" / "onnx-dynamic" / "export.json").read_text())
+    assert written["quantize"] == "dynamic"
 
-    # What the server's export route runs: standard output is the export.json and nothing else.
+    # What the server's export route runs: standard output is the export.json and nothing else, even
+    # while the int8 calibrator and the LiteRT interpreter print from C++.
     module = subprocess.run(
-        [sys.executable, "-m", "lepton_lab.core.export", str(digits_run.path), "--format", "onnx"],
+        [sys.executable, "-m", "lepton_lab.core.export", str(digits_run.path), "--format", "tflite",
+         "--quantize", "int8"],
         capture_output=True, text=True, env=env, timeout=300, check=False,
     )  # fmt: skip
     assert module.returncode == 0, module.stderr[-3000:]
     printed = json.loads(module.stdout)
-    assert printed == json.loads((digits_run.path / "exports" / "onnx" / "export.json").read_text())
+    assert printed == json.loads((digits_run.path / "exports" / "tflite-int8" / "export.json").read_text())
     bad = subprocess.run(
         [sys.executable, "-m", "lepton_lab.core.export", str(digits_run.path), "--format", "onnx",
          "--quantize", "int8"],

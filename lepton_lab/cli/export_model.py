@@ -60,8 +60,10 @@ def cmd_export_model(
         found = find_run(run, runs_dir)
         print(f"exporting run {found.id} as {format} (quantize {quantize})...", file=err)
         from lepton_lab.core.export import export_model
+        from lepton_lab.core.export.streams import native_stdout_to_stderr
 
-        result = export_model(found, format, quantize, name, verify)
+        with native_stdout_to_stderr():  # the converters' C++ chatter stays off the table's stream
+            result = export_model(found, format, quantize, name, verify)
     except (ExportError, LookupError, FileNotFoundError) as error:
         print(f"lepton-lab export-model: error: {error}", file=err)
         return 2

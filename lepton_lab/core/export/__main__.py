@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 
 from lepton_lab.core.export.layout import FORMATS, QUANTIZE_MODES, ExportError
+from lepton_lab.core.export.streams import native_stdout_to_stderr
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,20 +36,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from lepton_lab.core.export import export_model
 
-    # Converters and TensorFlow write to descriptor 1 from C++: point it at standard error while
-    # exporting, so standard output carries the JSON alone.
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
     try:
-        result = export_model(args.run_dir, args.format, args.quantize, args.name, not args.no_verify)
+        with native_stdout_to_stderr():
+            result = export_model(args.run_dir, args.format, args.quantize, args.name, not args.no_verify)
     except ExportError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
     print(json.dumps(result, indent=2))
     return 0
 
