@@ -248,3 +248,39 @@ def test_errors_name_the_problem_for_models_it_cannot_use():
     tabular = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="softmax")])
     with pytest.raises(ValueError, match=r"needs an image model with inputs \[batch, height, width, chan"):
         PredictionPad(tabular)
+
+
+@pytest.mark.slow
+def test_a_model_deployed_on_a_real_server_answers_the_pad_as_the_keras_model_does(tmp_path):
+    """Train a run, deploy it through the REST API (export + model-server worker), ask it by name."""
+    import lepton_lab as ll
+    from lepton_lab.client import LabClient
+    from tests.api_server import running_server
+
+    root = tmp_path / "root"
+    root.mkdir()
+    run = ll.train(
+        dataset="digits", model={"preset": "mlp"}, train={"epochs": 3}, runs_dir=root / "lepton-runs"
+    )
+    with running_server(root) as server:
+        client = LabClient(server.url, server.token, timeout=300)
+        deployed = client.request("POST", "models", {"run": run.id, "name": "digits"})
+        assert deployed["state"] == "ready", deployed
+        pad = PredictionPad("digits", client=client, top_k=3)  # its dataset from the run's spec
+        assert pad.dataset is not None and pad.scale == 1 / 16
+        keras_model = run.load_model()
+        # The run trains under mixed bfloat16 where the CPU has it: the SavedModel and the loaded
+        # Keras model round differently, by a few 1e-4 (a wrong input would be off by far more).
+        for i in (0, 1, 2):
+            pad.show_example(i)
+            expected = keras_model.predict(pad.seen[None], verbose=0)[0]
+            np.testing.assert_allclose(pad.probabilities, expected, atol=3e-3)
+            assert pad.top[0][0] == str(int(np.argmax(expected)))
+        picture = np.zeros((CANVAS_SIDE, CANVAS_SIDE), np.uint8)
+        picture[30:200, 100:125] = 255
+        pad.canvas.background = ""
+        pad.predict_drawing(png_bytes(picture))
+        np.testing.assert_allclose(
+            pad.probabilities, keras_model.predict(pad.seen[None], verbose=0)[0], atol=3e-3
+        )
+        assert pad.error is None and len(pad.top) == 3
