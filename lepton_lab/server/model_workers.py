@@ -118,8 +118,10 @@ class ModelWorker:
                 timeout=self.start_timeout_s,
                 return_when=asyncio.FIRST_COMPLETED,
             )
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # stopped while loading: reap it, leave no orphan behind
             self.kill()
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self._process.wait(), 10)
             raise
         if self._ready in done:
             self.info = self._ready.result()
