@@ -492,7 +492,7 @@ def trained_run(runs_dir: Path, tmp_path: Path) -> RunDir:
         capture_output=True,
         timeout=600,
     )
-    (path,) = set(runs_dir.iterdir()) - before
+    (path,) = [p for p in set(runs_dir.iterdir()) - before if (p / "spec.json").is_file()]
     return RunDir(path)
 
 
