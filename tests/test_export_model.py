@@ -41,7 +41,7 @@ FLOAT = ("none", "float16")
 
 #: The keys of export.json (docs: /work/helpers/DEPLOY.md section 1).
 MANIFEST_KEYS = {
-    "format", "quantize", "path", "created", "run_id", "name", "input", "classes", "train_class_counts",
+    "format", "quantize", "path", "created", "run_id", "name", "input", "classes", "training_distribution",
     "size_bytes", "keras",
     "test_accuracy", "accuracy_change", "agreement", "examples", "latency_ms", "latency_ms_per_example",
     "tolerance", "within_tolerance", "warning",
@@ -98,7 +98,8 @@ def _check_round_trip(run: Run, result: dict[str, Any], fmt: str, quantize: str)
     assert result["size_bytes"] == size > 0
     dataset = datasets.load(run.spec.dataset)
     assert result["classes"] == dataset.class_names
-    assert result["train_class_counts"] == np.bincount(dataset.labels("train"), minlength=10).tolist()
+    counts = np.bincount(dataset.labels("train"), minlength=10)
+    assert result["training_distribution"] == pytest.approx((counts / counts.sum()).tolist(), abs=1e-6)
     assert result["examples"] == dataset.count("test") > 0
     assert result["input"]["dtype"] == "uint8" and result["input"]["shape"] == [None, *dataset.input_shape]
     assert result["keras"]["test_accuracy"] == pytest.approx(run.evaluation.accuracy, abs=1e-6)

@@ -97,8 +97,8 @@ def export_model(
             "name": model_name,
             "input": raw.to_json(),
             "classes": list(data.class_names),
-            # The training split's class distribution: what monitoring compares predictions with.
-            "train_class_counts": np.bincount(data.labels("train"), minlength=data.num_classes).tolist(),
+            # The training split's class shares: what monitoring compares predicted classes with.
+            "training_distribution": _distribution(data),
             "size_bytes": _size(artefact),
         }
         manifest.update(_verification(found, keras_model, data, format, quantize, artefact, verify))
@@ -160,6 +160,12 @@ def _write(format: str, quantize: str, model: Any, raw: RawInput, data: Dataset,
     target.write_bytes(tflite.convert(source, quantize, representative))
     shutil.rmtree(source)
     return target
+
+
+def _distribution(data: Dataset) -> list[float]:
+    counts = np.bincount(data.labels("train"), minlength=data.num_classes)
+    total = max(int(counts.sum()), 1)
+    return [round(int(count) / total, 6) for count in counts]
 
 
 def _size(path: Path) -> int:
