@@ -9,6 +9,8 @@
  * Deploy: `POST models {"run": id}` (a SavedModel is exported first if the run has none); the
  * model then shows in the panel's Models section, and a link opens its model view.
  */
+import { Signal } from '@lumino/signaling';
+
 import { bar, button, el, kv, messageOf, setText } from './dom';
 import { LeptonModel } from './model';
 import { deployModel, exportRun, listExports } from './modelclient';
@@ -98,6 +100,9 @@ export class ExportSection {
     body.append(this._unavailable, this._available);
     this._available.hidden = true;
     this._renderQuantize();
+    // The models deployed from this run, live (deployed here or elsewhere, state, undeployed).
+    this._model.models.changed.connect(this._renderDeployed, this);
+    this._renderDeployed();
   }
 
   readonly jobId: string;
@@ -124,6 +129,7 @@ export class ExportSection {
   }
 
   dispose(): void {
+    Signal.disconnectReceiver(this);
     this._stopTicker();
   }
 
@@ -159,8 +165,7 @@ export class ExportSection {
     this._error.hidden = true;
     await this._busy('Deploying (exporting a SavedModel first if the run has none)', async () => {
       const deployed = await deployModel(this._model.client, name ? { run: this.jobId, name } : { run: this.jobId });
-      this._model.models.upsert(deployed);
-      this._renderDeployed(deployed);
+      this._model.models.upsert(deployed); // shown by _renderDeployed
       await this.refresh();
     });
   }
@@ -213,22 +218,31 @@ export class ExportSection {
     this._result.hidden = false;
   }
 
-  private _renderDeployed(deployed: IModel): void {
-    const line = el('div', 'lepton-lab-deploy-line');
-    line.append(document.createTextNode(`Deployed as ${deployed.name} v${deployed.version} (${deployed.state}). `));
+  /** Say which models serve this run, each with a link to its view and its predict endpoint. */
+  private _renderDeployed(): void {
+    const models = this._model.models.list().filter(model => model.run_id === this.jobId);
+    // Models report about once a second: redraw (and replace the links) only when a line changes.
+    const key = models.map(model => `${model.name} ${model.version} ${model.state}`).join('|');
+    if (key === this._deployedKey) {
+      return;
+    }
+    this._deployedKey = key;
+    this._deployed.hidden = models.length === 0;
+    this._deployed.replaceChildren(...models.map(model => this._deployedLine(model)));
+  }
+
+  private _deployedLine(model: IModel): HTMLElement {
+    const item = el('div', 'lepton-lab-deploy-line');
+    item.dataset.modelName = model.name;
+    item.append(document.createTextNode(`Deployed as ${model.name} v${model.version} (${model.state}). `));
     if (this._openModel) {
       const link = el('a', 'lepton-lab-deploy-open', 'Open the model view');
       link.setAttribute('role', 'button');
-      link.addEventListener('click', () => this._openModel?.(deployed.name));
-      line.append(link);
+      link.addEventListener('click', () => this._openModel?.(model.name));
+      item.append(link);
     }
-    const endpoint = el(
-      'code',
-      'lepton-lab-deploy-endpoint',
-      `POST /lepton-lab/api/v1/models/${deployed.name}:predict`
-    );
-    this._deployed.replaceChildren(line, endpoint);
-    this._deployed.hidden = false;
+    item.append(el('code', 'lepton-lab-deploy-endpoint', `POST /lepton-lab/api/v1/models/${model.name}:predict`));
+    return item;
   }
 
   private _renderList(exports: IExport[]): void {
@@ -275,6 +289,7 @@ export class ExportSection {
   private _model: LeptonModel;
   private _openModel: ((name: string) => void) | null;
   private _listed = false;
+  private _deployedKey: string | null = null;
   private _ticker: ReturnType<typeof setInterval> | null = null;
   private _unavailable: HTMLElement;
   private _available: HTMLElement;

@@ -75,6 +75,10 @@ def test_export_deploy_and_watch_a_model_in_the_panel(lab: Any, page: Any, artif
         timeout=180_000
     )
     assert model_row.locator(".lepton-lab-model-version").inner_text() == "v1"
+    exports.locator(".lepton-lab-deploy-line", has_text=f"Deployed as {MODEL} v1 (ready)").wait_for(
+        timeout=10_000
+    )
+    exports.screenshot(path=str(artifacts / "lab-job-deployed.png"))
     assert models.locator(".lepton-lab-section-title").inner_text().lower() == "models (1)"
 
     # Predictions through the TF Serving REST API, as any client of it would send them.
@@ -136,3 +140,6 @@ def test_export_deploy_and_watch_a_model_in_the_panel(lab: Any, page: Any, artif
     model_row.wait_for(state="detached", timeout=30_000)
     assert api(lab, "GET", "models")["models"] == []
     models.locator(".lepton-lab-models-empty").wait_for(timeout=10_000)
+    # The run's job view no longer says it is deployed.
+    lines = exports.locator(".lepton-lab-deploy-line")
+    wait_for(lambda: lines.count() == 0, 10, "the job view drops the undeployed model")
