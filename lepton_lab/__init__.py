@@ -56,6 +56,11 @@ _LAZY: dict[str, str] = {
     "job": "lepton_lab.notebook:job",
     "sweep": "lepton_lab.notebook:sweep",
     "sweeps": "lepton_lab.notebook:sweeps",
+    # deployed models (ll.models is the core model builders: the list is ll.deployed_models())
+    "deploy": "lepton_lab.notebook:deploy",
+    "deployed_models": "lepton_lab.notebook:deployed_models",
+    "model": "lepton_lab.notebook:model",
+    "DeployedModel": "lepton_lab.model_client:DeployedModel",
 }
 
 __all__ = ["__version__", *_LAZY]

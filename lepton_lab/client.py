@@ -8,7 +8,8 @@ with ``?after=<last offset>`` so no event is lost or repeated. No server code, n
 widgets (``job.watch()`` is added by :mod:`lepton_lab.notebook`, the layer above both);
 ``Job.delete`` borrows the confirmation prompt of :mod:`lepton_lab.core.deletion` when called.
 Sweeps (``LabClient.sweep``) are :class:`~lepton_lab.sweep_client.Sweep` objects, from
-:mod:`lepton_lab.sweep_client`.
+:mod:`lepton_lab.sweep_client`; deployed models (``LabClient.deploy``) are
+:class:`~lepton_lab.model_client.DeployedModel` objects, from :mod:`lepton_lab.model_client`.
 
 Examples
 --------
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from lepton_lab.core.job_status import FINISHED_STATUSES
+from lepton_lab.model_client import EXPORT_TIMEOUT_S, DeployedModel, deploy_body
 from lepton_lab.sweep_client import Sweep, sweep_body
 
 API_PATH = "lepton-lab/api/"
@@ -239,8 +241,12 @@ class LabClient:
         body: Any = None,
         params: dict[str, Any] | None = None,
         raw: bool = False,
+        timeout: float | None = None,
     ) -> Any:
-        """Call ``method`` on ``/lepton-lab/api/<path>`` and return the decoded JSON (or bytes if ``raw``)."""
+        """Call ``method`` on ``/lepton-lab/api/<path>`` and return the decoded JSON (or bytes if ``raw``).
+
+        ``timeout`` overrides the client's own for this request (an export takes minutes).
+        """
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self._url(path, params), data=data, method=method)
         if self.token:
@@ -248,7 +254,7 @@ class LabClient:
         if data is not None:
             request.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
                 payload = response.read()
         except urllib.error.HTTPError as error:
             raise self._api_error(error) from None
@@ -265,7 +271,8 @@ class LabClient:
             body = json.loads(error.read() or b"{}")
         except ValueError:
             body = {}
-        message = body.get("message") or error.reason or "request failed"
+        # TF Serving's predict routes answer {"error": ...}; the others {"message": ...}.
+        message = body.get("message") or body.get("error") or error.reason or "request failed"
         reason = body.get("reason")
         # Jupyter's own refusals carry the HTTP phrase (or null) as reason; ours an error class name.
         if error.code == 403 and reason in (None, "Forbidden"):
@@ -273,7 +280,7 @@ class LabClient:
                 f"the server at {self.url} refused the request: set LEPTON_LAB_TOKEN to its token "
                 "(`jupyter server list` shows it)"
             )
-        elif error.code == 404 and reason in (None, "Not Found"):
+        elif error.code == 404 and reason in (None, "Not Found") and "error" not in body:
             message = (
                 f"the server at {self.url} does not serve the Lepton Lab API; enable it with "
                 "`jupyter server extension enable lepton_lab` and restart the server"
@@ -436,6 +443,31 @@ class LabClient:
         """Fetch the sweep ``sweep_id``."""
         info = self.request("GET", f"sweeps/{urllib.parse.quote(sweep_id, safe='')}")
         return self.sweep_type(self, info)
+
+    def deploy(self, run: Any, name: str | None = None, export: str | None = None) -> DeployedModel:
+        """Deploy a run's SavedModel behind TF Serving's REST API (:mod:`lepton_lab.model_client`).
+
+        Parameters
+        ----------
+        run
+            A :class:`~lepton_lab.core.run_store.Run`, a :class:`Job` or a run id. A run without
+            a SavedModel export is exported first (on the server, in a child process).
+        name
+            The model's name in the URLs (default: the export's name, from the run's name);
+            deploying again under a name serves a new version.
+        export
+            Which of the run's SavedModel exports to serve (its directory name), default the newest.
+        """
+        info = self.request("POST", "models", deploy_body(run, name, export), timeout=EXPORT_TIMEOUT_S)
+        return DeployedModel(self, info)
+
+    def models(self) -> list[DeployedModel]:
+        """Models deployed on the server."""
+        return [DeployedModel(self, info) for info in self.request("GET", "models")["models"]]
+
+    def model(self, name: str) -> DeployedModel:
+        """Fetch the deployed model ``name``."""
+        return DeployedModel(self, self.request("GET", f"models/{urllib.parse.quote(name, safe='')}"))
 
 
 class Job:
@@ -650,6 +682,39 @@ class Job:
         result: dict[str, Any] = self.client.request("GET", self._path("evaluation"))
         return result
 
+    def export(
+        self, format: str = "savedmodel", quantize: str = "none", name: str | None = None
+    ) -> dict[str, Any]:
+        """Export the job's model on the server (``lepton-lab export-model`` in a child process).
+
+        Parameters
+        ----------
+        format
+            ``savedmodel``, ``tflite`` or ``onnx``.
+        quantize
+            ``none``, ``float16``, ``dynamic`` or ``int8`` (TFLite; ONNX: none or dynamic).
+        name
+            The SavedModel's name in TF Serving's ``<name>/<version>/`` layout.
+
+        Returns
+        -------
+        dict
+            The export's ``export.json``: path, size, test accuracy and its change, agreement
+            with the Keras model, latency, and a ``warning`` when beyond tolerance.
+        """
+        body: dict[str, Any] = {"format": format, "quantize": quantize}
+        if name is not None:
+            body["name"] = name
+        result: dict[str, Any] = self.client.request(
+            "POST", self._path("exports"), body, timeout=EXPORT_TIMEOUT_S
+        )
+        return result
+
+    def exports(self) -> list[dict[str, Any]]:
+        """Return the ``export.json`` of each of the run's exports."""
+        result: list[dict[str, Any]] = self.client.request("GET", self._path("exports"))["exports"]
+        return result
+
     def artifact(self, name: str) -> bytes:
         """Bytes of a file of the run directory (``model``, ``report``, ``log`` or a relative path)."""
         data: bytes = self.client.request("GET", self._path("artifacts", urllib.parse.quote(name)), raw=True)
@@ -696,3 +761,18 @@ def sweeps() -> list[Sweep]:
 def get_sweep(sweep_id: str) -> Sweep:
     """Fetch the sweep ``sweep_id`` from the server this kernel belongs to."""
     return _client().get_sweep(sweep_id)
+
+
+def deploy(run: Any, name: str | None = None, export: str | None = None) -> DeployedModel:
+    """Deploy a run on the server this kernel belongs to (see :meth:`LabClient.deploy`)."""
+    return _client().deploy(run, name, export)
+
+
+def deployed_models() -> list[DeployedModel]:
+    """Models deployed on the server this kernel belongs to."""
+    return _client().models()
+
+
+def model(name: str) -> DeployedModel:
+    """Fetch the deployed model ``name`` from the server this kernel belongs to."""
+    return _client().model(name)

@@ -12,6 +12,8 @@ they are joined:
   ``submit``, ``job`` and ``jobs`` return.
 - :class:`Sweep` is the client's sweep with :meth:`Sweep.watch` (a live
   :class:`~lepton_lab.widgets.sweep_view.SweepView`), which ``sweep`` and ``sweeps`` return.
+- :func:`deploy`, :func:`deployed_models` and :func:`model` are the client's deployed models
+  (:class:`~lepton_lab.model_client.DeployedModel`).
 - :func:`lr_find` runs the core LR finder and returns its result as the widgets'
   :class:`~lepton_lab.widgets.lr_finder_control.LRFinderResult`, whose cell output is the plot.
 
@@ -176,6 +178,12 @@ def sweep(
 def sweeps() -> list[Sweep]:
     """Sweeps on the server this kernel belongs to, newest first."""
     return [_watchable_sweep(found) for found in client.sweeps()]
+
+
+#: Deployed models (:mod:`lepton_lab.model_client`): nothing to watch, so the client's own.
+deploy = client.deploy
+deployed_models = client.deployed_models
+model = client.model
 
 
 def lr_find(*args: Any, **kwargs: Any) -> LRFinderResult:
