@@ -284,3 +284,23 @@ def test_a_model_deployed_on_a_real_server_answers_the_pad_as_the_keras_model_do
             pad.probabilities, keras_model.predict(pad.seen[None], verbose=0)[0], atol=3e-3
         )
         assert pad.error is None and len(pad.top) == 3
+
+
+@pytest.mark.slow
+def test_a_click_on_the_evaluation_grid_opens_that_example_in_a_pad(tmp_path):
+    import lepton_lab as ll
+    from lepton_lab.widgets.evaluation_view import EvaluationView
+
+    run = ll.train(dataset="digits", model={"preset": "mlp"}, train={"epochs": 1}, runs_dir=tmp_path)
+    view = EvaluationView(run)
+    assert view.pad is None
+    view.predictions.selected = 3  # what a click on the fourth thumbnail sends
+    pad = view.pad
+    assert isinstance(pad, PredictionPad) and pad in view.children
+    example = int(run.evaluation.grid[3]["index"])
+    assert pad.example == example
+    np.testing.assert_array_equal(pad.seen, view.dataset.page(example, 1, split="test").images[0])
+    expected = run.load_model().predict(pad.seen[None], verbose=0)[0]
+    np.testing.assert_allclose(pad.probabilities, expected, atol=1e-5)
+    view.predictions.selected = 7
+    assert view.pad is pad and pad.example == int(run.evaluation.grid[7]["index"])

@@ -98,16 +98,46 @@ class EvaluationView(StaticSnapshot, ipywidgets.VBox):
         ]
         self.worst = ThumbnailGrid(columns=10, size=64)
         self.predictions = ThumbnailGrid(columns=5, size=72)
+        #: The PredictionPad a click on the prediction grid opens (None until then).
+        self.pad: Any = None
         if self.dataset is not None and getattr(self.dataset, "kind", "image") == "image":
             self.worst.items = self._items(evaluation.worst, with_confidence=True)
             self.predictions.items = self._items(evaluation.grid, with_confidence=False)
+            hint = " · click one to try it in a prediction pad" if self.run is not None else ""
             children += [
                 ipywidgets.HTML("<b>Worst-classified test examples</b> (true → predicted, confidence)"),
                 self.worst,
-                ipywidgets.HTML("<b>Predictions on the first 25 test examples</b> (green right, red wrong)"),
+                ipywidgets.HTML(
+                    f"<b>Predictions on the first 25 test examples</b> (green right, red wrong){hint}"
+                ),
                 self.predictions,
             ]
+            if self.run is not None:
+                self.predictions.on_select(self.open_in_pad)
         super().__init__(children, **kwargs)
+
+    def open_in_pad(self, position: int) -> Any:
+        """Open the prediction grid's example at ``position`` in a PredictionPad below the grid.
+
+        The pad (the run's model, loaded on the first click) stays open; later clicks show their
+        example in it, to be drawn over, compared with uploads or stepped through.
+        """
+        from lepton_lab.widgets.prediction_pad import PredictionPad
+
+        index = int(self.evaluation.grid[position]["index"]) if self.evaluation else position
+        if self.pad is None:
+            try:
+                self.pad = PredictionPad(self.run, dataset=self.dataset)
+            except (OSError, ValueError) as error:  # no model.keras yet, or not an image model
+                self._append(ipywidgets.HTML(f"<i>{html.escape(str(error))}</i>"))
+                return None
+            self._append(ipywidgets.HTML("<b>Prediction pad</b>"), self.pad)
+        self.pad.show_example(index)
+        return self.pad
+
+    def _append(self, *widgets: ipywidgets.Widget) -> None:
+        box: ipywidgets.Box = self
+        box.children = (*box.children, *widgets)
 
     def _load_dataset(self) -> Any:
         if self.run is None:
