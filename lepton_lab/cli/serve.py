@@ -166,7 +166,7 @@ async def serve(
         export_dir, run_dir = find_export(target, runs_dir)
         if export_dir is None and run_dir is not None:
             print(f"run {run_dir.name} has no SavedModel export: exporting it first...", file=sys.stderr)
-            await Exporter(log, env={} if gpu is None else {"CUDA_VISIBLE_DEVICES": gpu}).export(
+            await (Exporter(log) if gpu is None else Exporter(log, env={"CUDA_VISIBLE_DEVICES": gpu})).export(
                 run_dir, "savedmodel"
             )
             export_dir, _ = find_export(str(run_dir), runs_dir)
