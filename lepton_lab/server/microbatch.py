@@ -2,12 +2,13 @@
 
 Callers :meth:`MicroBatcher.submit` their images and await their own rows of the answer. One
 loop per model collects what is waiting: when the first request arrives it waits a short
-window (``max_wait_s``, default 5 ms) for others, or less once ``max_batch`` rows are queued,
-then runs the whole batch with ``run_batch`` and hands each caller its slice. While a batch runs
-the next one gathers, so under load batches fill up without any waiting. When the last few
-windows caught no second request (one caller at a time), a lone request runs at once instead of
-paying the window for nothing; requests queued together bring the window back. A request larger than
-``max_batch`` is split into parts of at most ``max_batch`` rows; no batch is ever larger.
+window (``max_wait_s``, default 5 ms) for others, or less once ``max_batch`` rows are queued
+or no one else arrived for a fifth of the window, then runs the whole batch with ``run_batch``
+and hands each caller its slice. While a batch runs the next one gathers, so under load batches
+fill up without any waiting. When the last few windows caught no second request (one caller at
+a time), a lone request runs at once instead of paying the window for nothing; requests queued
+together bring the window back. A request larger than ``max_batch`` is split into parts of at
+most ``max_batch`` rows; no batch is ever larger.
 
 The window is injectable (``window``): tests close it when they choose, so the batch sizes they
 assert do not depend on timing.
@@ -27,6 +28,10 @@ __all__ = ["MicroBatcher"]
 
 Result = tuple[np.ndarray, np.ndarray]
 
+#: Fraction of ``max_wait_s`` without a new request after which the timed window closes early.
+IDLE_GAP = 0.2
+#: Fraction of ``max_wait_s`` without a new request after which the timed window closes early.
+IDLE_GAP = 0.2
 #: Timed windows in a row catching no second request after which a lone request runs at once.
 LONELY_WINDOWS = 3
 
@@ -99,13 +104,13 @@ class MicroBatcher:
         self._queue.extend(parts)
         self._arrived.set()
         try:
+            if len(parts) == 1:  # the common case, without gather's extra future
+                return await parts[0].answer
             results = await asyncio.gather(*(part.answer for part in parts))
         except BaseException:
             for part in parts:
                 part.answer.cancel()  # the batch loop skips parts nobody waits for
             raise
-        if len(results) == 1:
-            return results[0]
         return np.concatenate([r[0] for r in results]), np.concatenate([r[1] for r in results])
 
     async def close(self, error: Exception) -> None:
@@ -121,17 +126,25 @@ class MicroBatcher:
                 await self._loop_task
 
     async def _gather(self) -> None:
-        """Wait for the batch's window: the injected one, or until ``max_wait_s`` passed or it is full."""
+        """Wait for the batch's window: the injected one, or the timed one.
+
+        The timed window ends when the batch is full, ``max_wait_s`` after it opened, or as soon
+        as no request arrived for a fifth of that: callers that are coming arrive in a burst, and
+        waiting on after the burst only delays the batch.
+        """
         if self._window is not None:
             await self._window()
             return
         assert self._arrived is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.max_wait_s
+        gap = self.max_wait_s * IDLE_GAP
         while self.queued_rows < self.max_batch and (left := deadline - loop.time()) > 0:
             self._arrived.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), left)
+            try:
+                await asyncio.wait_for(self._arrived.wait(), min(left, gap))
+            except asyncio.TimeoutError:
+                return
 
     def _skip_window(self) -> bool:
         """Whether to run a lone request at once: recent windows caught nobody else to batch with.

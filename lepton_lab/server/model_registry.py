@@ -284,9 +284,8 @@ class ModelRegistry:
             return {"probabilities": np.zeros((0, count), np.float32), "classes": np.zeros(0, np.int64)}
         started = time.monotonic()
         try:
-            probabilities, classes = await asyncio.wait_for(
-                deployment.batcher.submit(images), self._ready_timeout_s + self._batch_timeout_s + 5
-            )
+            async with asyncio.timeout(self._ready_timeout_s + self._batch_timeout_s + 5):
+                probabilities, classes = await deployment.batcher.submit(images)
         except (ModelError, asyncio.TimeoutError) as error:
             deployment.requests += 1
             deployment.metrics.observe(time.monotonic() - started, len(images), [], error=True)
