@@ -304,3 +304,24 @@ def test_a_click_on_the_evaluation_grid_opens_that_example_in_a_pad(tmp_path):
     np.testing.assert_allclose(pad.probabilities, expected, atol=1e-5)
     view.predictions.selected = 7
     assert view.pad is pad and pad.example == int(run.evaluation.grid[7]["index"])
+
+
+def test_a_28x28_model_on_8_bit_images_sees_the_canvas_in_8x8_blocks_on_1_255_levels():
+    from lepton_lab.core.tf_import import keras
+
+    rng = np.random.default_rng(1)
+    dark = datasets.from_arrays(
+        rng.integers(0, 60, (50, 28, 28), dtype=np.uint8), np.arange(50) % 10, class_names=list("abcdefghij")
+    )
+    model = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, "softmax")]
+    )
+    pad = PredictionPad(model, dataset=dark, top_k=10)
+    assert pad.scale == pytest.approx(1 / 255) and pad.canvas.paper == "#000000"
+    drawing = rng.integers(0, 256, (CANVAS_SIDE, CANVAS_SIDE), dtype=np.uint8)
+    pad.predict_drawing(png_bytes(drawing), fit=False)
+    blocks = drawing.reshape(28, 8, 28, 8).mean(axis=(1, 3))
+    # a block mean exactly halfway between two levels may round either way in float32
+    np.testing.assert_allclose(pad.seen[..., 0], np.round(blocks) / 255, atol=1 / 255 + 1e-6)
+    assert np.mean(np.abs(pad.seen[..., 0] - np.round(blocks) / 255) < 1e-6) > 0.98
+    assert sorted(name for name, _ in pad.top) == list("abcdefghij")
