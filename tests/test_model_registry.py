@@ -126,6 +126,9 @@ def test_predictions_are_the_savedmodels_own_outputs(loop, served, tiny):
     assert model["input"] == {"shape": [None, 8, 8, 1], "dtype": "uint8"}
     assert registry.input_spec("tiny") == {"shape": [None, 8, 8, 1], "dtype": "uint8"}
     assert model["classes"] == [str(k) for k in range(10)]
+    log = (served[2] / ".models" / "tiny" / "worker.log").read_text()
+    line = next(line for line in log.splitlines() if line.startswith(f"model worker {model['pid']}: serving"))
+    assert line.endswith(" on CPU")  # no GPU given
 
 
 def test_concurrent_callers_are_batched_together_within_max_batch(loop, served, tiny):

@@ -228,7 +228,11 @@ class ModelRegistry:
                 if old_worker is not None:
                     await old_worker.stop()
             self.log.info(
-                "Lepton Lab: model %r version %s serving from %s", name, record["version"], version_dir
+                "Lepton Lab: model %r version %s serving from %s on %s",
+                name,
+                record["version"],
+                version_dir,
+                info.get("device", "CPU"),
             )
             return current.model()
 

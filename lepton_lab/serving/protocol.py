@@ -11,7 +11,8 @@ Server to worker::
 
 Worker to server::
 
-    {"type": "ready", "input": {"shape": [null, H, W, C], "dtype": "uint8"}, "classes": K, "pid": ...}
+    {"type": "ready", "input": {"shape": [null, H, W, C], "dtype": "uint8"}, "classes": K, "pid": ...,
+     "device": "CPU" or "GPU:0"}
     {"type": "result", "id": 7, "n": n, "classes": K, "nbytes": ...}      payload: float32 [n, K]
                                                                            probabilities, then
                                                                            int64 [n] classes

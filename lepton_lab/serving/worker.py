@@ -54,6 +54,9 @@ class Model:
         spec = inputs[self._input_key]
         self.shape: list[int | None] = [None, *spec.shape.as_list()[1:]]
         self.dtype: str = spec.dtype.name
+        gpus = tf.config.list_logical_devices("GPU")
+        #: Where it runs: "GPU:0" when TensorFlow sees a GPU (CUDA_VISIBLE_DEVICES), else "CPU".
+        self.device = gpus[0].name.split("device:")[-1] if gpus else "CPU"
 
     def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(probabilities float32 [n, K], classes int64 [n])`` for a batch of images."""
@@ -78,6 +81,7 @@ def serve(model: Model, frames_in: BinaryIO, frames_out: BinaryIO) -> None:
                 "input": {"shape": model.shape, "dtype": model.dtype},
                 "classes": classes,
                 "pid": os.getpid(),
+                "device": model.device,
             }
         )
     )
@@ -116,6 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(2, 1)  # stray prints go to stderr (the worker's log), never into the frame stream
     sys.stdout = sys.stderr
     model = Model(args.version_dir)
+    print(
+        f"model worker {os.getpid()}: serving {args.version_dir} on {model.device}",
+        file=sys.stderr,
+        flush=True,
+    )
     serve(model, sys.stdin.buffer, frames_out)
     return 0
 
