@@ -3,13 +3,18 @@
 A small Keras model is trained on digits in the kernel; the pad opens on the first test
 example. The test clears the canvas, draws a 7 with Playwright's mouse, and waits (for
 conditions, never for a time) until the kernel has answered the drawing: its probabilities
-changed, and the bars in the page are the kernel's new top-k.
+changed, and the bars in the page are the kernel's new top-k. Then it uploads a PNG through the
+pad's file input (the model sees the stored digit) and one too small for the model (the widget
+says so and keeps the last bars).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from lepton_lab.core import datasets
+from lepton_lab.sharing import images
 from tests.browser.lab_api import wait_for
 from tests.browser.notebook_ui import (
     LAB_ARGS,
@@ -57,6 +62,10 @@ _INK = """
   return ink / (canvas.width * canvas.height);
 }
 """
+
+
+#: A 4x4 black PNG: smaller than the digits model's 8x8 input.
+_TINY_PNG = images.png(np.zeros((4, 4), np.uint8))
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +126,18 @@ def test_a_stroke_drawn_with_the_mouse_updates_the_kernel_and_the_bars(lab, page
     assert len(seen) == 8 and all(len(row) == 8 for row in seen) and max(map(max, seen)) > 8
     assert not [error for error in errors if "pad" in error.lower() or "anywidget" in error.lower()]
     pad.screenshot(path=str(artifacts / "prediction-pad.png"))
+
+    # an uploaded PNG (a stored test digit, enlarged) is what the model sees next
+    nine = images.png(datasets.load("digits").page(9, 1, split="test").images[0], 6)
+    upload = pad.locator("input.lepton-pad-file")
+    upload.set_input_files(files=[{"name": "nine.png", "mimeType": "image/png", "buffer": nine}])
+    wait_for_kernel_value(page, "pad.source", "nine.png")
+    assert kernel_value(page, "bool((pad.seen == digits.page(9, 1, split='test').images[0]).all())")
+    top = kernel_value(page, "[[n, round(p, 6)] for n, p in pad.top]")
+    wait_for(lambda: [[n, round(p, 6)] for n, p in page.evaluate(_BARS)] == top, 30, "the upload's bars")
+    # a file too small for the model is explained in the widget, the last bars kept
+    upload.set_input_files(files=[{"name": "tiny.png", "mimeType": "image/png", "buffer": _TINY_PNG}])
+    error = pad.locator(".lepton-pad-error")
+    error.wait_for(timeout=30_000)
+    assert "smaller than the model's 8x8 input" in error.inner_text()
+    assert [[n, round(p, 6)] for n, p in page.evaluate(_BARS)] == top
