@@ -259,6 +259,30 @@ def test_a_savedmodel_that_does_not_load_is_refused_and_not_kept(loop, tiny, tmp
         loop.run_until_complete(registry.stop())
 
 
+def test_a_deployment_whose_worker_never_starts_ends_failed_and_requests_say_so(loop, tiny, tmp_path):
+    # A deployment on disk whose SavedModel was damaged since: redeployed at start, it cannot load.
+    folder = tmp_path / "runs" / ".models" / "damaged"
+    shutil.copytree(tiny["version_dir"], folder / "1")
+    (folder / "1" / "saved_model.pb").write_bytes(b"damaged")
+    record = {"name": "damaged", "version": 1, "versions": [1], "created": 0.0, "run_id": None, "sources": {}}
+    input_spec = {"shape": [None, 8, 8, 1], "dtype": "uint8"}
+    (folder / "model.json").write_text(
+        json.dumps({**record, "classes": list("0123456789"), "input": input_spec})
+    )
+    registry = ModelRegistry(
+        tmp_path / "runs", None, metrics=RecordingMetrics, max_start_failures=2, restart_backoff_s=(0.0,)
+    )
+    try:
+        loop.run_until_complete(registry.start())
+        assert registry.get("damaged")["state"] == "starting"
+        with pytest.raises(ModelUnavailable, match=r"failed: .*exited with code 1.*gave up after 2 attempts"):
+            loop.run_until_complete(registry.predict("damaged", INPUTS[:1]))  # waits, then is told
+        model = registry.get("damaged")
+        assert model["state"] == "failed" and "Error" in model["error"] and model["pid"] is None
+    finally:
+        loop.run_until_complete(registry.stop())
+
+
 def test_serving_imports_no_tensorflow_in_the_server_process(served):
     # Everything above ran the server side in this process; when another test module already
     # imported TensorFlow here, a fresh interpreter deploys and predicts instead.
