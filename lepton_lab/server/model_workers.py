@@ -107,6 +107,9 @@ class ModelWorker:
             env={
                 **os.environ,
                 "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+                # On a GPU it shares with training workers and other models, take memory as needed
+                # rather than all of it at start.
+                "TF_FORCE_GPU_ALLOW_GROWTH": os.environ.get("TF_FORCE_GPU_ALLOW_GROWTH", "true"),
                 **self._env,
             },
             start_new_session=True,  # a Ctrl-C aimed at the server is the server's to handle
