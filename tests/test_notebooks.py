@@ -79,6 +79,7 @@ def test_every_notebook_has_a_tagged_parameters_cell_first():
         "03_hyperparameters.ipynb",
         "04_background_jobs.ipynb",
         "05_fashion_mnist.ipynb",
+        "06_deploy.ipynb",
     ]
     for name in names:
         nb = nbt.load(name)
@@ -324,4 +325,60 @@ def test_fashion_mnist_cnn_bn_learns_and_exports_a_report(tmp_path):
     assert run.spec.model.preset == "cnn_bn" and run.spec.dataset.subset == 2000
     assert [op.op for op in run.spec.augment.ops] == ["flip"]
     assert_self_contained_report(tmp_path / "fashion-mnist-report.html", run.id)
+    assert_small(nb, path)
+
+
+def test_deploy_exports_compares_deploys_serves_tf_serving_clients_and_monitors(lab_env):
+    lab = lab_env
+    burst = 120
+    nb, path = run_notebook(
+        "06_deploy.ipynb", lab.root, DATASET="digits", SUBSET=None, EPOCHS=3, BURST=burst, NAME="tutorial06"
+    )
+    accuracy = printed_number(nbt.cell(nb, "train"), "test accuracy")
+    assert accuracy > 0.6
+
+    # The comparison table: one row per export, int8 much smaller than float, accuracy kept.
+    table = nbt.text_plain(nbt.cell(nb, "exports"))
+    rows = re.findall(r"^(savedmodel|tflite int8|tflite) +[0-9.]+ +[0-9]+%", table, re.MULTILINE)
+    assert rows == ["savedmodel", "tflite", "tflite int8"]
+    run = load_run(next(p for p in lab.runs_dir.iterdir() if (p / "exports").is_dir()))
+    manifests = {(e["format"], e["quantize"]): e for e in run.exports()}
+    assert set(manifests) == {("savedmodel", "none"), ("tflite", "none"), ("tflite", "int8")}
+    int8, float32 = manifests[("tflite", "int8")], manifests[("tflite", "none")]
+    assert int8["size_bytes"] < 0.5 * float32["size_bytes"]
+    assert float32["agreement"] >= 0.99 and abs(int8["accuracy_change"]) <= 0.05
+
+    # Deployed and answered as TF Serving answers; a bad request explained.
+    assert "deployed tutorial06 v1: ready" in nbt.stream_text(nbt.cell(nb, "deploy"))
+    rest = nbt.stream_text(nbt.cell(nb, "rest")).splitlines()
+    assert rest[0].endswith("/lepton-lab/api/v1/models/tutorial06:predict") and rest[1] == "status: 200"
+    predicted, true = (re.findall(r"'(\d)'", line) for line in rest[2:4])
+    assert len(predicted) == 8 and sum(p == t for p, t in zip(predicted, true, strict=True)) >= 5
+    bad = nbt.stream_text(nbt.cell(nb, "bad-request"))
+    assert bad.startswith("400 ") and "expected [8, 8, 1]" in bad
+
+    # The burst counted: every request and image, the bad one as the error.
+    sent = re.match(r"(\d+) requests, (\d+) images", nbt.stream_text(nbt.cell(nb, "burst")))
+    assert sent is not None and int(sent[2]) <= burst
+    metrics = nbt.stream_text(nbt.cell(nb, "metrics"))
+    assert f"requests: {int(sent[1]) + 2}, errors: 1" in metrics  # + the REST call and the bad one
+    assert "latency ms: {'p50'" in metrics and "drift:" in metrics
+    shares = nbt.text_plain(nbt.cell(nb, "metrics"))
+    assert "predicted share" in shares and "training share" in shares
+    prometheus = nbt.stream_text(nbt.cell(nb, "prometheus"))
+    assert f'lepton_lab_model_requests_total{{model="tutorial06"}} {int(sent[1]) + 2}.0' in prometheus
+
+    # The pads: the served model and the kernel's agree on the first test image.
+    printed = nbt.stream_text(nbt.cell(nb, "pad-kernel")).splitlines()
+    pads = [line for line in printed if line.startswith(("served:", "in kernel:"))]
+    served, kernel = (re.findall(r"\('(\d)', ([0-9.]+)\)", line) for line in pads)
+    assert [name for name, _ in served] == [name for name, _ in kernel] and len(served) == 3
+    assert all(abs(float(a) - float(b)) < 0.01 for (_, a), (_, b) in zip(served, kernel, strict=True))
+    assert "first 25 test" in nbt.widget_html(nb, nbt.cell(nb, "grid"))
+
+    # Standalone serve answered; the model was undeployed at the end.
+    standalone = re.findall(r"'(\d)'", nbt.stream_text(nbt.cell(nb, "serve")))
+    assert standalone == predicted[:4]
+    assert nbt.stream_text(nbt.cell(nb, "undeploy")) == "deployed now: []\n"
+    assert LabClient(lab.url, lab.token).models() == []
     assert_small(nb, path)
