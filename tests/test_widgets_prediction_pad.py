@@ -241,7 +241,7 @@ def test_the_static_snapshot_shows_input_and_bars_offline(model, digits):
 
 
 def test_errors_name_the_problem_for_models_it_cannot_use():
-    with pytest.raises(TypeError, match="Keras model, a Run or a deployed model's name"):
+    with pytest.raises(TypeError, match="Keras model, a Run or a deployed model"):
         PredictionPad(42)
     from lepton_lab.core.tf_import import keras
 
@@ -284,6 +284,11 @@ def test_a_model_deployed_on_a_real_server_answers_the_pad_as_the_keras_model_do
             pad.probabilities, keras_model.predict(pad.seen[None], verbose=0)[0], atol=3e-3
         )
         assert pad.error is None and len(pad.top) == 3
+        by_handle = PredictionPad(client.model("digits"), top_k=3)  # what ll.model("digits") returns
+        by_handle.show_example(2)
+        np.testing.assert_allclose(
+            by_handle.probabilities, keras_model.predict(by_handle.seen[None], verbose=0)[0], atol=3e-3
+        )
 
 
 @pytest.mark.slow

@@ -4,7 +4,8 @@ Both answer :meth:`Predictor.predict` for float32 ``[n, H, W, C]`` images in [0,
 the dataset's stored levels, see :mod:`~lepton_lab.widgets._pad_image`) with float probabilities
 ``[n, classes]``. The deployed one sends what its SavedModel's signature takes, the raw uint8
 values the dataset stores, in TF Serving's row format (``{"instances": [...]}``) to
-``POST /lepton-lab/api/models/{name}:predict`` through :class:`~lepton_lab.client.LabClient`.
+``POST /lepton-lab/api/models/{name}:predict``, through the client's
+:class:`~lepton_lab.model_client.DeployedModel`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from lepton_lab.model_client import DeployedModel
 from lepton_lab.widgets._pad_image import to_raw
 
 
@@ -76,43 +78,31 @@ class ServedPredictor(Predictor):
 
     Parameters
     ----------
-    client : LabClient
-        The server's client (``LabClient.discover()`` by default).
-    name : str
-        The deployed model's name (``GET /lepton-lab/api/models`` lists them).
+    deployed : DeployedModel
+        The deployment (``ll.model(name)``, ``LabClient.model(name)``): its input shape and dtype,
+        classes and run id as last fetched; its ``predict`` sends raw uint8 instances.
     scale : float
         Factor from the raw stored values to [0, 1] (1/16 for digits, 1/255 for 8-bit images).
-    info : dict
-        The deployment (``GET models/{name}``): input shape and dtype, classes, run id.
     """
 
-    def __init__(self, client: Any, name: str, scale: float, info: dict[str, Any]) -> None:
-        self.client = client
-        self.name = name
+    def __init__(self, deployed: DeployedModel, scale: float) -> None:
+        self.deployed = deployed
         self.scale = scale
-        self.info = info
+        info = deployed.info
         spec = info.get("input") or {}
-        self.input_shape = image_shape(spec.get("shape"), f"deployed model {name!r}")
+        self.input_shape = image_shape(spec.get("shape"), f"deployed model {deployed.name!r}")
         dtype = spec.get("dtype", "uint8")
         if dtype != "uint8":
-            raise ValueError(f"deployed model {name!r} takes {dtype} inputs; the PredictionPad sends uint8")
-        self.classes = [str(c) for c in info.get("classes") or []]
+            raise ValueError(
+                f"deployed model {deployed.name!r} takes {dtype} inputs; the PredictionPad sends uint8"
+            )
+        self.classes = deployed.classes
         version = info.get("version")
-        self.label = f"deployed model {name}" + (f" v{version}" if version is not None else "")
+        self.label = f"deployed model {deployed.name}" + (f" v{version}" if version is not None else "")
 
     def predict(self, images: np.ndarray) -> np.ndarray:
-        from urllib.parse import quote
-
-        raw = to_raw(images, self.scale)
-        answer = self.client.request(
-            "POST", f"models/{quote(self.name, safe='')}:predict", {"instances": raw.tolist()}
-        )
-        predictions = answer.get("predictions") if isinstance(answer, dict) else None
-        if not isinstance(predictions, list) or len(predictions) != len(images):
-            raise ValueError(f"deployed model {self.name!r} answered without one prediction per image")
-        probabilities = np.array(
-            [p["probabilities"] if isinstance(p, dict) else p for p in predictions], np.float64
-        )
+        answer = self.deployed.predict(to_raw(images, self.scale))
+        probabilities = np.asarray(answer["probabilities"], np.float64)
         if not self.classes:
             self.classes = [str(i) for i in range(probabilities.shape[-1])]
         return probabilities

@@ -19,12 +19,14 @@ import html
 import random
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import anywidget
 import ipywidgets
 import numpy as np
 import traitlets
 
+from lepton_lab.model_client import DeployedModel
 from lepton_lab.sharing import images
 from lepton_lab.sharing.snapshot import StaticSnapshot
 from lepton_lab.widgets import _pad_image
@@ -109,9 +111,9 @@ class PredictionPad(StaticSnapshot, ipywidgets.VBox):
 
     Parameters
     ----------
-    model : keras.Model, Run or str
-        A Keras model in this kernel, a run (its ``model.keras`` is loaded), or the name of a
-        model deployed on the Lepton Lab server (``POST /lepton-lab/api/models``), asked over REST.
+    model : keras.Model, Run, str or DeployedModel
+        A Keras model in this kernel, a run (its ``model.keras`` is loaded), or a model deployed
+        on the Lepton Lab server (its name, or ``ll.model(name)``), asked over REST.
     dataset : Dataset, optional
         Test images to pick from, the class names, the stored scale (1/16 for digits) and the
         look (light strokes on dark for digits and MNIST); a run's own dataset by default.
@@ -194,7 +196,7 @@ class PredictionPad(StaticSnapshot, ipywidgets.VBox):
     # -- model and data ---------------------------------------------------------------------------
 
     def _predictor(self, model: Any, client: Any) -> Predictor:
-        if isinstance(model, str):
+        if isinstance(model, (str, DeployedModel)):
             return self._served(model, client)
         if hasattr(model, "load_model") and hasattr(model, "spec"):  # a Run
             run = model
@@ -206,25 +208,28 @@ class PredictionPad(StaticSnapshot, ipywidgets.VBox):
         if hasattr(model, "input_shape") and callable(model):
             return KerasPredictor(model, getattr(self.dataset, "class_names", None))
         raise TypeError(
-            f"PredictionPad takes a Keras model, a Run or a deployed model's name, not {type(model).__name__}"
+            "PredictionPad takes a Keras model, a Run or a deployed model (its name or ll.model(name)), "
+            f"not {type(model).__name__}"
         )
 
-    def _served(self, name: str, client: Any) -> ServedPredictor:
-        from urllib.parse import quote
+    def _served(self, model: str | DeployedModel, client: Any) -> ServedPredictor:
+        if isinstance(model, DeployedModel):
+            deployed = model
+        else:
+            if client is None:
+                from lepton_lab.client import LabClient
 
-        if client is None:
-            from lepton_lab.client import LabClient
-
-            client = LabClient.discover()
-        info = client.request("GET", f"models/{quote(name, safe='')}")
+                client = LabClient.discover()
+            deployed = DeployedModel(client, client.request("GET", f"models/{quote(model, safe='')}"))
+        info = deployed.info
         if self.dataset is None and info.get("run_id"):
             try:  # the run's dataset gives test images, the stored scale and the look
-                job = client.request("GET", f"jobs/{quote(str(info['run_id']), safe='')}")
+                job = deployed.client.request("GET", f"jobs/{quote(str(info['run_id']), safe='')}")
                 self.dataset = _load_dataset((job.get("spec") or {}).get("dataset"))
             except Exception:
                 self.dataset = None
         scale = (info.get("input") or {}).get("scale") or _stored_scale(self.dataset) or 1 / 255
-        predictor = ServedPredictor(client, name, float(scale), info)
+        predictor = ServedPredictor(deployed, float(scale))
         if not predictor.classes and self.dataset is not None:
             predictor.classes = list(self.dataset.class_names)
         return predictor
