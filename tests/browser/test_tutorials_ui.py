@@ -32,6 +32,7 @@ SETTINGS = {
     "03_hyperparameters.ipynb": {"EPOCHS": 1, "LR_STEPS": 30, "SWEEP_TRIALS": 3, "SWEEP_EPOCHS": 1},
     "04_background_jobs.ipynb": {"DATASET": {"name": "shapes", "image_size": 16}, "EPOCHS": 30},
     "05_fashion_mnist.ipynb": {"EPOCHS": 1, "SUBSET": 1000, "BATCH_SIZE": 32},
+    "06_deploy.ipynb": {"DATASET": "digits", "SUBSET": None, "EPOCHS": 2, "BURST": 60, "NAME": "tutorial06"},
 }
 
 _RUN_ALL = """
@@ -270,3 +271,21 @@ def test_05_fashion_mnist(tutorial_lab, small_page, artifacts):
     state = check_rendered(page)
     assert state["plots"] >= 1
     save_outputs(page, "05_fashion_mnist.ipynb", artifacts)
+
+
+def test_06_deploy(tutorial_lab, small_page, artifacts):
+    page = small_page
+    open_notebook(page, tutorial_lab, "06_deploy.ipynb")
+    run_all(page)
+    check_rendered(page)
+    save_outputs(page, "06_deploy.ipynb", artifacts)
+    assert cell_text(page, "rest").splitlines()[1] == "status: 200"
+    assert cell_text(page, "undeploy") == "deployed now: []\n"
+
+    # Step the in-kernel pad to the next test image: the kernel predicts it and the bars follow.
+    pad = cell_by_id(page, "pad-kernel")
+    result = pad.locator(".lepton-pad-result")
+    before = result.inner_text()
+    pad.get_by_role("button", name="next ▶").click()
+    wait_for(lambda: kernel_value(page, "kernel_pad.example") == 1, 60, "the pad's next test image")
+    wait_for(lambda: result.inner_text() != before, 30, "the pad's bars for the next image")
