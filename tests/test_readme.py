@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 
@@ -82,3 +84,31 @@ def test_readme_tuning_example_finds_a_rate_and_runs_the_sweep(tmp_path, monkeyp
         frame = sweep.trials()
         assert len(frame) == 4 and set(frame["status"]) <= {"completed", "pruned"}
         assert sweep.best["value"] == frame["value"].max()
+
+
+@pytest.mark.slow
+def test_readme_deploy_example_exports_deploys_predicts_and_monitors(tmp_path, monkeypatch):
+    # A real server (tests.api_server); the run trains and exports in this process, the server
+    # deploys it in a model-server worker. Only the epochs are fewer.
+    from lepton_lab import client
+    from tests.api_server import running_server
+
+    [example] = [block for block in _blocks("python") if "ll.deploy(" in block]
+    small = example.replace('"epochs": 5', '"epochs": 2')
+    assert small != example
+    root = tmp_path / "root"
+    root.mkdir()
+    with running_server(root) as server:
+        monkeypatch.setenv("LEPTON_LAB_URL", server.url)
+        monkeypatch.setenv("LEPTON_LAB_TOKEN", server.token)
+        monkeypatch.setattr(client, "_default", None)
+        monkeypatch.chdir(root)  # ll.train writes to root/lepton-runs, the server's runs directory
+        scope: dict = {}
+        exec(compile("import lepton_lab as ll\n" + small, "README.md", "exec"), scope)
+        ll = scope["ll"]
+        assert ll.deployed_models() == []  # undeployed at the end
+    int8, answer, model = scope["int8"], scope["answer"].json(), scope["model"]
+    assert (int8["format"], int8["quantize"]) == ("tflite", "int8") and int8["size_bytes"] > 0
+    assert model.name == "digits" and model.info["input"]["dtype"] == "uint8"
+    (first, _second) = answer["predictions"]
+    assert sum(first["probabilities"]) == pytest.approx(1.0, abs=1e-4) and 0 <= first["classes"] <= 9
