@@ -16,6 +16,7 @@ import numpy as np
 
 from lepton_lab.core import dataset_files, shapes_dataset
 from lepton_lab.core.datasets.dataset import Dataset
+from lepton_lab.core.datasets.errors import DatasetUnavailable
 from lepton_lab.core.example_store import ArrayStore, FolderStore
 from lepton_lab.core.progress import Progress
 from lepton_lab.core.specs import DatasetSpec
@@ -30,13 +31,6 @@ FOLDER_SIZE = 64
 DIGITS_FILE = Path(__file__).parent / "data" / "digits.npz"
 #: Stored digits pixels (counts 0..16) times this are the [0, 1] values the models see.
 DIGITS_SCALE = 1 / 16
-
-
-class DatasetUnavailable(RuntimeError):
-    """The dataset's files are not on this machine and cannot be downloaded now.
-
-    The message says exactly how to get them.
-    """
 
 
 def _frozen(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
