@@ -34,7 +34,14 @@ export type ILayerSpec =
   | IReshapeLayer
   | ISimpleRNNLayer
   | ILSTMLayer
-  | IGRULayer;
+  | IGRULayer
+  | IBidirectionalLayer
+  | IEmbeddingLayer
+  | IConv1DLayer
+  | IMaxPooling1DLayer
+  | IAveragePooling1DLayer
+  | IGlobalMaxPooling1DLayer
+  | IGlobalAveragePooling1DLayer;
 
 /**
  * Every schema of openapi.json by name (generated: a map of the types above).
@@ -42,17 +49,21 @@ export type ILayerSpec =
 export interface IApiSchemas {
   ActivationLayer?: IActivationLayer;
   AugmentSpec?: IAugmentSpec;
+  AveragePooling1DLayer?: IAveragePooling1DLayer;
   AveragePooling2DLayer?: IAveragePooling2DLayer;
   BatchEvent?: IBatchEvent;
   BatchNormalizationLayer?: IBatchNormalizationLayer;
+  BidirectionalLayer?: IBidirectionalLayer;
   BrightnessOp?: IBrightnessOp;
   CategoricalDimension?: ICategoricalDimension;
   ContrastOp?: IContrastOp;
+  Conv1DLayer?: IConv1DLayer;
   Conv2DLayer?: IConv2DLayer;
   CropOp?: ICropOp;
   DatasetSpec?: IDatasetSpec;
   DenseLayer?: IDenseLayer;
   DropoutLayer?: IDropoutLayer;
+  EmbeddingLayer?: IEmbeddingLayer;
   EpochEvent?: IEpochEvent;
   Error?: IError;
   EvalEvent?: IEvalEvent;
@@ -61,7 +72,9 @@ export interface IApiSchemas {
   FlipOp?: IFlipOp;
   FloatDimension?: IFloatDimension;
   GRULayer?: IGRULayer;
+  GlobalAveragePooling1DLayer?: IGlobalAveragePooling1DLayer;
   GlobalAveragePooling2DLayer?: IGlobalAveragePooling2DLayer;
+  GlobalMaxPooling1DLayer?: IGlobalMaxPooling1DLayer;
   IntDimension?: IIntDimension;
   Job?: IJob;
   JobPatch?: IJobPatch;
@@ -70,6 +83,7 @@ export interface IApiSchemas {
   LSTMLayer?: ILSTMLayer;
   LayerSpec?: ILayerSpec;
   LogEvent?: ILogEvent;
+  MaxPooling1DLayer?: IMaxPooling1DLayer;
   MaxPooling2DLayer?: IMaxPooling2DLayer;
   ModelSpec?: IModelSpec;
   NoiseOp?: INoiseOp;
@@ -193,6 +207,21 @@ export interface INoiseOp {
   stddev?: number;
 }
 /**
+ * ``keras.layers.AveragePooling1D``: the mean of each window along a sequence.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "AveragePooling1DLayer".
+ */
+export interface IAveragePooling1DLayer {
+  type: 'AveragePooling1D';
+  pool_size?: number;
+  /**
+   * None: the pool size.
+   */
+  strides?: number | null;
+  padding?: 'valid' | 'same';
+}
+/**
  * ``keras.layers.AveragePooling2D``: the mean of each window.
  *
  * This interface was referenced by `IApiSchemas`'s JSON-Schema
@@ -251,6 +280,89 @@ export interface IBatchNormalizationLayer {
   epsilon?: number;
 }
 /**
+ * ``keras.layers.Bidirectional``: a recurrent layer run forwards and backwards, outputs merged.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "BidirectionalLayer".
+ */
+export interface IBidirectionalLayer {
+  type: 'Bidirectional';
+  layer: ISimpleRNNLayer | ILSTMLayer | IGRULayer;
+  /**
+   * How the two directions combine: concat doubles the width.
+   */
+  merge_mode?: 'concat' | 'sum' | 'mul' | 'ave';
+}
+/**
+ * ``keras.layers.SimpleRNN`` over (timesteps, features).
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "SimpleRNNLayer".
+ */
+export interface ISimpleRNNLayer {
+  type: 'SimpleRNN';
+  units: number;
+  activation?: 'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'linear' | 'elu' | 'gelu' | 'selu' | 'swish' | 'leaky_relu';
+  /**
+   * True: one output per timestep (timesteps, units), for a recurrent layer after it.
+   */
+  return_sequences?: boolean;
+  /**
+   * Fraction of the inputs dropped while training.
+   */
+  dropout?: number;
+  /**
+   * Fraction of the recurrent state dropped while training.
+   */
+  recurrent_dropout?: number;
+}
+/**
+ * ``keras.layers.LSTM`` over (timesteps, features).
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "LSTMLayer".
+ */
+export interface ILSTMLayer {
+  type: 'LSTM';
+  units: number;
+  activation?: 'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'linear' | 'elu' | 'gelu' | 'selu' | 'swish' | 'leaky_relu';
+  /**
+   * True: one output per timestep (timesteps, units), for a recurrent layer after it.
+   */
+  return_sequences?: boolean;
+  /**
+   * Fraction of the inputs dropped while training.
+   */
+  dropout?: number;
+  /**
+   * Fraction of the recurrent state dropped while training.
+   */
+  recurrent_dropout?: number;
+}
+/**
+ * ``keras.layers.GRU`` over (timesteps, features) (Keras 3's ``reset_after=True``).
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "GRULayer".
+ */
+export interface IGRULayer {
+  type: 'GRU';
+  units: number;
+  activation?: 'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'linear' | 'elu' | 'gelu' | 'selu' | 'swish' | 'leaky_relu';
+  /**
+   * True: one output per timestep (timesteps, units), for a recurrent layer after it.
+   */
+  return_sequences?: boolean;
+  /**
+   * Fraction of the inputs dropped while training.
+   */
+  dropout?: number;
+  /**
+   * Fraction of the recurrent state dropped while training.
+   */
+  recurrent_dropout?: number;
+}
+/**
  * One of a list of values (numbers, strings, booleans or null).
  *
  * This interface was referenced by `IApiSchemas`'s JSON-Schema
@@ -263,6 +375,24 @@ export interface ICategoricalDimension {
    * @maxItems 1000
    */
   choices: (boolean | number | string | null)[];
+}
+/**
+ * ``keras.layers.Conv1D``: ``filters`` learned ``kernel_size`` windows along a sequence.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "Conv1DLayer".
+ */
+export interface IConv1DLayer {
+  type: 'Conv1D';
+  filters: number;
+  kernel_size: number;
+  strides?: number;
+  /**
+   * causal: pad on the left only (no look-ahead).
+   */
+  padding?: 'valid' | 'same' | 'causal';
+  activation?: 'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'linear' | 'elu' | 'gelu' | 'selu' | 'swish' | 'leaky_relu';
+  use_bias?: boolean;
 }
 /**
  * ``keras.layers.Conv2D``: ``filters`` learned ``kernel_size`` windows over an image.
@@ -328,6 +458,24 @@ export interface IDenseLayer {
 export interface IDropoutLayer {
   type: 'Dropout';
   rate: number;
+}
+/**
+ * ``keras.layers.Embedding``: one learned ``output_dim`` vector per token id.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "EmbeddingLayer".
+ */
+export interface IEmbeddingLayer {
+  type: 'Embedding';
+  /**
+   * Vocabulary size (largest token id + 1). None: the vocabulary size of the model's TextVectorization preprocessing.
+   */
+  input_dim?: number | null;
+  output_dim: number;
+  /**
+   * Treat token id 0 as padding that later layers skip.
+   */
+  mask_zero?: boolean;
 }
 /**
  * Every metric of a finished epoch, ``val_`` ones included.
@@ -484,15 +632,13 @@ export interface IFloatDimension {
   step?: number | null;
 }
 /**
- * ``keras.layers.GRU`` over (timesteps, features) (Keras 3's ``reset_after=True``).
+ * ``keras.layers.GlobalAveragePooling1D``: the mean of each feature over the sequence.
  *
  * This interface was referenced by `IApiSchemas`'s JSON-Schema
- * via the `definition` "GRULayer".
+ * via the `definition` "GlobalAveragePooling1DLayer".
  */
-export interface IGRULayer {
-  type: 'GRU';
-  units: number;
-  return_sequences?: boolean;
+export interface IGlobalAveragePooling1DLayer {
+  type: 'GlobalAveragePooling1D';
 }
 /**
  * ``keras.layers.GlobalAveragePooling2D``: the mean of each channel.
@@ -502,6 +648,15 @@ export interface IGRULayer {
  */
 export interface IGlobalAveragePooling2DLayer {
   type: 'GlobalAveragePooling2D';
+}
+/**
+ * ``keras.layers.GlobalMaxPooling1D``: the largest value of each feature over the sequence.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "GlobalMaxPooling1DLayer".
+ */
+export interface IGlobalMaxPooling1DLayer {
+  type: 'GlobalMaxPooling1D';
 }
 /**
  * An integer between ``low`` and ``high`` inclusive, in steps of ``step``.
@@ -700,27 +855,19 @@ export interface IReshapeLayer {
   target_shape: (-1 | number)[];
 }
 /**
- * ``keras.layers.SimpleRNN`` over (timesteps, features).
+ * ``keras.layers.MaxPooling1D``: the largest value of each window along a sequence.
  *
  * This interface was referenced by `IApiSchemas`'s JSON-Schema
- * via the `definition` "SimpleRNNLayer".
+ * via the `definition` "MaxPooling1DLayer".
  */
-export interface ISimpleRNNLayer {
-  type: 'SimpleRNN';
-  units: number;
-  activation?: 'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'linear' | 'elu' | 'gelu' | 'selu' | 'swish' | 'leaky_relu';
-  return_sequences?: boolean;
-}
-/**
- * ``keras.layers.LSTM`` over (timesteps, features).
- *
- * This interface was referenced by `IApiSchemas`'s JSON-Schema
- * via the `definition` "LSTMLayer".
- */
-export interface ILSTMLayer {
-  type: 'LSTM';
-  units: number;
-  return_sequences?: boolean;
+export interface IMaxPooling1DLayer {
+  type: 'MaxPooling1D';
+  pool_size?: number;
+  /**
+   * None: the pool size.
+   */
+  strides?: number | null;
+  padding?: 'valid' | 'same';
 }
 /**
  * How to fit the model.

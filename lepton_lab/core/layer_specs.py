@@ -36,9 +36,11 @@ from pydantic_core import ErrorDetails
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "softmax", "linear", "elu", "gelu", "selu", "swish", "leaky_relu")
 PADDINGS = ("valid", "same")
+PADDINGS_1D = ("valid", "same", "causal")
 
 Activation = Literal[ACTIVATIONS]  # type: ignore[valid-type]
 Padding = Literal[PADDINGS]  # type: ignore[valid-type]
+Padding1D = Literal[PADDINGS_1D]  # type: ignore[valid-type]
 #: Widths Keras accepts and a model on one host can use.
 _Width = Annotated[int, Field(strict=True, ge=1, le=65_536, examples=[32])]
 _Window = Annotated[int, Field(strict=True, ge=1, le=1024)]
@@ -46,6 +48,10 @@ _Window = Annotated[int, Field(strict=True, ge=1, le=1024)]
 _WindowArg = Annotated[
     Union[_Window, Annotated[list[_Window], Field(min_length=2, max_length=2)]], Field(examples=[3])
 ]
+#: A fraction dropped while training.
+_Rate = Annotated[float, Field(strict=True, ge=0.0, lt=1.0, examples=[0.2])]
+#: Token ids an Embedding takes (a vocabulary of up to ten million).
+_Vocabulary = Annotated[int, Field(strict=True, ge=1, le=10_000_000, examples=[10_000])]
 _Side = Union[Literal[-1], Annotated[int, Field(strict=True, ge=1, le=1_000_000)]]
 
 
@@ -186,32 +192,110 @@ class ReshapeLayer(LayerSpec):
         return value
 
 
-class SimpleRNNLayer(LayerSpec):
+class _Recurrent(LayerSpec):
+    units: _Width
+    activation: Activation = "tanh"
+    return_sequences: StrictBool = Field(
+        False, description="True: one output per timestep (timesteps, units), for a recurrent layer after it."
+    )
+    dropout: _Rate = Field(0.0, description="Fraction of the inputs dropped while training.")
+    recurrent_dropout: _Rate = Field(0.0, description="Fraction of the recurrent state dropped while training.")
+    example: ClassVar[dict[str, Any]] = {"units": 32}
+
+
+class SimpleRNNLayer(_Recurrent):
     """``keras.layers.SimpleRNN`` over (timesteps, features)."""
 
     type: Literal["SimpleRNN"] = "SimpleRNN"
-    units: _Width
-    activation: Activation = "tanh"
-    return_sequences: StrictBool = False
-    example: ClassVar[dict[str, Any]] = {"units": 32}
 
 
-class LSTMLayer(LayerSpec):
+class LSTMLayer(_Recurrent):
     """``keras.layers.LSTM`` over (timesteps, features)."""
 
     type: Literal["LSTM"] = "LSTM"
-    units: _Width
-    return_sequences: StrictBool = False
-    example: ClassVar[dict[str, Any]] = {"units": 32}
 
 
-class GRULayer(LayerSpec):
+class GRULayer(_Recurrent):
     """``keras.layers.GRU`` over (timesteps, features) (Keras 3's ``reset_after=True``)."""
 
     type: Literal["GRU"] = "GRU"
-    units: _Width
-    return_sequences: StrictBool = False
-    example: ClassVar[dict[str, Any]] = {"units": 32}
+
+
+#: The layers :class:`BidirectionalLayer` may wrap.
+Recurrent = Annotated[
+    Union[SimpleRNNLayer, LSTMLayer, GRULayer],
+    Field(discriminator="type", examples=[{"type": "LSTM", "units": 32}]),
+]
+RECURRENT_TYPES = ("SimpleRNN", "LSTM", "GRU")
+MERGE_MODES = ("concat", "sum", "mul", "ave")
+
+
+class BidirectionalLayer(LayerSpec):
+    """``keras.layers.Bidirectional``: a recurrent layer run forwards and backwards, outputs merged."""
+
+    type: Literal["Bidirectional"] = "Bidirectional"
+    layer: Recurrent
+    merge_mode: Literal[MERGE_MODES] = Field(  # type: ignore[valid-type]
+        "concat", description="How the two directions combine: concat doubles the width."
+    )
+    example: ClassVar[dict[str, Any]] = {"layer": {"type": "LSTM", "units": 32}}
+
+
+class EmbeddingLayer(LayerSpec):
+    """``keras.layers.Embedding``: one learned ``output_dim`` vector per token id."""
+
+    type: Literal["Embedding"] = "Embedding"
+    input_dim: _Vocabulary | None = Field(
+        None,
+        description="Vocabulary size (largest token id + 1). None: the vocabulary size of the "
+        "model's TextVectorization preprocessing.",
+    )
+    output_dim: _Width
+    mask_zero: StrictBool = Field(False, description="Treat token id 0 as padding that later layers skip.")
+    example: ClassVar[dict[str, Any]] = {"output_dim": 64}
+
+
+class Conv1DLayer(LayerSpec):
+    """``keras.layers.Conv1D``: ``filters`` learned ``kernel_size`` windows along a sequence."""
+
+    type: Literal["Conv1D"] = "Conv1D"
+    filters: _Width
+    kernel_size: Annotated[_Window, Field(examples=[3])]
+    strides: _Window = 1
+    padding: Padding1D = Field("valid", description="causal: pad on the left only (no look-ahead).")
+    activation: Activation = "linear"
+    use_bias: StrictBool = True
+    example: ClassVar[dict[str, Any]] = {"filters": 32, "kernel_size": 3}
+
+
+class _Pooling1D(LayerSpec):
+    pool_size: Annotated[_Window, Field(examples=[2])] = 2
+    strides: _Window | None = Field(None, description="None: the pool size.")
+    padding: Padding = "valid"
+
+
+class MaxPooling1DLayer(_Pooling1D):
+    """``keras.layers.MaxPooling1D``: the largest value of each window along a sequence."""
+
+    type: Literal["MaxPooling1D"] = "MaxPooling1D"
+
+
+class AveragePooling1DLayer(_Pooling1D):
+    """``keras.layers.AveragePooling1D``: the mean of each window along a sequence."""
+
+    type: Literal["AveragePooling1D"] = "AveragePooling1D"
+
+
+class GlobalMaxPooling1DLayer(LayerSpec):
+    """``keras.layers.GlobalMaxPooling1D``: the largest value of each feature over the sequence."""
+
+    type: Literal["GlobalMaxPooling1D"] = "GlobalMaxPooling1D"
+
+
+class GlobalAveragePooling1DLayer(LayerSpec):
+    """``keras.layers.GlobalAveragePooling1D``: the mean of each feature over the sequence."""
+
+    type: Literal["GlobalAveragePooling1D"] = "GlobalAveragePooling1D"
 
 
 #: A layer of a model spec, chosen by its ``type``.
@@ -230,6 +314,13 @@ Layer = Annotated[
         SimpleRNNLayer,
         LSTMLayer,
         GRULayer,
+        BidirectionalLayer,
+        EmbeddingLayer,
+        Conv1DLayer,
+        MaxPooling1DLayer,
+        AveragePooling1DLayer,
+        GlobalMaxPooling1DLayer,
+        GlobalAveragePooling1DLayer,
     ],
     Field(discriminator="type"),
 ]
@@ -251,20 +342,37 @@ def _example(model: type[LayerSpec], name: str) -> Any:
     return model.model_fields[name].get_default()
 
 
-def describe(item: ErrorDetails, layer_type: str) -> str:
-    """One validation error of a ``layer_type`` layer as ``problem; fix`` (no location)."""
+def describe(item: ErrorDetails, layer_type: str, prefix: str = "") -> str:
+    """One validation error of a ``layer_type`` layer as ``problem; fix`` (no location).
+
+    An error inside the layer a Bidirectional wraps is named ``layer.units`` (``prefix``).
+    """
     model = LAYER_TYPES[layer_type]
-    name = str(item["loc"][0]) if item["loc"] else ""
+    loc = item["loc"]
+    name = str(loc[0]) if loc else ""
+    if name == "layer" and layer_type == "Bidirectional":
+        if len(loc) >= 3 and loc[1] in RECURRENT_TYPES:
+            return describe({**item, "loc": loc[2:]}, str(loc[1]), prefix=f"{prefix}layer.")
+        if item["type"] in ("union_tag_invalid", "union_tag_not_found", "model_attributes_type", "model_type"):
+            given = item["input"].get("type") if isinstance(item["input"], dict) else item["input"]
+            example = json.dumps(model.example["layer"])
+            return (
+                f"{prefix}layer: Bidirectional wraps one of {', '.join(RECURRENT_TYPES)}, got {given!r}; "
+                f"set {prefix}layer to e.g. {example}"
+            )
+    shown = f"{prefix}{name}"
     if item["type"] == "missing":
         example = json.dumps({"type": layer_type, **model.example})
-        return f"missing required argument {name!r}; add it, e.g. {example}"
+        return f"missing required argument {shown!r}; add it, e.g. {example}"
     if item["type"] == "extra_forbidden":
         allowed = LAYER_ARGS[layer_type]
         fix = f"use only {', '.join(allowed)}" if allowed else "remove the argument"
-        return f"does not take {name!r}; {fix}"
+        return f"does not take {shown!r}; {fix}"
     reason = item["msg"].removeprefix("Value error, ")
     reason = reason[:1].lower() + reason[1:]
-    return f"{name}: {reason}, got {item['input']!r}; set {name} to e.g. {_example(model, name)!r}"
+    example = _example(model, name)
+    shown_example = json.dumps(example) if isinstance(example, dict) else repr(example)
+    return f"{shown}: {reason}, got {item['input']!r}; set {shown} to e.g. {shown_example}"
 
 
 def unknown_type(layer_type: Any) -> str:
@@ -280,8 +388,11 @@ def most_specific(items: list[ErrorDetails], depth: int = 0) -> list[ErrorDetail
     """
     chosen: dict[tuple[Any, ...], ErrorDetails] = {}
     for item in items:
-        key = tuple(item["loc"][: depth + 1])
-        if key not in chosen or len(item["loc"]) >= len(chosen[key]["loc"]):
+        loc = item["loc"]
+        # Inside the layer a Bidirectional wraps (layer, its type, the argument), one per argument too.
+        width = depth + 3 if len(loc) > depth + 2 and loc[depth] == "layer" else depth + 1
+        key = tuple(loc[:width])
+        if key not in chosen or len(loc) >= len(chosen[key]["loc"]):
             chosen[key] = item
     return list(chosen.values())
 
