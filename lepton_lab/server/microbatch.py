@@ -83,6 +83,8 @@ class MicroBatcher:
         self._closed: Exception | None = None
         #: Timed windows in a row that caught no other request (the traffic is one caller at a time).
         self._lonely = 0
+        #: Requests in the last batch: callers that come back together close the window at once.
+        self._last_requests = 0
 
     @property
     def queued_rows(self) -> int:
@@ -128,9 +130,11 @@ class MicroBatcher:
     async def _gather(self) -> None:
         """Wait for the batch's window: the injected one, or the timed one.
 
-        The timed window ends when the batch is full, ``max_wait_s`` after it opened, or as soon
-        as no request arrived for a fifth of that: callers that are coming arrive in a burst, and
-        waiting on after the burst only delays the batch.
+        The timed window ends when the batch is full, ``max_wait_s`` after it opened, as soon as
+        no request arrived for a fifth of that (callers that are coming arrive in a burst, and
+        waiting on after the burst only delays the batch), or once as many requests wait as the
+        last batch held (the same callers are back: waiting for more is a guess that lost last
+        time; more than that arrive while the batch runs and make the next one bigger).
         """
         if self._window is not None:
             await self._window()
@@ -139,7 +143,12 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.max_wait_s
         gap = self.max_wait_s * IDLE_GAP
-        while self.queued_rows < self.max_batch and (left := deadline - loop.time()) > 0:
+        enough = max(2, self._last_requests)
+        while (
+            self.queued_rows < self.max_batch
+            and len(self._queue) < enough
+            and (left := deadline - loop.time()) > 0
+        ):
             self._arrived.clear()
             try:
                 await asyncio.wait_for(self._arrived.wait(), min(left, gap))
@@ -180,6 +189,7 @@ class MicroBatcher:
             batch = self._take()
             if not batch:
                 continue
+            self._last_requests = len(batch)
             images = batch[0].images if len(batch) == 1 else np.concatenate([r.images for r in batch])
             if self._on_batch is not None:
                 self._on_batch(len(images))
