@@ -47,6 +47,19 @@ def test_a_lone_caller_stops_paying_the_window_once_windows_catch_nobody():
     assert batches == [1] * (LONELY_WINDOWS + 1) and classes.tolist() == [7]
 
 
+def test_the_window_closes_once_the_last_batchs_callers_are_back():
+    async def scenario():
+        model = FakeModel()
+        batcher = MicroBatcher(model, max_batch=8, max_wait_s=3600.0)  # a full window outlasts the test
+        for _ in range(2):  # four callers at a time, as a closed loop of clients sends them
+            answers = await asyncio.gather(*(batcher.submit(image(k)) for k in range(4)))
+        await batcher.close(RuntimeError("closed"))
+        return model.batches, [classes.tolist() for _, classes in answers]
+
+    batches, classes = run(scenario())
+    assert batches == [4, 4] and classes == [[0], [1], [2], [3]]
+
+
 def test_a_failed_batch_fails_its_callers_only_and_closing_fails_the_queue():
     async def scenario():
         model = FakeModel()
