@@ -52,6 +52,7 @@ system-deps:
 	  need=""; \
 	  [ -x /usr/bin/chromium ] || need="$$need chromium"; \
 	  [ -d /usr/share/datasets/fashion-mnist ] || need="$$need dataset-fashion-mnist"; \
+	  [ -x /usr/bin/espeak-ng ] || need="$$need espeak-ng"; \
 	  if [ -n "$$need" ]; then \
 	    echo "apt-get install$$need"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \
