@@ -3,7 +3,8 @@
 A :class:`~lepton_lab.core.datasets.Dataset` addresses examples by row. An
 :class:`ArrayStore` keeps one in-memory array in its stored form (uint8 for
 60 000 Fashion-MNIST images) and scales (and resizes) only the rows requested;
-a :class:`FolderStore` decodes image files on first access and keeps them.
+a :class:`FolderStore` decodes image files on first access and keeps them; a
+:class:`TextStore` holds text examples as strings.
 """
 
 from __future__ import annotations
@@ -65,6 +66,28 @@ class ArrayStore:
     def raw(self, rows: np.ndarray) -> tuple[np.ndarray, float]:
         """Return ``rows`` as stored, with the factor that scales them to [0, 1]."""
         return self.data[rows], self.scale
+
+
+class TextStore:
+    """Text examples: one Python ``str`` per row, handed out as a numpy object array of str.
+
+    Text has no stored form to convert; ``raw`` gives the same strings with a scale of 1.
+    """
+
+    resize: tuple[int, int] | None = None
+
+    def __init__(self, texts: list[str] | tuple[str, ...] | np.ndarray):
+        self.data = np.empty(len(texts), dtype=object)
+        self.data[:] = list(texts)
+        self.data.flags.writeable = False
+
+    def get(self, rows: np.ndarray) -> np.ndarray:
+        """Return ``rows`` as an object array of str."""
+        return self.data[rows]
+
+    def raw(self, rows: np.ndarray) -> tuple[np.ndarray, float]:
+        """Return ``rows`` as an object array of str, and 1.0 (nothing to scale)."""
+        return self.data[rows], 1.0
 
 
 class FolderStore:

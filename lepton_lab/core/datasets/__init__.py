@@ -17,7 +17,16 @@ Registry
     Read from the Keras cache or Debian packages (:mod:`lepton_lab.core.dataset_files`),
     downloaded only when online; otherwise :class:`DatasetUnavailable` says how to get them.
 ``folder:<path>``
-    A class-per-subfolder image directory, decoded with Pillow page by page.
+    A class-per-subfolder directory of images (decoded with Pillow page by page) or of ``.txt``
+    files (a text dataset); the files' suffixes decide.
+``fortunes_topics``, ``fortunes_languages``
+    Text: Debian's fortune cookies by topic or by language (:mod:`.fortunes`); offline once
+    the ``fortunes*`` packages are installed (``make system-deps``).
+``imdb``
+    Text: IMDB reviews, read only from the Keras cache.
+
+Text datasets (:mod:`.text`, also ``from_dataframe(df, text=..., target=...)`` and ``from_csv``)
+have ``kind == "text"``: pages of ``str``, ``tf.string`` batches.
 
 Modules: :mod:`.dataset` (the :class:`Dataset` and its pages), :mod:`.builtin` (the registry's
 sources and :func:`available`), :mod:`.memory` (arrays and DataFrames from a notebook) and
@@ -37,7 +46,7 @@ Examples
 from lepton_lab.core.datasets.builtin import SHAPES_COUNT, DatasetUnavailable, available
 from lepton_lab.core.datasets.dataset import SPLITS, Dataset, Page
 from lepton_lab.core.datasets.loading import load
-from lepton_lab.core.datasets.memory import from_arrays, from_dataframe
+from lepton_lab.core.datasets.memory import from_arrays, from_csv, from_dataframe
 
 __all__ = [
     "SHAPES_COUNT",
@@ -47,6 +56,7 @@ __all__ = [
     "Page",
     "available",
     "from_arrays",
+    "from_csv",
     "from_dataframe",
     "load",
 ]

@@ -1,4 +1,4 @@
-"""Datasets from a notebook's memory: image or feature arrays and pandas DataFrames.
+"""Datasets from a notebook's memory: image or feature arrays, pandas DataFrames and CSV files.
 
 Their spec is named ``memory:<what>``: it records how the data was split, but only the
 kernel that holds the arrays can load them again.
@@ -6,10 +6,14 @@ kernel that holds the arrays can load them again.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from lepton_lab.core.datasets.dataset import Dataset
+from lepton_lab.core.datasets.text import from_text_frame as text_frame
 from lepton_lab.core.example_store import ArrayStore
 from lepton_lab.core.specs import DatasetSpec, parse
 from lepton_lab.core.splits import TEST_FRACTION, stratified_split
@@ -138,18 +142,28 @@ def from_dataframe(
     seed: int = 0,
     subset: int | None = None,
     standardize: bool = True,
+    text: str | None = None,
 ) -> Dataset:
     """Make a tabular dataset from a DataFrame: every column but ``target`` is a feature.
 
     Text and category columns are one-hot encoded. With ``standardize`` numeric
     features are scaled to zero mean and unit variance using the train split's
     statistics only (no leakage from validation/test into training).
+
+    With ``text`` the dataset is a text dataset instead (``kind="text"``): column ``text``
+    holds one document per row, ``target`` its label, and other columns are ignored
+    (``from_dataframe(df, text="review", target="label")``).
     """
     spec = _memory_spec(name, validation_split, seed, subset)
     if target not in df.columns:
         raise ValueError(
             f"target column {target!r} is not in the DataFrame; its columns are {list(df.columns)}"
         )
+    if text is not None:
+        if df[target].isna().any():
+            raise ValueError(f"target column {target!r} has missing values; drop those rows first")
+        labels, names = _encode_labels(df[target].to_numpy(), None)
+        return text_frame(df, text, labels, names, name, spec, validation_split, test_split, seed, subset)
     missing = [str(column) for column in df.columns if df[column].isna().any()]
     if missing:
         raise ValueError(f"columns {missing} have missing values; drop or fill them first, e.g. df.dropna()")
@@ -180,3 +194,18 @@ def from_dataframe(
         feature_names=[str(column) for column in encoded.columns],
         spec=spec,
     )
+
+
+def from_csv(path: str | Path, target: str, text: str | None = None, **options: Any) -> Dataset:
+    """Make a dataset from a CSV file: :func:`from_dataframe` of ``pandas.read_csv(path)``.
+
+    ``from_csv("reviews.csv", text="review", target="label")`` gives a text dataset; without
+    ``text`` every other column is a feature (tabular). ``options`` are those of
+    :func:`from_dataframe` (``validation_split``, ``seed``, ``subset``...).
+    """
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise FileNotFoundError(f"CSV file {str(file)!r} does not exist; give the path of a .csv file")
+    frame = pd.read_csv(file, keep_default_na=text is None)
+    options.setdefault("name", f"memory:{file.name}")
+    return from_dataframe(frame, target=target, text=text, **options)

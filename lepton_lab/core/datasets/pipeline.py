@@ -96,7 +96,7 @@ def batches(
     layers = augmentation.pipeline(spec, seed) if split == "train" else None
     if layers is not None and dataset.kind != "image":
         raise ValueError(
-            f"{dataset.name} is a tabular dataset; image augmentation does not apply, remove the ops"
+            f"{dataset.name} is a {dataset.kind} dataset; image augmentation does not apply, remove the ops"
         )
     shuffled = shuffle if shuffle is not None else split == "train"
     rows = dataset._rows(split)
@@ -113,7 +113,9 @@ def batches(
         values = tf.cast(examples, tf.float32) * tf.constant(scale, tf.float32)
         return values if resize is None else tf.image.resize(values, resize, method="bilinear")
 
-    if layers is None:
+    if dataset.kind == "text":
+        pass  # batches of tf.string: the model's own TextVectorization turns them into numbers
+    elif layers is None:
         data = data.map(lambda x, y: (to_float(x), y), num_parallel_calls=parallel)
     else:
         # Random layers keep their state in a variable, and parallel map calls race on it;
