@@ -10,6 +10,10 @@ fit together.
 
 Positions are 1-based and match :func:`lepton_lab.core.models.summary`: position 0 is the input,
 1..n are the spec's layers and n + 1 is the output ``Dense(num_classes, softmax)``.
+
+Text models start from token ids: an ``Embedding`` without ``input_dim`` takes the vocabulary
+size of the TextVectorization before the model, passed here as ``vocabulary_size`` (the input
+shape is then the vectorizer's output, e.g. ``(200,)``).
 """
 
 from __future__ import annotations
@@ -20,10 +24,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from lepton_lab.core.layer_specs import (
+    AveragePooling1DLayer,
     AveragePooling2DLayer,
+    BidirectionalLayer,
+    Conv1DLayer,
     Conv2DLayer,
     DenseLayer,
     DropoutLayer,
+    EmbeddingLayer,
     LayerSpec,
     ReshapeLayer,
     SimpleRNNLayer,
@@ -99,6 +107,16 @@ def _suggest_image_reshape(shape: Shape) -> str:
     return "Reshape(target_shape=(height, width, channels))"
 
 
+#: The layer doing the same along a sequence, for a 2-D layer given one (and back).
+SEQUENCE_COUNTERPART = {
+    "Conv2D": "Conv1D",
+    "MaxPooling2D": "MaxPooling1D",
+    "AveragePooling2D": "AveragePooling1D",
+    "GlobalAveragePooling2D": "GlobalAveragePooling1D",
+}
+IMAGE_COUNTERPART = {one_d: two_d for two_d, one_d in SEQUENCE_COUNTERPART.items()}
+
+
 def _suggest_sequence_reshape(shape: Shape) -> str:
     if len(shape) == 1:
         return f"Reshape(target_shape={fmt_shape((shape[0], 1))})"
@@ -108,10 +126,11 @@ def _suggest_sequence_reshape(shape: Shape) -> str:
 class _Stack:
     """Walks the layers, tracking the current shape and which layer produced it."""
 
-    def __init__(self, input_shape: Shape) -> None:
+    def __init__(self, input_shape: Shape, vocabulary_size: int | None = None) -> None:
         self.shape = input_shape
         self.producer = "the input"
         self.producer_type = "Input"
+        self.vocabulary_size = vocabulary_size
 
     def advance(self, shape: Shape, position: int, layer_type: str) -> None:
         self.shape = shape
@@ -124,8 +143,10 @@ class _Stack:
         got = f"shape {fmt_shape(self.shape)} from {self.producer}"
         problem = f"needs an image (height, width, channels) but gets {got}"
         fix = f"add {_suggest_image_reshape(self.shape)} before it"
-        if self.producer_type != "Input" and len(self.shape) < 3:
+        if self.producer_type not in ("Input", "Embedding") and len(self.shape) < 3:
             fix = f"move it before {self.producer}, or {fix}"
+        if len(self.shape) == 2 and layer.type in SEQUENCE_COUNTERPART:
+            fix = f"use {SEQUENCE_COUNTERPART[layer.type]} on a sequence (timesteps, features), or {fix}"
         raise layer.fail(problem, fix)
 
     def need_sequence(self, layer: _Layer) -> tuple[int, int]:
@@ -133,8 +154,11 @@ class _Stack:
             return self.shape[0], self.shape[1]
         got = f"shape {fmt_shape(self.shape)} from {self.producer}"
         problem = f"needs a sequence (timesteps, features) but gets {got}"
-        if self.producer_type in ("SimpleRNN", "LSTM", "GRU"):
+        if self.producer_type in ("SimpleRNN", "LSTM", "GRU", "Bidirectional"):
             fix = f"set return_sequences=true on {self.producer}"
+        elif len(self.shape) == 3 and layer.type in IMAGE_COUNTERPART:
+            reshape = _suggest_sequence_reshape(self.shape)
+            fix = f"use {IMAGE_COUNTERPART[layer.type]} on an image, or add {reshape} before it"
         else:
             fix = f"add {_suggest_sequence_reshape(self.shape)} before it"
         raise layer.fail(problem, fix)
@@ -258,16 +282,114 @@ def _reshape(layer: _Layer, stack: _Stack) -> Step:
 
 def _recurrent(gates: int, bias_sets: int) -> Callable[[_Layer, _Stack], Step]:
     def infer(layer: _Layer, stack: _Stack) -> Step:
-        spec: SimpleRNNLayer = layer.spec  # or LSTMLayer, GRULayer: units and return_sequences
+        spec: SimpleRNNLayer = layer.spec  # or LSTMLayer, GRULayer: the same arguments
         units, sequences = spec.units, spec.return_sequences
         timesteps, features = stack.need_sequence(layer)
         # kernel (features x gates*units), recurrent kernel (units x gates*units), bias; Keras's GRU
-        # defaults to reset_after=True, which keeps two bias vectors.
+        # defaults to reset_after=True, which keeps two bias vectors. Dropout adds no weights.
         params = gates * units * (features + units + bias_sets)
         shape = (timesteps, units) if sequences else (units,)
-        return shape, params, params, f"{units} units" + (", sequences" if sequences else "")
+        description = f"{units} units" + (", sequences" if sequences else "")
+        if spec.dropout or spec.recurrent_dropout:
+            description += f", dropout {spec.dropout:g}/{spec.recurrent_dropout:g}"
+        return shape, params, params, description
 
     return infer
+
+
+def _bidirectional(layer: _Layer, stack: _Stack) -> Step:
+    spec: BidirectionalLayer = layer.spec
+    inner = _Layer(layer.position, spec.layer)
+    inner.type = layer.type  # problems are the Bidirectional's, at its position
+    shape, params, _, description = _INFER[spec.layer.type](inner, stack)
+    if spec.merge_mode == "concat":
+        shape = (*shape[:-1], 2 * shape[-1])
+    # Two copies of the wrapped layer: one reads forwards, one backwards.
+    return shape, 2 * params, 2 * params, f"{spec.layer.type} {description}, {spec.merge_mode}"
+
+
+def _embedding(layer: _Layer, stack: _Stack) -> Step:
+    spec: EmbeddingLayer = layer.spec
+    if stack.producer_type != "Input":
+        raise layer.fail(
+            "turns the input's token ids into vectors, so it must come first, "
+            f"but it follows {stack.producer}",
+            "move it to position 1",
+        )
+    if len(stack.shape) != 1:
+        raise layer.fail(
+            f"needs one sequence of token ids per example (sequence_length,) but gets shape "
+            f"{fmt_shape(stack.shape)} from the input",
+            "use it on text vectorized with output_mode='int' (model.preprocessing TextVectorization), "
+            "or remove it",
+        )
+    vocabulary = stack.vocabulary_size
+    input_dim = spec.input_dim
+    if input_dim is None:
+        if vocabulary is None:
+            raise layer.fail(
+                "input_dim is not set and no TextVectorization before the model gives the vocabulary size",
+                "set input_dim to the number of token ids, e.g. 10000, or add a TextVectorization "
+                "to model.preprocessing",
+            )
+        input_dim = vocabulary
+    elif vocabulary is not None and input_dim < vocabulary:
+        raise layer.fail(
+            f"input_dim {input_dim} is smaller than the vocabulary of {vocabulary} tokens the "
+            "TextVectorization produces, so some token ids have no vector",
+            f"leave input_dim out (it defaults to {vocabulary}) or set it to at least {vocabulary}",
+        )
+    params = input_dim * spec.output_dim
+    description = f"{input_dim} tokens x {spec.output_dim}" + (", mask 0" if spec.mask_zero else "")
+    return (stack.shape[0], spec.output_dim), params, params, description
+
+
+def _window1d(
+    layer: _Layer, length: int, window: int, strides: int, padding: str, what: str, fix: str
+) -> int:
+    if padding in ("same", "causal"):
+        return math.ceil(length / strides)
+    if window > length:
+        raise layer.fail(f"{what} {window} is longer than its {length} timesteps", fix)
+    return (length - window) // strides + 1
+
+
+def _conv1d(layer: _Layer, stack: _Stack) -> Step:
+    spec: Conv1DLayer = layer.spec
+    timesteps, features = stack.need_sequence(layer)
+    kernel = spec.kernel_size
+    length = _window1d(
+        layer,
+        timesteps,
+        kernel,
+        spec.strides,
+        spec.padding,
+        "kernel_size",
+        "use padding='same' or a smaller kernel",
+    )
+    params = kernel * features * spec.filters + (spec.filters if spec.use_bias else 0)
+    description = f"{spec.filters} filters x{kernel}, {spec.padding}, {spec.activation}"
+    return (length, spec.filters), params, params, description
+
+
+def _pooling1d(layer: _Layer, stack: _Stack) -> Step:
+    spec: AveragePooling1DLayer = layer.spec  # or MaxPooling1DLayer: the same arguments
+    timesteps, features = stack.need_sequence(layer)
+    strides = spec.pool_size if spec.strides is None else spec.strides
+    length = _window1d(
+        layer,
+        timesteps,
+        spec.pool_size,
+        strides,
+        spec.padding,
+        "pool_size",
+        "use padding='same', a smaller pool_size, or remove this pooling layer",
+    )
+    return (length, features), 0, 0, f"{spec.pool_size}"
+
+
+def _global1d(layer: _Layer, stack: _Stack) -> Step:
+    return (stack.need_sequence(layer)[1],), 0, 0, ""
 
 
 _INFER: dict[str, Callable[[_Layer, _Stack], Step]] = {
@@ -284,6 +406,13 @@ _INFER: dict[str, Callable[[_Layer, _Stack], Step]] = {
     "SimpleRNN": _recurrent(1, 1),
     "LSTM": _recurrent(4, 1),
     "GRU": _recurrent(3, 2),
+    "Bidirectional": _bidirectional,
+    "Embedding": _embedding,
+    "Conv1D": _conv1d,
+    "MaxPooling1D": _pooling1d,
+    "AveragePooling1D": _pooling1d,
+    "GlobalMaxPooling1D": _global1d,
+    "GlobalAveragePooling1D": _global1d,
 }
 
 
@@ -311,7 +440,45 @@ def check_num_classes(num_classes: Any) -> int:
     return num_classes
 
 
-def infer(layers: Sequence[LayerSpec], input_shape: Any, num_classes: Any) -> list[LayerInfo]:
+def check_vocabulary_size(vocabulary_size: Any) -> int | None:
+    """Return ``vocabulary_size`` if it is None or an int >= 1, else raise :class:`ModelError`."""
+    if vocabulary_size is None or (
+        isinstance(vocabulary_size, int) and not isinstance(vocabulary_size, bool) and vocabulary_size >= 1
+    ):
+        return vocabulary_size
+    raise ModelError(
+        f"vocabulary_size must be a positive integer or None, got {vocabulary_size!r}; pass the "
+        "TextVectorization's vocabulary size (its max_tokens), or None when no vectorizer precedes the model"
+    )
+
+
+def trace(
+    layers: Sequence[LayerSpec], input_shape: Any, vocabulary_size: int | None = None
+) -> tuple[list[LayerInfo], _Stack]:
+    """Rows of ``Input → layers`` (no output layer) and where the stack ends.
+
+    Raises
+    ------
+    ModelError
+        Naming the first bad layer by position and type, and the fix.
+    """
+    shape = check_input_shape(input_shape)
+    stack = _Stack(shape, check_vocabulary_size(vocabulary_size))
+    rows = [LayerInfo(0, "Input", (None, *shape), 0, 0, "input")]
+    for position, spec in enumerate(layers, start=1):
+        layer = _Layer(position, spec)
+        if spec.type not in _INFER or type(spec) is LayerSpec:
+            # Only a spec built around validation (model_construct) gets here.
+            raise layer.fail("is not a supported layer type", unknown_type(spec.type))
+        out, params, trainable, description = _INFER[spec.type](layer, stack)
+        rows.append(LayerInfo(position, spec.type, (None, *out), params, trainable, description))
+        stack.advance(out, position, spec.type)
+    return rows, stack
+
+
+def infer(
+    layers: Sequence[LayerSpec], input_shape: Any, num_classes: Any, vocabulary_size: int | None = None
+) -> list[LayerInfo]:
     """Shapes and parameter counts of ``Input → layers → Dense(num_classes, softmax)``.
 
     Parameters
@@ -319,9 +486,12 @@ def infer(layers: Sequence[LayerSpec], input_shape: Any, num_classes: Any) -> li
     layers : sequence of LayerSpec
         The hidden layers, without the input and the output layer.
     input_shape : tuple of int
-        Shape of one example (no batch axis).
+        Shape of one example (no batch axis); for text, the vectorizer's output shape.
     num_classes : int
         Width of the softmax output.
+    vocabulary_size : int, optional
+        Vocabulary size of the TextVectorization before the model: an ``Embedding`` without
+        ``input_dim`` takes it.
 
     Returns
     -------
@@ -333,23 +503,16 @@ def infer(layers: Sequence[LayerSpec], input_shape: Any, num_classes: Any) -> li
     ModelError
         Naming the first bad layer by position and type, and the fix.
     """
-    shape = check_input_shape(input_shape)
+    check_input_shape(input_shape)
     classes = check_num_classes(num_classes)
-    stack = _Stack(shape)
-    rows = [LayerInfo(0, "Input", (None, *shape), 0, 0, "input")]
-    for position, spec in enumerate(layers, start=1):
-        layer = _Layer(position, spec)
-        if spec.type not in _INFER or type(spec) is LayerSpec:
-            # Only a spec built around validation (model_construct) gets here.
-            raise layer.fail("is not a supported layer type", unknown_type(spec.type))
-        out, params, trainable, description = _INFER[spec.type](layer, stack)
-        rows.append(LayerInfo(position, spec.type, (None, *out), params, trainable, description))
-        stack.advance(out, position, spec.type)
+    rows, stack = trace(layers, input_shape, vocabulary_size)
     output = len(rows)
     if len(stack.shape) != 1:
         fix = "add Flatten or GlobalAveragePooling2D before the output"
         if len(stack.shape) == 2:
-            fix = "add Flatten before the output, or set return_sequences=false on the last recurrent layer"
+            fix = "add Flatten or GlobalAveragePooling1D before the output"
+            if stack.producer_type in ("SimpleRNN", "LSTM", "GRU", "Bidirectional"):
+                fix += ", or set return_sequences=false on the last recurrent layer"
         raise ModelError(
             f"layer {output} (Dense): the output layer needs one feature vector per example but gets shape "
             f"{fmt_shape(stack.shape)} from {stack.producer}; {fix}",
@@ -359,3 +522,51 @@ def infer(layers: Sequence[LayerSpec], input_shape: Any, num_classes: Any) -> li
     params = stack.shape[0] * classes + classes
     rows.append(LayerInfo(output, "Dense", (None, classes), params, params, f"{classes} classes, softmax"))
     return rows
+
+
+#: What each layer needs from the one before it, by rank, in words (the builder's palette).
+_NEEDS = {
+    3: "an image (height, width, channels)",
+    2: "a sequence (timesteps, features)",
+}
+_RANK: dict[str, int] = {
+    "Conv2D": 3,
+    "MaxPooling2D": 3,
+    "AveragePooling2D": 3,
+    "GlobalAveragePooling2D": 3,
+    "Conv1D": 2,
+    "MaxPooling1D": 2,
+    "AveragePooling1D": 2,
+    "GlobalMaxPooling1D": 2,
+    "GlobalAveragePooling1D": 2,
+    "SimpleRNN": 2,
+    "LSTM": 2,
+    "GRU": 2,
+    "Bidirectional": 2,
+}
+
+
+def unavailable(layer_type: str, shape: Sequence[int], at_input: bool) -> str | None:
+    """Why a ``layer_type`` layer cannot come next after ``shape``, or None when it can.
+
+    ``at_input`` says that ``shape`` is the input's (no layer yet). Only the rank is judged here
+    (sizes and arguments are the layer's own checks); layers that take any rank always fit.
+
+    Examples
+    --------
+    >>> unavailable("LSTM", (64,), at_input=False)
+    'LSTM needs a sequence (timesteps, features); the model so far gives (64,)'
+    >>> unavailable("Dense", (64,), at_input=False) is None
+    True
+    """
+    so_far = f"the {'input is' if at_input else 'model so far gives'} {fmt_shape(shape)}"
+    if layer_type == "Embedding":
+        if not at_input:
+            return "Embedding turns the input's token ids into vectors, so it only comes first"
+        if len(shape) != 1:
+            return f"Embedding needs one sequence of token ids per example; {so_far}"
+        return None
+    rank = _RANK.get(layer_type)
+    if rank is None or len(shape) == rank:
+        return None
+    return f"{layer_type} needs {_NEEDS[rank]}; {so_far}"
