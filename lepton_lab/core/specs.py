@@ -35,7 +35,10 @@ from lepton_lab.core.layer_specs import LAYER_TYPES, Layer, describe, most_speci
 from lepton_lab.core.layer_specs import LayerSpec as LayerSpec
 
 #: Datasets resolvable by name. ``folder:<path>`` is accepted as well.
-DATASET_NAMES = ("digits", "shapes", "fashion_mnist", "mnist", "cifar10")
+DATASET_NAMES = (
+    "digits", "shapes", "fashion_mnist", "mnist", "cifar10",
+    "fortunes_topics", "fortunes_languages", "imdb",
+)  # fmt: skip
 
 #: Model presets known to :func:`lepton_lab.core.models.preset`.
 PRESET_NAMES = ("mlp", "small_cnn", "cnn_bn")

@@ -15,8 +15,10 @@ from typing import Any
 import numpy as np
 
 from lepton_lab.core import dataset_files, shapes_dataset
+from lepton_lab.core.datasets import text
 from lepton_lab.core.datasets.dataset import Dataset
 from lepton_lab.core.datasets.errors import DatasetUnavailable
+from lepton_lab.core.datasets.folders import folder_kind
 from lepton_lab.core.example_store import ArrayStore, FolderStore
 from lepton_lab.core.progress import Progress
 from lepton_lab.core.specs import DatasetSpec
@@ -132,6 +134,9 @@ def _load_remote(spec: DatasetSpec) -> Dataset:
 
 def _load_folder(spec: DatasetSpec) -> Dataset:
     root = Path(spec.name.removeprefix("folder:")).expanduser()
+    kind = folder_kind(root)
+    if kind == "text":
+        return text.load_folder(spec, root)
     try:
         paths, labels, class_names = dataset_files.list_folder(root)
     except (FileNotFoundError, NotADirectoryError) as error:
@@ -186,6 +191,7 @@ def available() -> list[dict[str, Any]]:
                 "hint": None if path is not None else dataset_files.unavailable_message(name),
             }
         )
+    entries.extend(text.available_entries())
     return entries
 
 
@@ -210,6 +216,10 @@ def from_spec(spec: DatasetSpec, count: int = SHAPES_COUNT) -> Dataset:
         return _load_shapes(spec, count)
     if spec.name in dataset_files.REMOTE:
         return _load_remote(spec)
+    if spec.name in ("fortunes_topics", "fortunes_languages"):
+        return text.load_fortunes(spec)
+    if spec.name == "imdb":
+        return text.load_imdb(spec)
     if spec.name.startswith("folder:"):
         return _load_folder(spec)
     raise ValueError(

@@ -30,7 +30,8 @@ class Page:
     Attributes
     ----------
     images : np.ndarray
-        ``float32 [n, h, w, c]`` in [0, 1] (feature rows ``[n, n_features]`` for tabular data).
+        ``float32 [n, h, w, c]`` in [0, 1] (feature rows ``[n, n_features]`` for tabular data;
+        a numpy object array ``[n]`` of ``str`` for text).
     labels : np.ndarray
         ``int64 [n]`` class indices.
     indices : np.ndarray
@@ -55,7 +56,8 @@ class Dataset:
     name : str
         Registry name, ``folder:<path>`` or ``memory:<what>``.
     kind : str
-        ``"image"`` (float32 NHWC in [0, 1]) or ``"tabular"`` (float32 feature rows).
+        ``"image"`` (float32 NHWC in [0, 1]), ``"tabular"`` (float32 feature rows) or
+        ``"text"`` (one ``str`` per example, ``input_shape == ()``).
     class_names : list of str
         Label names in label order.
     input_shape : tuple of int
@@ -158,9 +160,8 @@ class Dataset:
     def _examples(self, split: str, positions: np.ndarray) -> Page:
         rows = self._rows(split)[positions]
         if len(rows) == 0:
-            return Page(
-                np.zeros((0, *self.input_shape), np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64)
-            )
+            dtype = object if self.kind == "text" else np.float32
+            return Page(np.zeros((0, *self.input_shape), dtype), np.zeros(0, np.int64), np.zeros(0, np.int64))
         return Page(self._store.get(rows), self._labels[rows], positions.astype(np.int64))
 
     def sample(self, n: int, seed: int = 0, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
@@ -186,7 +187,10 @@ class Dataset:
             return self._frame.iloc[rows]
         labels = self._labels[rows]
         names = np.asarray(self.class_names, dtype=object)[labels]
-        return pd.DataFrame({"index": np.arange(len(rows)), "label": labels, "class": names})
+        table = {"index": np.arange(len(rows)), "label": labels, "class": names}
+        if self.kind == "text":
+            table["text"] = self._store.get(rows)
+        return pd.DataFrame(table)
 
     def as_tf_data(
         self,
@@ -197,7 +201,7 @@ class Dataset:
         seed: int = 0,
         cache: bool = True,
     ) -> tf.data.Dataset:
-        """Batches of ``(float32 examples, int32 labels)`` for ``model.fit``.
+        """Batches of ``(float32 examples, int32 labels)`` for ``model.fit`` (``tf.string`` for text).
 
         Parameters
         ----------

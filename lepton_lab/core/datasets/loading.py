@@ -8,7 +8,7 @@ import pandas as pd
 
 from lepton_lab.core.datasets.builtin import SHAPES_COUNT, from_spec
 from lepton_lab.core.datasets.dataset import Dataset
-from lepton_lab.core.datasets.memory import from_arrays, from_dataframe
+from lepton_lab.core.datasets.memory import from_arrays, from_csv, from_dataframe
 from lepton_lab.core.specs import DatasetSpec, parse
 
 
@@ -35,7 +35,8 @@ def load(spec_or_name: Any, **overrides: Any) -> Dataset:
     ----------
     spec_or_name : str, DatasetSpec, dict, (x, y) tuple or pandas.DataFrame
         ``"digits"``, ``"folder:/data/pets"``, a :class:`DatasetSpec` (or its dict),
-        a pair of arrays (see :func:`from_arrays`) or a DataFrame (pass ``target=``).
+        a pair of arrays (see :func:`from_arrays`), a DataFrame or a ``.csv`` path (pass
+        ``target=``, and ``text=`` for a text column; see :func:`from_dataframe`).
     **overrides
         DatasetSpec fields (``validation_split``, ``subset``, ``seed``, ``image_size``)
         overriding those of the spec; ``count`` for ``shapes`` (default 3000); for
@@ -54,6 +55,10 @@ def load(spec_or_name: Any, **overrides: Any) -> Dataset:
         return from_dataframe(spec_or_name, **overrides)
     if isinstance(spec_or_name, tuple) and len(spec_or_name) == 2:
         return from_arrays(*spec_or_name, **overrides)
+    if isinstance(spec_or_name, str) and spec_or_name.lower().endswith(".csv"):
+        if "target" not in overrides:
+            raise ValueError("loading a CSV file needs the label column: load('reviews.csv', target='label')")
+        return from_csv(spec_or_name, **overrides)
     count = int(overrides.pop("count", SHAPES_COUNT))
     spec = _spec(spec_or_name, overrides)
     dataset = from_spec(spec, count)
