@@ -53,6 +53,10 @@ system-deps:
 	  [ -x /usr/bin/chromium ] || need="$$need chromium"; \
 	  [ -d /usr/share/datasets/fashion-mnist ] || need="$$need dataset-fashion-mnist"; \
 	  [ -x /usr/bin/espeak-ng ] || need="$$need espeak-ng"; \
+	  for p in fortunes:sports fortunes-de:de fortunes-es:es fortunes-it:it fortunes-pl:pl fortunes-cs:cs \
+	           fortunes-ru:ru fortunes-eo:eo fortunes-br:brasil fortunes-zh:chinese; do \
+	    [ -e "/usr/share/games/fortunes/$${p#*:}" ] || need="$$need $${p%%:*}"; \
+	  done; \
 	  if [ -n "$$need" ]; then \
 	    echo "apt-get install$$need"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \
