@@ -66,6 +66,7 @@ async def test_a_second_server_reads_the_runs_directory_and_refuses_to_manage_it
         lambda: second.cancel(running["id"]),
         lambda: second.resume(running["id"]),
         lambda: second.delete_run(queued["id"]),
+        lambda: second.check_manages(f"run {running['id']} cannot be deployed here"),  # POST models
     ):
         with pytest.raises(RunsDirTaken, match=f"pid {os.getpid()}, http://first:8888/") as refused:
             command()

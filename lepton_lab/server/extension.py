@@ -157,8 +157,9 @@ class LeptonLabApp(ExtensionApp):
         """Start the job manager, resume the sweeps running on it and redeploy the deployed models."""
         self.job_manager.start()
         self.sweep_manager.start()
-        if self._registry_start is None:
+        if self._registry_start is None and not self.job_manager.read_only:
             # The registry's workers start in the background; the server does not wait for them.
+            # A server that only reads this runs directory leaves the models to the one managing it.
             self._registry_start = asyncio.ensure_future(self.model_registry.start())
 
     def initialize_handlers(self) -> None:

@@ -234,6 +234,10 @@ class JobManager:
         if self.read_only:
             raise RunsDirTaken(self.lock.refusal(what))
 
+    def check_manages(self, what: str) -> None:
+        """Raise :class:`RunsDirTaken` (409, naming the other server) unless this one manages the runs."""
+        self._check_manager(what)
+
     def start(self) -> None:
         """Start following re-attached jobs and running queued ones (needs the running event loop).
 

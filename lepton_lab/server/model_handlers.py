@@ -129,6 +129,7 @@ class ModelsHandler(ModelHandlerBase):
     async def post(self) -> None:
         """Deploy ``run``'s SavedModel (exported first if it has none) under ``name``; 201 Model."""
         run, name, export = check_deploy_request(self.read_json())
+        self.manager.check_manages(f"run {run} cannot be deployed here")  # 409 on a read-only server
         run_dir = self.run_dir(run)
         export_dir = None if export is None else run_dir / "exports" / "savedmodel" / export
         if export_dir is not None and not export_dir.is_dir():

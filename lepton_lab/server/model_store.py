@@ -135,7 +135,9 @@ def run_metadata(source: DeploymentSource) -> dict[str, Any]:
     export = source.export_json()
     classes = export.get("classes")
     distribution = export.get("training_distribution")
-    evaluation = read_json(source.run_dir / EVALUATION_FILE) if source.run_dir else None
+    # A run evaluated before the export recorded its class counts, or never evaluated: no file.
+    evaluation_file = source.run_dir / EVALUATION_FILE if source.run_dir else None
+    evaluation = read_json(evaluation_file) if evaluation_file and evaluation_file.is_file() else None
     if isinstance(evaluation, dict):
         classes = classes or evaluation.get("class_names")
         support = [row.get("support", 0) for row in evaluation.get("per_class", [])]
