@@ -87,11 +87,12 @@ def parse(text: str) -> list[str]:
     return [entry.strip("\n").rstrip() for entry in _SEPARATOR.split(text) if entry.strip()]
 
 
-def _files(source: Source) -> list[Path]:
+def _files(source: Source, root: Path | None = None) -> list[Path]:
+    root = root or FORTUNES_DIR
     found: set[Path] = set()
     for pattern in source.patterns:
-        for path in FORTUNES_DIR.glob(pattern):
-            relative = path.relative_to(FORTUNES_DIR).as_posix()
+        for path in root.glob(pattern):
+            relative = path.relative_to(root).as_posix()
             if path.is_file() and path.suffix not in (".dat", ".u8") and relative not in _EXCLUDED:
                 found.add(path)
     return sorted(found)
@@ -113,23 +114,30 @@ def unavailable_message(name: str) -> str:
     )
 
 
-@functools.lru_cache(maxsize=2)
 def corpus(name: str) -> tuple[tuple[str, ...], np.ndarray, tuple[str, ...]]:
     """Read task ``name``: ``(texts, int64 labels, class names)``, classes in sorted order.
+
+    Read once per process and directory (a second load costs nothing).
 
     Raises
     ------
     FileNotFoundError
         A package is missing (see :func:`missing_packages`).
     """
-    classes, cap = TASKS[name]
     if missing_packages(name):
         raise FileNotFoundError(unavailable_message(name))
+    return _read(name, FORTUNES_DIR)
+
+
+@functools.lru_cache(maxsize=2)
+def _read(name: str, root: Path) -> tuple[tuple[str, ...], np.ndarray, tuple[str, ...]]:
+    # ``root`` is FORTUNES_DIR, passed so that the cache is per directory.
+    classes, cap = TASKS[name]
     names = sorted(classes)
     entries: dict[str, list[str]] = {}
     for class_name in names:
         unique: dict[str, None] = {}  # an ordered set: file order, repeats dropped
-        for path in _files(classes[class_name]):
+        for path in _files(classes[class_name], root):
             unique.update(dict.fromkeys(parse(path.read_text(encoding="utf-8", errors="replace"))))
         entries[class_name] = list(unique)
     owners: dict[str, int] = {}
@@ -147,4 +155,6 @@ def corpus(name: str) -> tuple[tuple[str, ...], np.ndarray, tuple[str, ...]]:
         labels.extend([label] * len(kept))
     # Interleave the classes (a fixed order): a page of the browser shows a mix, not one class.
     order = rng.permutation(len(texts))
-    return tuple(texts[i] for i in order), np.asarray(labels, dtype=np.int64)[order], tuple(names)
+    label_array = np.asarray(labels, dtype=np.int64)[order]
+    label_array.flags.writeable = False  # shared by every load in the process
+    return tuple(texts[i] for i in order), label_array, tuple(names)
