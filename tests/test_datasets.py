@@ -20,7 +20,7 @@ import pytest
 from lepton_lab.core import dataset_files, datasets
 from lepton_lab.core.datasets import builtin
 from lepton_lab.core.progress import Progress
-from lepton_lab.core.specs import DatasetSpec, SpecError
+from lepton_lab.core.specs import DATASET_NAMES, DatasetSpec, SpecError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -581,7 +581,7 @@ def test_tabular_batches_are_feature_rows_and_reject_image_augmentation() -> Non
 
 def test_available_lists_every_registry_dataset_without_loading_any() -> None:
     entries = {entry["name"]: entry for entry in datasets.available()}
-    assert list(entries) == ["digits", "shapes", "fashion_mnist", "mnist", "cifar10"]
+    assert list(entries) == list(DATASET_NAMES)
     assert entries["digits"]["offline"] and entries["shapes"]["offline"]
     assert all(
         set(entry) == {"name", "offline", "description", "source", "hint"} for entry in entries.values()

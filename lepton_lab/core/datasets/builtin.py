@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from lepton_lab.core import dataset_files, shapes_dataset
-from lepton_lab.core.datasets import text
+from lepton_lab.core.datasets import audio_sources, text
 from lepton_lab.core.datasets.dataset import Dataset
 from lepton_lab.core.datasets.errors import DatasetUnavailable
 from lepton_lab.core.datasets.folders import folder_kind
@@ -137,6 +137,8 @@ def _load_folder(spec: DatasetSpec) -> Dataset:
     kind = folder_kind(root)
     if kind == "text":
         return text.load_folder(spec, root)
+    if kind == "audio":
+        return audio_sources.load_folder(spec, root)
     try:
         paths, labels, class_names = dataset_files.list_folder(root)
     except (FileNotFoundError, NotADirectoryError) as error:
@@ -192,10 +194,11 @@ def available() -> list[dict[str, Any]]:
             }
         )
     entries.extend(text.available_entries())
+    entries.extend(audio_sources.available())
     return entries
 
 
-def from_spec(spec: DatasetSpec, count: int = SHAPES_COUNT) -> Dataset:
+def from_spec(spec: DatasetSpec, count: int | None = None) -> Dataset:
     """Load the registry dataset or image folder ``spec`` names.
 
     Parameters
@@ -203,7 +206,8 @@ def from_spec(spec: DatasetSpec, count: int = SHAPES_COUNT) -> Dataset:
     spec : DatasetSpec
         A registry name or ``folder:<path>``; ``memory:`` names are refused with the fix.
     count : int
-        Number of generated images, for ``shapes`` only.
+        Number of generated examples: ``shapes`` images (default :data:`SHAPES_COUNT`) or
+        ``spoken_digits`` clips (default 2000); other datasets ignore it.
 
     Raises
     ------
@@ -213,13 +217,15 @@ def from_spec(spec: DatasetSpec, count: int = SHAPES_COUNT) -> Dataset:
     if spec.name == "digits":
         return _load_digits(spec)
     if spec.name == "shapes":
-        return _load_shapes(spec, count)
+        return _load_shapes(spec, SHAPES_COUNT if count is None else count)
     if spec.name in dataset_files.REMOTE:
         return _load_remote(spec)
     if spec.name in ("fortunes_topics", "fortunes_languages"):
         return text.load_fortunes(spec)
     if spec.name == "imdb":
         return text.load_imdb(spec)
+    if spec.name in audio_sources.NAMES:
+        return audio_sources.load(spec, count)
     if spec.name.startswith("folder:"):
         return _load_folder(spec)
     raise ValueError(

@@ -31,7 +31,8 @@ class Page:
     ----------
     images : np.ndarray
         ``float32 [n, h, w, c]`` in [0, 1] (feature rows ``[n, n_features]`` for tabular data;
-        a numpy object array ``[n]`` of ``str`` for text).
+        a numpy object array ``[n]`` of ``str`` for text; float32 waveforms ``[n, clip_samples]``
+        in [-1, 1] for audio).
     labels : np.ndarray
         ``int64 [n]`` class indices.
     indices : np.ndarray
@@ -56,8 +57,9 @@ class Dataset:
     name : str
         Registry name, ``folder:<path>`` or ``memory:<what>``.
     kind : str
-        ``"image"`` (float32 NHWC in [0, 1]), ``"tabular"`` (float32 feature rows) or
-        ``"text"`` (one ``str`` per example, ``input_shape == ()``).
+        ``"image"`` (float32 NHWC in [0, 1]), ``"tabular"`` (float32 feature rows),
+        ``"text"`` (one ``str`` per example, ``input_shape == ()``) or ``"audio"`` (mono float32
+        waveforms in [-1, 1] at ``sample_rate``, ``input_shape == (clip_samples,)``).
     class_names : list of str
         Label names in label order.
     input_shape : tuple of int
@@ -73,6 +75,10 @@ class Dataset:
     spec : DatasetSpec
         The spec this dataset was loaded from (``memory:<what>`` for in-memory data);
         ``load(dataset.spec)`` rebuilds registry and folder datasets identically.
+    sample_rate : int or None
+        Audio datasets only: samples per second of every waveform (16 000); None otherwise.
+    clip_samples : int or None
+        Audio datasets only: samples per example, ``input_shape[0]``; None otherwise.
     """
 
     def __init__(
@@ -89,6 +95,7 @@ class Dataset:
         frame: pd.DataFrame | None = None,
         feature_names: list[str] | None = None,
         spec: DatasetSpec | None = None,
+        sample_rate: int | None = None,
     ):
         self.name = name
         self.kind = kind
@@ -99,6 +106,8 @@ class Dataset:
         self.source = source
         self.feature_names = list(feature_names or [])
         self.spec = spec or DatasetSpec(name=name)
+        self.sample_rate = sample_rate
+        self.clip_samples = self.input_shape[0] if sample_rate is not None else None
         self._store = store
         self._labels = labels
         self._splits = splits

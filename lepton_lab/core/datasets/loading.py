@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from lepton_lab.core.datasets.builtin import SHAPES_COUNT, from_spec
+from lepton_lab.core.datasets.builtin import from_spec
 from lepton_lab.core.datasets.dataset import Dataset
 from lepton_lab.core.datasets.memory import from_arrays, from_csv, from_dataframe
 from lepton_lab.core.specs import DatasetSpec, parse
@@ -39,8 +39,9 @@ def load(spec_or_name: Any, **overrides: Any) -> Dataset:
         ``target=``, and ``text=`` for a text column; see :func:`from_dataframe`).
     **overrides
         DatasetSpec fields (``validation_split``, ``subset``, ``seed``, ``image_size``)
-        overriding those of the spec; ``count`` for ``shapes`` (default 3000); for
-        arrays and DataFrames the keyword arguments of :func:`from_arrays` / :func:`from_dataframe`.
+        overriding those of the spec; ``count`` for ``shapes`` (default 3000) and ``spoken_digits``
+        (default 2000); for arrays and DataFrames the keyword arguments of :func:`from_arrays` /
+        :func:`from_dataframe`.
 
     Raises
     ------
@@ -59,8 +60,8 @@ def load(spec_or_name: Any, **overrides: Any) -> Dataset:
         if "target" not in overrides:
             raise ValueError("loading a CSV file needs the label column: load('reviews.csv', target='label')")
         return from_csv(spec_or_name, **overrides)
-    count = int(overrides.pop("count", SHAPES_COUNT))
+    count = overrides.pop("count", None)
     spec = _spec(spec_or_name, overrides)
-    dataset = from_spec(spec, count)
+    dataset = from_spec(spec, None if count is None else int(count))
     dataset.spec = spec
     return dataset
