@@ -38,6 +38,7 @@ from lepton_lab.core.layer_specs import LayerSpec as LayerSpec
 DATASET_NAMES = (
     "digits", "shapes", "fashion_mnist", "mnist", "cifar10",
     "fortunes_topics", "fortunes_languages", "imdb",
+    "spoken_digits", "speech_commands",
 )  # fmt: skip
 
 #: Model presets known to :func:`lepton_lab.core.models.preset`.
