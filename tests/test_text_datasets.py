@@ -274,11 +274,26 @@ def test_a_folder_of_txt_files_is_a_text_dataset_with_one_class_per_subfolder(tm
 
 def test_a_folder_mixing_text_and_images_is_refused_naming_both(tmp_path: Path) -> None:
     _text_folder(tmp_path / "mixed", {"a": 2, "b": 2})
-    (tmp_path / "mixed" / "b" / "photo.png").write_bytes(b"\x89PNG")
+    (tmp_path / "mixed" / "photos").mkdir()
+    (tmp_path / "mixed" / "photos" / "photo.png").write_bytes(b"\x89PNG")
     with pytest.raises(ValueError, match="mixes kinds of examples") as error:
         datasets.load(f"folder:{tmp_path / 'mixed'}")
-    assert "image files such as" in str(error.value) and "photo.png" in str(error.value)
-    assert "text files such as" in str(error.value) and "000.txt" in str(error.value)
+    assert "1 image files such as" in str(error.value) and "photo.png" in str(error.value)
+    assert "4 text files such as" in str(error.value) and "000.txt" in str(error.value)
+    # Half images, half text inside the same class folders is a mix too.
+    _text_folder(tmp_path / "halves", {"a": 2, "b": 2})
+    for name in ("a", "b"):
+        for i in range(2):
+            (tmp_path / "halves" / name / f"{i}.png").write_bytes(b"\x89PNG")
+    with pytest.raises(ValueError, match="mixes kinds of examples"):
+        datasets.load(f"folder:{tmp_path / 'halves'}")
+
+
+def test_a_stray_image_in_a_text_folder_is_ignored(tmp_path: Path) -> None:
+    written = _text_folder(tmp_path / "docs", {"a": 5, "b": 5})
+    (tmp_path / "docs" / "b" / "scan.png").write_bytes(b"\x89PNG")
+    ds = datasets.load(f"folder:{tmp_path / 'docs'}")
+    assert ds.kind == "text" and sum(ds.count(split) for split in datasets.SPLITS) == len(written) == 10
 
 
 def test_a_text_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
