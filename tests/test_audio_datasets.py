@@ -175,3 +175,14 @@ def test_tf_data_yields_float32_clips(tmp_path: Path) -> None:
     assert batches.element_spec[0].dtype.name == "float32"
     examples = np.concatenate([x.numpy() for x, _ in batches])
     np.testing.assert_array_equal(examples, ds.arrays("train")[0])
+
+
+def test_doctor_lists_the_audio_datasets_with_their_availability(capsys: pytest.CaptureFixture[str]) -> None:
+    from lepton_lab.cli.doctor import cmd_doctor
+
+    cmd_doctor()
+    out = capsys.readouterr().out
+    mark = "yes" if shutil.which("espeak-ng") else "no "
+    assert f"[{mark}] spoken_digits " in out
+    assert "[no ] speech_commands " in out  # KERAS_HOME is an empty folder here
+    assert "speech_commands_v0.02.tar.gz" in out

@@ -33,9 +33,11 @@ def cmd_doctor(_args: argparse.Namespace | None = None) -> int:
     else:
         row("CPU bfloat16", "not native: training on the CPU uses float32")
     print("Datasets available offline:")
-    for entry in datasets.available():
+    entries = datasets.available()
+    width = max(14, *(len(entry["name"]) + 1 for entry in entries))
+    for entry in entries:
         mark = "yes" if entry["offline"] else "no "
-        print(f"  [{mark}] {entry['name']:<14}{entry['description']}")
+        print(f"  [{mark}] {entry['name']:<{width}}{entry['description']}")
         if not entry["offline"] and entry.get("hint"):
             print(f"        {entry['hint']}")
     return 0

@@ -17,16 +17,23 @@ Registry
     Read from the Keras cache or Debian packages (:mod:`lepton_lab.core.dataset_files`),
     downloaded only when online; otherwise :class:`DatasetUnavailable` says how to get them.
 ``folder:<path>``
-    A class-per-subfolder directory of images (decoded with Pillow page by page) or of ``.txt``
-    files (a text dataset); the files' suffixes decide.
+    A class-per-subfolder directory of images (decoded with Pillow page by page), of ``.txt``
+    files (a text dataset) or of ``.wav`` files (an audio dataset); the files' suffixes decide.
 ``fortunes_topics``, ``fortunes_languages``
     Text: Debian's fortune cookies by topic or by language (:mod:`.fortunes`); offline once
     the ``fortunes*`` packages are installed (``make system-deps``).
 ``imdb``
     Text: IMDB reviews, read only from the Keras cache.
+``spoken_digits``
+    Audio: the words zero to nine synthesised with espeak-ng over many voices, speeds and
+    pitches, with noise (:mod:`.spoken_digits`); seeded, cached under the cache directory.
+``speech_commands``
+    Audio: Speech Commands (or the mini set), read only from the Keras cache.
 
 Text datasets (:mod:`.text`, also ``from_dataframe(df, text=..., target=...)`` and ``from_csv``)
-have ``kind == "text"``: pages of ``str``, ``tf.string`` batches.
+have ``kind == "text"``: pages of ``str``, ``tf.string`` batches. Audio datasets (:mod:`.audio`,
+:mod:`.audio_sources`) have ``kind == "audio"``: one-second mono float32 waveforms in [-1, 1] at
+16 kHz (``sample_rate``, ``clip_samples``).
 
 Modules: :mod:`.dataset` (the :class:`Dataset` and its pages), :mod:`.builtin` (the registry's
 sources and :func:`available`), :mod:`.memory` (arrays and DataFrames from a notebook) and
