@@ -70,7 +70,7 @@ class DatasetSpec(_Spec):
     """Which data to train on and how to split it."""
 
     name: str = Field(
-        description="Registry name (digits, shapes, fashion_mnist, mnist, cifar10) or 'folder:<path>'.",
+        description=f"Registry name ({', '.join(DATASET_NAMES)}) or 'folder:<path>'.",
         json_schema_extra={"pattern": DATASET_NAME_PATTERN},
     )
     validation_split: float = Field(
