@@ -85,6 +85,7 @@ export interface IApiSchemas {
   LogEvent?: ILogEvent;
   MaxPooling1DLayer?: IMaxPooling1DLayer;
   MaxPooling2DLayer?: IMaxPooling2DLayer;
+  MelSpectrogramSpec?: IMelSpectrogramSpec;
   ModelSpec?: IModelSpec;
   NoiseOp?: INoiseOp;
   Objective?: IObjective;
@@ -92,6 +93,7 @@ export interface IApiSchemas {
   ResourcesSpec?: IResourcesSpec;
   RotationOp?: IRotationOp;
   RuntimeSpec?: IRuntimeSpec;
+  STFTSpectrogramSpec?: ISTFTSpectrogramSpec;
   SimpleRNNLayer?: ISimpleRNNLayer;
   StatusEvent?: IStatusEvent;
   Sweep?: ISweep;
@@ -99,6 +101,7 @@ export interface IApiSchemas {
   SweepCounts?: ISweepCounts;
   SweepObjective?: ISweepObjective;
   SweepSpec?: ISweepSpec;
+  TextVectorizationSpec?: ITextVectorizationSpec;
   TrainSpec?: ITrainSpec;
   TranslationOp?: ITranslationOp;
   Trial?: ITrial;
@@ -417,7 +420,7 @@ export interface IConv2DLayer {
  */
 export interface IDatasetSpec {
   /**
-   * Registry name (digits, shapes, fashion_mnist, mnist, cifar10) or 'folder:<path>'.
+   * Registry name (digits, shapes, fashion_mnist, mnist, cifar10, fortunes_topics, fortunes_languages, imdb, spoken_digits, speech_commands) or 'folder:<path>'.
    */
   name: string;
   /**
@@ -820,10 +823,14 @@ export interface IJobSpec {
  */
 export interface IModelSpec {
   /**
-   * One of mlp, small_cnn, cnn_bn.
+   * One of mlp, small_cnn, cnn_bn, text_bilstm, text_cnn, bag_of_words, audio_cnn.
    */
   preset?: string | null;
   layers?: ILayerSpec[] | null;
+  /**
+   * Text or audio preprocessing inside the model (TextVectorization, MelSpectrogram, STFTSpectrogram), adapted on the training split; None: the preset's default, or none.
+   */
+  preprocessing?: (ITextVectorizationSpec | IMelSpectrogramSpec | ISTFTSpectrogramSpec) | null;
 }
 /**
  * ``keras.layers.MaxPooling2D``: the largest value of each window.
@@ -868,6 +875,107 @@ export interface IMaxPooling1DLayer {
    */
   strides?: number | null;
   padding?: 'valid' | 'same';
+}
+/**
+ * ``keras.layers.TextVectorization``: strings to token ids, multi-hot or TF-IDF vectors.
+ *
+ * The vocabulary (and the IDF weights) are adapted on the training split only and saved inside
+ * ``model.keras``. ``int`` yields ``output_sequence_length`` token ids (0 pads, 1 is the
+ * out-of-vocabulary token); the other modes yield one ``max_tokens``-wide vector per example.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "TextVectorizationSpec".
+ */
+export interface ITextVectorizationSpec {
+  type?: 'TextVectorization';
+  /**
+   * Vocabulary size, padding and OOV included.
+   */
+  max_tokens?: number;
+  /**
+   * Text normalisation before splitting (None: none).
+   */
+  standardize?: ('lower_and_strip_punctuation' | 'lower' | 'strip_punctuation') | null;
+  /**
+   * Tokens are words or characters.
+   */
+  split?: 'whitespace' | 'character';
+  /**
+   * Also count n-grams up to this length.
+   */
+  ngrams?: number | null;
+  output_mode?: 'int' | 'multi_hot' | 'count' | 'tf_idf';
+  /**
+   * Token ids per example in 'int' mode (padded or cut).
+   */
+  output_sequence_length?: number | null;
+}
+/**
+ * ``keras.layers.MelSpectrogram``: mel-band power per frame, in decibels when ``log``.
+ *
+ * Output ``(num_mel_bins, frames)``, frames = ``samples // frame_step + 1`` (Keras centres the
+ * windows). The sampling rate is the dataset's.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "MelSpectrogramSpec".
+ */
+export interface IMelSpectrogramSpec {
+  /**
+   * Samples per analysis window (25 ms at 16 kHz).
+   */
+  frame_length?: number;
+  /**
+   * Samples between windows (10 ms at 16 kHz).
+   */
+  frame_step?: number;
+  /**
+   * FFT size; None: the next power of two >= frame_length.
+   */
+  fft_length?: number | null;
+  /**
+   * Scale to zero mean, unit variance with statistics of the training split.
+   */
+  normalize?: boolean;
+  type?: 'MelSpectrogram';
+  num_mel_bins?: number;
+  min_freq?: number;
+  /**
+   * None: half the sampling rate.
+   */
+  max_freq?: number | null;
+  /**
+   * Power in decibels (power_to_db), clipped to 80 dB below the peak.
+   */
+  log?: boolean;
+}
+/**
+ * ``keras.layers.STFTSpectrogram``: linear-frequency magnitudes per frame.
+ *
+ * Output ``(frames, fft_length // 2 + 1)``, frames = ``(samples - frame_length) // frame_step + 1``.
+ * ``mode="log"`` is the log magnitude.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "STFTSpectrogramSpec".
+ */
+export interface ISTFTSpectrogramSpec {
+  /**
+   * Samples per analysis window (25 ms at 16 kHz).
+   */
+  frame_length?: number;
+  /**
+   * Samples between windows (10 ms at 16 kHz).
+   */
+  frame_step?: number;
+  /**
+   * FFT size; None: the next power of two >= frame_length.
+   */
+  fft_length?: number | null;
+  /**
+   * Scale to zero mean, unit variance with statistics of the training split.
+   */
+  normalize?: boolean;
+  type?: 'STFTSpectrogram';
+  mode?: 'log' | 'magnitude' | 'psd';
 }
 /**
  * How to fit the model.
@@ -1162,7 +1270,7 @@ export const FINISHED_STATUSES: readonly JobStatus[] = ['completed', 'failed', '
 export const RESUMABLE_STATUSES: readonly JobStatus[] = ['interrupted', 'failed', 'cancelled', 'pruned'];
 export const ORIGINS = ['server', 'kernel', 'script'] as const;
 export const EVENT_TYPES = ['batch', 'epoch', 'status', 'log', 'eval'] as const;
-export const PRESET_NAMES = ['mlp', 'small_cnn', 'cnn_bn'] as const;
+export const PRESET_NAMES = ['mlp', 'small_cnn', 'cnn_bn', 'text_bilstm', 'text_cnn', 'bag_of_words', 'audio_cnn'] as const;
 export const OPTIMIZERS = ['adam', 'sgd', 'rmsprop', 'adamw'] as const;
 export const LR_SCHEDULES = ['constant', 'cosine'] as const;
 export const NAME_MAX = 200;

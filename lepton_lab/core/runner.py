@@ -230,10 +230,15 @@ def _train(
             data, "train", batch_size, augment=augment, shuffle=True, seed=train.seed, options=options
         )
 
+    preprocessing_layers = None
+    if given_model is None:
+        models.check_kind(spec.model, data.kind)
+        preprocessing_layers = _adapt_preprocessing(spec, data, log)
+
     def probe_model(precision: str) -> keras.Model:
         if given_model is not None:
             return keras.models.clone_model(given_model)
-        return _build_model(spec, data, precision)
+        return _build_model(spec, data, precision, preprocessing_layers)
 
     runtime = runtime_choice.choose(
         spec,
@@ -272,7 +277,11 @@ def _train(
     validation_data = eval_pipeline("validation") if validation_count else None
 
     with placement.scope():  # under a strategy, its variables are mirrored on every replica
-        model = given_model if given_model is not None else _build_model(spec, data, runtime["precision"])
+        model = (
+            given_model
+            if given_model is not None
+            else _build_model(spec, data, runtime["precision"], preprocessing_layers)
+        )
         compile_model(model, train, steps_per_epoch, runtime)
     if placement.strategy is not None:
         # Counted on the model, not the plan: the replicas it really trains on.
@@ -348,13 +357,41 @@ def _train(
     return {"status": "completed", "epoch": epochs_done}
 
 
-def _build_model(spec: JobSpec, data: Dataset, precision: str) -> keras.Model:
+def _adapt_preprocessing(spec: JobSpec, data: Dataset, log: _RunLog) -> list[Any] | None:
+    """Adapt the model's preprocessing layers on the training split (None without preprocessing).
+
+    Adapted once per run: the probe's models and the run's model share the layers, which hold
+    no trainable weights. Validation and test examples never reach the vocabulary.
+    """
+    pre = models.preprocessing_of(spec.model)
+    if pre is None:
+        return None
+    from lepton_lab.core import preprocessing
+
+    examples = pipeline.batches(data, "train", preprocessing.ADAPT_BATCH, shuffle=False).map(lambda x, y: x)
+    rate = int(getattr(data, "sample_rate", None) or preprocessing.SAMPLE_RATE)
+    layers = preprocessing.adapt(pre, examples, tuple(data.input_shape), sample_rate=rate)
+    vocabulary = getattr(layers[0], "vocabulary_size", None)
+    detail = f", vocabulary of {vocabulary()} tokens" if callable(vocabulary) else ""
+    log.info(f"{pre.type} adapted on the {data.count('train')} training examples{detail}", event=True)
+    return layers
+
+
+def _build_model(
+    spec: JobSpec, data: Dataset, precision: str, preprocessing_layers: list[Any] | None = None
+) -> keras.Model:
     from lepton_lab.core.tf_import import keras
 
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(precision)
     try:
-        return models.build(spec.model, tuple(data.input_shape), data.num_classes, dropout=spec.train.dropout)
+        return models.build(
+            spec.model,
+            tuple(data.input_shape),
+            data.num_classes,
+            dropout=spec.train.dropout,
+            preprocessing_layers=preprocessing_layers,
+        )
     finally:
         # The policy is process-global: restore it so later models in this kernel are unaffected.
         keras.mixed_precision.set_global_policy(previous)

@@ -104,6 +104,11 @@ def choose(
     folder = isinstance(data._store, pipeline.FolderStore)
     if folder:  # a short probe would time decoding; the input options are not probed there
         space["parallel_map"], space["prefetch"] = space["parallel_map"][:1], space["prefetch"][:1]
+    if data.kind == "text":
+        # The vectorizer's string ops have no XLA kernels (Keras turns jit_compile=True off for such
+        # models): compiling is no candidate there.
+        compiled = space["jit_compile"]
+        space["jit_compile"] = [value for value in compiled if value is not True] or compiled
     total_steps = steps_per_epoch * spec.train.epochs
     versions = {"tensorflow": tf.__version__, "keras": keras.__version__}
     machine = hardware.machine_key(cpu, gpus, versions)

@@ -22,8 +22,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import ErrorDetails
@@ -33,6 +35,7 @@ from lepton_lab.core.layer_specs import ACTIVATIONS as ACTIVATIONS
 from lepton_lab.core.layer_specs import LAYER_ARGS as LAYER_ARGS
 from lepton_lab.core.layer_specs import LAYER_TYPES, Layer, describe, most_specific, unknown_type
 from lepton_lab.core.layer_specs import LayerSpec as LayerSpec
+from lepton_lab.core.preprocessing_specs import Preprocessing
 
 #: Datasets resolvable by name. ``folder:<path>`` is accepted as well.
 DATASET_NAMES = (
@@ -42,7 +45,7 @@ DATASET_NAMES = (
 )  # fmt: skip
 
 #: Model presets known to :func:`lepton_lab.core.models.preset`.
-PRESET_NAMES = ("mlp", "small_cnn", "cnn_bn")
+PRESET_NAMES = ("mlp", "small_cnn", "cnn_bn", "text_bilstm", "text_cnn", "bag_of_words", "audio_cnn")
 
 #: Largest seed: ``keras.utils.set_random_seed`` seeds numpy, whose seeds are 0..2**32 - 1.
 SEED_MAX = 2**32 - 1
@@ -180,6 +183,20 @@ class ModelSpec(_Spec):
 
     preset: str | None = Field(None, description=f"One of {', '.join(PRESET_NAMES)}.")
     layers: list[Layer] | None = Field(None, max_length=256)
+    preprocessing: Preprocessing | None = Field(
+        None,
+        description="Text or audio preprocessing inside the model (TextVectorization, MelSpectrogram, "
+        "STFTSpectrogram), adapted on the training split; None: the preset's default, or none.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_absent_preprocessing(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Image and tabular specs serialise as before preprocessing existed: spec.json, REST echoes
+        # and the runtime policy's model signatures (its cached choices) stay the same.
+        data: dict[str, Any] = handler(self)
+        if data.get("preprocessing") is None:
+            data.pop("preprocessing", None)
+        return data
 
     @model_validator(mode="after")
     def _preset_or_layers(self) -> ModelSpec:
