@@ -99,6 +99,12 @@ def test_second_load_reads_the_cache_instead_of_running_espeak(tmp_path: Path) -
     np.testing.assert_array_equal(first[1], second[1])
 
 
+@needs_espeak
+def test_an_espeak_failure_names_the_command_and_its_message() -> None:
+    with pytest.raises(RuntimeError, match=r"xx-no-such-voice.*does not exist"):
+        spoken_digits._run(["espeak-ng", "--stdout", "-v", "xx-no-such-voice", "zero"])
+
+
 def test_missing_espeak_names_the_package_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
 

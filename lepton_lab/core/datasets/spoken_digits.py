@@ -64,7 +64,14 @@ def espeak_ng() -> str | None:
 
 
 def _run(command: list[str]) -> bytes:
-    return subprocess.run(command, capture_output=True, check=True, timeout=60).stdout
+    result = subprocess.run(command, capture_output=True, timeout=60)
+    if result.returncode != 0 or not result.stdout:
+        # e.g. an accent missing from an older espeak-ng: say which one, not "bad WAV data"
+        raise RuntimeError(
+            f"espeak-ng wrote no audio for `{' '.join(command)}` (exit status {result.returncode}): "
+            f"{result.stderr.decode(errors='replace').strip() or 'no message'}"
+        )
+    return result.stdout
 
 
 def cache_file(count: int, seed: int, root: Path | None = None) -> Path:
