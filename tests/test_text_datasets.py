@@ -79,6 +79,7 @@ def test_fortunes_languages_has_1000_examples_of_each_language_in_its_script() -
     }
     portuguese = set(entries_of(FORTUNES / "brasil"))
     for text, label in zip(texts, labels, strict=True):
+        assert "\x1b" not in text  # fortunes-zh's terminal colour codes are removed
         language = names[label]
         if language == "zh":
             assert re.search("[\u4e00-\u9fff]", text), text
@@ -376,3 +377,20 @@ def test_as_tf_data_yields_string_batches_with_their_labels() -> None:
     train = [t for x, _ in ds.as_tf_data("train", batch_size=8, seed=1) for t in x.numpy()]
     assert sorted(train) == sorted(t.encode("utf-8") for t in ds.arrays("train")[0])
     assert train != [t.encode("utf-8") for t in ds.arrays("train")[0]]  # shuffled
+
+
+def test_text_stats_counts_words_and_frequent_tokens_per_class() -> None:
+    df = pd.DataFrame(
+        {
+            "text": ["The cat sat.", "A cat, a CAT!", "dogs bark", "Dogs bark loudly, dogs run", "dogs"],
+            "label": ["cat", "cat", "dog", "dog", "dog"],
+        }
+    )
+    ds = datasets.from_dataframe(df, text="text", target="label", validation_split=0.0, test_split=0.0)
+    stats = ds.text_stats(top=2)
+    assert stats.loc["cat", "examples"] == 2 and stats.loc["dog", "examples"] == 3
+    assert stats.loc["cat", "top_tokens"] == ["cat", "a"]  # lower-cased, punctuation stripped
+    assert stats.loc["dog", "top_tokens"] == ["dogs", "bark"]
+    assert stats.loc["dog", "max_words"] == 5 and stats.loc["cat", "mean_words"] == 3.5
+    with pytest.raises(ValueError, match="text_stats\\(\\) is for text datasets"):
+        datasets.load("digits").text_stats()

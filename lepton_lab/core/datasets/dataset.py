@@ -185,6 +185,15 @@ class Dataset:
         page = self._examples(split, np.arange(self.count(split)))
         return page.images, page.labels
 
+    def text_stats(self, split: str = "train", top: int = 10) -> pd.DataFrame:
+        """Text datasets: examples, words per example and most frequent tokens per class of ``split``.
+
+        See :func:`lepton_lab.core.datasets.text.text_stats`.
+        """
+        from lepton_lab.core.datasets.text import text_stats
+
+        return text_stats(self, split, top)
+
     def to_frame(self, split: str = "train") -> pd.DataFrame:
         """Return the examples of ``split`` as a table.
 

@@ -33,6 +33,8 @@ LANGUAGE_CAP = 1000
 SAMPLE_SEED = 13
 
 _SEPARATOR = re.compile(r"^%[ \t\r]*$", re.MULTILINE)
+#: Terminal colour codes (fortunes-zh colours its attributions): not part of the text.
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,9 @@ DESCRIPTIONS = {
 
 
 def parse(text: str) -> list[str]:
-    """Split a fortune file into its entries, trailing whitespace stripped, empty ones dropped."""
-    return [entry.strip("\n").rstrip() for entry in _SEPARATOR.split(text) if entry.strip()]
+    """Split a fortune file into entries: colour codes removed, trailing space stripped, no empty ones."""
+    entries = (entry.strip("\n").rstrip() for entry in _SEPARATOR.split(_ANSI.sub("", text)))
+    return [entry for entry in entries if entry.strip()]
 
 
 def _files(source: Source, root: Path | None = None) -> list[Path]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import json
+import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -274,3 +276,43 @@ def from_text_frame(
         spec=spec,
         frame=df,
     )
+
+
+# --- statistics ----------------------------------------------------------------------------------------
+
+#: Keras TextVectorization's ``lower_and_strip_punctuation``: the tokens statistics count are the
+#: tokens a default vectorizer sees.
+_PUNCTUATION = re.compile(r'[!"#$%&()\*\+,\-\./:;<=>?@\[\\\]^_`{|}~\']')
+
+
+def tokens(text: str) -> list[str]:
+    """Split ``text`` as a default ``TextVectorization`` does: lower case, no punctuation, whitespace."""
+    return _PUNCTUATION.sub("", text.lower()).split()
+
+
+def text_stats(dataset: Dataset, split: str = "train", top: int = 10) -> pd.DataFrame:
+    """Per class of ``split``: examples, words per example (mean, median, max) and most frequent tokens.
+
+    Words are counted as :func:`tokens` splits them. One row per class, by class name.
+    """
+    if dataset.kind != "text":
+        raise ValueError(f"{dataset.name} is a {dataset.kind} dataset; text_stats() is for text datasets")
+    texts, labels = dataset.arrays(split)
+    split_texts = [tokens(text) for text in texts]
+    lengths = np.asarray([len(words) for words in split_texts], dtype=np.int64)
+    rows = []
+    for label, name in enumerate(dataset.class_names):
+        members = np.flatnonzero(labels == label)
+        counter = Counter(word for i in members for word in split_texts[i])
+        sizes = lengths[members]
+        rows.append(
+            {
+                "class": name,
+                "examples": len(members),
+                "mean_words": float(sizes.mean()) if len(sizes) else 0.0,
+                "median_words": float(np.median(sizes)) if len(sizes) else 0.0,
+                "max_words": int(sizes.max()) if len(sizes) else 0,
+                "top_tokens": [word for word, _ in counter.most_common(top)],
+            }
+        )
+    return pd.DataFrame(rows).set_index("class")
