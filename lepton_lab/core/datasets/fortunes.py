@@ -58,8 +58,9 @@ _ENGLISH = (
     "startrek", "wisdom", "work", "zippy",
 )  # fmt: skip
 
-#: Languages by ISO 639-1 code. Left out: ASCII-art files, German IRC logs and phrase lists
-#: half in English, the offensive subsets (fortunes-*-off), and languages with under 1000 entries.
+#: Languages by ISO 639-1 code. Left out: ASCII-art files, German IRC logs and phrase lists half
+#: in English, the Slovak file among the Czech ones, the offensive subsets (fortunes-*-off), and
+#: languages with under 1000 entries (fortunes-bg, fortunes-ga).
 LANGUAGES: dict[str, Source] = {
     "cs": Source("fortunes-cs", ("cs/*",)),
     "de": Source("fortunes-de", ("de/*",)),
@@ -72,7 +73,7 @@ LANGUAGES: dict[str, Source] = {
     "ru": Source("fortunes-ru", ("ru/*",)),
     "zh": Source("fortunes-zh", ("chinese", "song100", "tang300")),
 }
-_EXCLUDED = {"de/asciiart", "de/channel-debian.fortunes", "de/translations", "it/banner"}
+_EXCLUDED = {"cs/klasik-sk", "de/asciiart", "de/channel-debian.fortunes", "de/translations", "it/banner"}
 
 TASKS = {"fortunes_topics": (TOPICS, TOPIC_CAP), "fortunes_languages": (LANGUAGES, LANGUAGE_CAP)}
 
