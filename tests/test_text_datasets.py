@@ -262,7 +262,7 @@ def test_a_folder_of_txt_files_is_a_text_dataset_with_one_class_per_subfolder(tm
     assert ds.kind == "text" and ds.class_names == ["ham", "spam"] and ds.input_shape == ()
     assert ds.counts().sum(axis=1).to_dict() == {"ham": 30, "spam": 20}
     assert ds.counts()["test"].to_dict() == {"ham": 6, "spam": 4}
-    seen = []
+    seen: list[str] = []
     for split in datasets.SPLITS:
         texts, labels = ds.arrays(split)
         for text, label in zip(texts, labels, strict=True):
