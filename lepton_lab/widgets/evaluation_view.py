@@ -53,6 +53,39 @@ def per_class_html(evaluation: Evaluation) -> str:
     )
 
 
+#: Characters of a text example shown in the worst-examples table.
+TEXT_PREVIEW = 300
+
+
+def worst_texts_html(evaluation: Evaluation, dataset: Any) -> str:
+    """Render the worst-classified text examples as an HTML table: true, predicted, confidence, text.
+
+    Rows whose label differs from the dataset's test split loaded now (another split than the
+    one evaluated) are left out rather than shown beside the wrong text.
+    """
+    labels = dataset.labels("test")
+    names = evaluation.class_names
+    rows = []
+    for example in evaluation.worst:
+        index = int(example["index"])
+        if index >= len(labels) or labels[index] != example["true"]:
+            continue
+        text = str(dataset.page(index, 1, split="test").images[0])
+        shown = text if len(text) <= TEXT_PREVIEW else text[:TEXT_PREVIEW] + "…"
+        rows.append(
+            f"<tr><td>{index}</td><td>{html.escape(names[example['true']])}</td>"
+            f"<td>{html.escape(names[example['predicted']])}</td><td>{example['confidence']:.2f}</td>"
+            f"<td style='text-align:left;white-space:pre-wrap'>{html.escape(shown)}</td></tr>"
+        )
+    if not rows:
+        return "<i>The test split loaded now differs from the one evaluated; its texts are not shown.</i>"
+    return (
+        '<table class="lepton-table lepton-worst-texts" style="font-size:12px">'
+        "<thead><tr><th>#</th><th>true</th><th>predicted</th><th>confidence</th><th>text</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
 class EvaluationView(StaticSnapshot, ipywidgets.VBox):
     """Test-set results of a run.
 
@@ -114,6 +147,18 @@ class EvaluationView(StaticSnapshot, ipywidgets.VBox):
             ]
             if self.run is not None:
                 self.predictions.on_select(self.open_in_pad)
+        elif self.dataset is not None and getattr(self.dataset, "kind", None) == "text":
+            self.worst_texts = ipywidgets.HTML(worst_texts_html(evaluation, self.dataset))
+            children += [
+                ipywidgets.HTML("<b>Worst-classified test examples</b> (true → predicted, confidence)"),
+                self.worst_texts,
+            ]
+        elif self.dataset is not None and getattr(self.dataset, "kind", None) == "audio":
+            children.append(
+                ipywidgets.HTML(
+                    "<i>Audio test clips are not shown here yet; the metrics above cover them.</i>"
+                )
+            )
         super().__init__(children, **kwargs)
 
     def open_in_pad(self, position: int) -> Any:
