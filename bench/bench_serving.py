@@ -7,9 +7,9 @@ and measures, interleaved round by round so machine load hits every figure alike
 
 - **1 client**: predict latency p50/p99 of one image per request, sequential, through
   ``POST v1/models/{name}:predict`` (TF Serving's body, the token header);
-- **32 clients**: 32 concurrent clients, one image per request, as fast as answers come:
-  requests per second (the server micro-batches them; the mean batch comes from the model's
-  metrics);
+- **32 clients**: 32 concurrent clients, one image per request (``--images-per-request``),
+  as fast as answers come: images per second (the server micro-batches the requests; the mean
+  batch comes from the model's metrics);
 - **in-process limit**: the same SavedModel signature loaded in this process and called directly
   with uint8 tensors, at batch 1 (latency) and at the batch sizes the server formed (images per
   second: the most the 32 clients could get if HTTP, JSON and batching cost nothing).
@@ -99,8 +99,15 @@ def in_process(serve: Any, tf: Any, images: np.ndarray, batch: int, calls: int) 
 async def measure(args: argparse.Namespace, run: Any, saved: Path, raw: np.ndarray) -> dict[str, Any]:
     from lepton_lab.core.tf_import import tf
 
+    # Tornado's client runs at most 10 requests at once by default: let all 32 clients be in flight.
+    AsyncHTTPClient.configure(None, max_clients=2 * CLIENTS)
     serve = tf.saved_model.load(str(saved)).signatures["serving_default"]
-    bodies = [json.dumps({"instances": [raw[i].tolist()]}).encode() for i in range(256)]
+    one_image = [json.dumps({"instances": [raw[i].tolist()]}).encode() for i in range(256)]
+    k = args.images_per_request  # the 32 clients' requests: k images each
+    bodies = [
+        json.dumps({"instances": raw[np.arange(i, i + k) % len(raw)].tolist()}).encode()
+        for i in range(0, 256 * k, k)
+    ]
     with tempfile.TemporaryDirectory() as root:
         server = LabServer(Path(root), run.dir.path.parent)
         try:
@@ -115,18 +122,18 @@ async def measure(args: argparse.Namespace, run: Any, saved: Path, raw: np.ndarr
             )
             assert json.loads(answer.body)["state"] == "ready", answer.body
             url = api + f"v1/models/{NAME}:predict"
-            await one_client(url, bodies[:20])  # warm: the worker's first calls trace
+            await one_client(url, one_image[:20] + bodies[:20])  # warm: the worker's first calls trace
             rounds: dict[str, list[float]] = {k: [] for k in ("p50", "p99", "rps", "mean_batch")}
             direct: dict[str, list[float]] = {"p50": [], "p99": [], "ips_batch": [], "ips_32": []}
             metrics_url = api + f"models/{NAME}/metrics"
             for _ in range(args.rounds):
-                latencies = await one_client(url, bodies[: args.requests])
+                latencies = await one_client(url, one_image[: args.requests])
                 rounds["p50"].append(percentile(latencies, 50))
                 rounds["p99"].append(percentile(latencies, 99))
                 before = json.loads((await AsyncHTTPClient().fetch(metrics_url, headers=HEADERS)).body)
-                rounds["rps"].append(await many_clients(url, bodies, CLIENTS, args.per_client))
+                rounds["rps"].append(k * await many_clients(url, bodies, CLIENTS, args.per_client))
                 after = json.loads((await AsyncHTTPClient().fetch(metrics_url, headers=HEADERS)).body)
-                rounds["mean_batch"].append(_mean_batch(before, after))
+                rounds["mean_batch"].append(_mean_batch(before, after, k))
                 batch = max(1, round(rounds["mean_batch"][-1]))
                 single = in_process(serve, tf, raw, 1, args.requests)
                 direct["p50"].append(percentile(single, 50))
@@ -144,9 +151,13 @@ async def measure(args: argparse.Namespace, run: Any, saved: Path, raw: np.ndarr
         "server": {
             "one_client_ms": {"p50": median["p50"], "p99": median["p99"]},
             "clients": CLIENTS,
-            "requests_per_s": median["rps"],
+            "images_per_request": k,
+            "images_per_s": median["rps"],
             "mean_batch": median["mean_batch"],
             "batch_histogram": final["batch_sizes"]["histogram"],
+            # Inside the server: from the request's arrival at the registry to its answer (queue,
+            # micro-batch wait, worker); the rest of a client's latency is HTTP, auth and JSON.
+            "registry_latency_ms": final["latency_ms"],
         },
         "in_process": {
             "batch_1_ms": {"p50": limit["p50"], "p99": limit["p99"]},
@@ -159,13 +170,13 @@ async def measure(args: argparse.Namespace, run: Any, saved: Path, raw: np.ndarr
     }
 
 
-def _mean_batch(before: dict[str, Any], after: dict[str, Any]) -> float:
+def _mean_batch(before: dict[str, Any], after: dict[str, Any], per_request: int) -> float:
     """Mean worker batch between two metrics snapshots (from the histograms' counts)."""
     buckets = {}
     for key, count in after["batch_sizes"]["histogram"].items():
         buckets[key] = count - before["batch_sizes"]["histogram"].get(key, 0)
     batches = sum(buckets.values())
-    images = after["requests"] - before["requests"]
+    images = (after["requests"] - before["requests"]) * per_request
     return images / batches if batches else 1.0
 
 
@@ -176,6 +187,9 @@ def main() -> int:
     parser.add_argument("--model", default="small_cnn")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--images-per-request", type=int, default=1, help="images in each of the 32 clients' requests"
+    )
     parser.add_argument("--requests", type=int, default=200, help="1-client requests per round")
     parser.add_argument(
         "--per-client", type=int, default=20, help="requests per client per round (32 clients)"
@@ -218,7 +232,8 @@ def main() -> int:
             },
         }
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"serving_{args.dataset}.json"
+    suffix = "" if args.images_per_request == 1 else f"_x{args.images_per_request}"
+    out = RESULTS / f"serving_{args.dataset}{suffix}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     s, p, q = result["server"], result["in_process"], result["int8_vs_keras"]
     print(
@@ -226,7 +241,8 @@ def main() -> int:
         f"(in-process batch 1: p50 {p['batch_1_ms']['p50']:.2f} ms, p99 {p['batch_1_ms']['p99']:.2f} ms)"
     )
     print(
-        f"{CLIENTS} clients: {s['requests_per_s']:.0f} req/s, mean batch {s['mean_batch']:.1f}; in-process "
+        f"{CLIENTS} clients x {s['images_per_request']} images/request: {s['images_per_s']:.0f} img/s, "
+        f"mean batch {s['mean_batch']:.1f}; in-process "
         f"{p['images_per_s_at_server_batches']:.0f} img/s at that batch "
         f"({result['throughput_vs_in_process']:.0%}), {p['images_per_s_at_batch_32']:.0f} img/s at 32 "
         f"({result['throughput_vs_in_process_batch_32']:.0%})"
