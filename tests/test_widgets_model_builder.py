@@ -94,3 +94,96 @@ def test_every_layer_row_is_one_line_on_a_shared_grid():
         editors = line.children[2]
         assert editors.layout.flex_flow == "row nowrap"  # no ragged wrapping
         assert all(editor.layout.width for editor in editors.children)  # fixed column widths
+
+
+# --- sequence layers: the palette offers what fits after the last layer --------------------------
+
+TOKENS = ((20,), 4)  # 20 token ids per example
+
+
+def _offered(builder: ModelBuilder) -> set[str]:
+    return set(builder.palette.options)
+
+
+def test_after_an_embedding_the_palette_offers_sequence_layers_and_says_why_not_image_ones():
+    builder = ModelBuilder(*TOKENS, {"layers": [{"type": "Embedding", "input_dim": 100, "output_dim": 8}]})
+    offered = _offered(builder)
+    assert {"LSTM", "GRU", "SimpleRNN", "Bidirectional", "Conv1D", "GlobalMaxPooling1D", "Dense"} <= offered
+    assert not {"Conv2D", "MaxPooling2D", "GlobalAveragePooling2D", "Embedding"} & offered
+    note = builder.palette_note.value
+    assert "Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D" in note
+    assert "needs an image (height, width, channels); the model so far gives (20, 8)" in note
+    assert "Embedding" in note and "only comes first" in note
+
+
+def test_after_a_recurrent_layer_without_sequences_no_sequence_layer_is_offered():
+    builder = ModelBuilder(*TOKENS, {"layers": [{"type": "Embedding", "input_dim": 100, "output_dim": 8}]})
+    builder.add("Bidirectional")
+    assert builder.error == "" and not {"LSTM", "Conv1D", "GlobalMaxPooling1D"} & _offered(builder)
+    assert (
+        "needs a sequence (timesteps, features); the model so far gives (64,)" in builder.palette_note.value
+    )
+    builder.layer_rows[1].editors["layer.return_sequences"].value = "true"
+    assert {"LSTM", "Conv1D", "GlobalMaxPooling1D"} <= _offered(builder)
+
+
+def test_on_images_and_flat_vectors_the_palette_leaves_out_sequence_layers():
+    empty = ModelBuilder((8, 8, 1), 10, {"layers": []})
+    assert {"Conv2D", "MaxPooling2D", "Flatten"} <= _offered(empty)
+    assert not {"LSTM", "Conv1D", "Embedding"} & _offered(empty)
+    mlp = ModelBuilder((8, 8, 1), 10, {"preset": "mlp"})
+    assert not {"LSTM", "Bidirectional", "Conv2D", "Conv1D"} & _offered(mlp)
+    assert {"Dense", "Dropout"} <= _offered(mlp)
+    assert "Embedding" in _offered(ModelBuilder(*TOKENS, {"layers": []}))  # token ids at the input
+
+
+def test_adding_a_layer_that_does_not_fit_is_refused_with_the_reason():
+    builder = ModelBuilder(*TOKENS, {"layers": [{"type": "Embedding", "input_dim": 100, "output_dim": 8}]})
+    builder.palette.options = ["Conv2D"]  # a stale palette, as a front end might still show
+    assert builder.add_from_palette() is None
+    assert len(builder.layer_rows) == 1
+    assert "Conv2D needs an image (height, width, channels); the model so far gives (20, 8); not added" in (
+        builder.general_error.value
+    )
+    builder.palette.options = ["GlobalAveragePooling1D"]
+    row = builder.add_from_palette()
+    assert row is not None and builder.error == "" and builder.general_error.value == ""
+    assert builder.total_params == models.count_params(builder.spec, *TOKENS) == 100 * 8 + 8 * 4 + 4
+
+
+def test_a_bidirectional_row_edits_the_wrapped_layer_and_names_its_errors():
+    builder = ModelBuilder(*TOKENS, {"layers": [{"type": "Embedding", "input_dim": 100, "output_dim": 8}]})
+    row = builder.add("Bidirectional")
+    assert list(row.editors) == [
+        "layer", "layer.units", "layer.activation", "layer.return_sequences", "layer.dropout",
+        "layer.recurrent_dropout", "merge_mode",
+    ]  # fmt: skip
+    row.editors["layer"].value = "GRU"
+    row.editors["layer.units"].value = "6"
+    row.editors["merge_mode"].value = "sum"
+    row.editors["layer.return_sequences"].value = "true"
+    builder.add("GlobalMaxPooling1D")
+    assert builder.spec.layers[1].args == {
+        "layer": {"type": "GRU", "units": 6, "return_sequences": True},
+        "merge_mode": "sum",
+    }
+    assert builder.total_params == models.count_params(builder.spec, *TOKENS)
+    row.editors["layer.units"].value = "0"
+    assert builder.error_position == 2
+    assert "layer.units: input should be greater than or equal to 1, got 0; set layer.units to e.g. 32" in (
+        row.error.value
+    )
+
+
+def test_a_text_model_keeps_its_vectorizer_and_the_embedding_takes_its_vocabulary():
+    spec = {
+        "layers": [{"type": "Embedding", "output_dim": 8}, {"type": "GlobalAveragePooling1D"}],
+        "preprocessing": {"type": "TextVectorization", "max_tokens": 500, "output_sequence_length": 30},
+    }
+    builder = ModelBuilder((), 4, spec)  # one string per example
+    assert builder.error == ""
+    assert builder.spec.preprocessing is not None and builder.spec.preprocessing.max_tokens == 500
+    assert builder.total_params == 500 * 8 + 8 * 4 + 4
+    assert "keras.layers.Embedding(input_dim=500, output_dim=8)," in builder.code_text()
+    builder.remove(1)
+    assert "GlobalMaxPooling1D" in _offered(builder) and "(30, 8)" in builder.palette_note.value

@@ -199,7 +199,9 @@ class _Recurrent(LayerSpec):
         False, description="True: one output per timestep (timesteps, units), for a recurrent layer after it."
     )
     dropout: _Rate = Field(0.0, description="Fraction of the inputs dropped while training.")
-    recurrent_dropout: _Rate = Field(0.0, description="Fraction of the recurrent state dropped while training.")
+    recurrent_dropout: _Rate = Field(
+        0.0, description="Fraction of the recurrent state dropped while training."
+    )
     example: ClassVar[dict[str, Any]] = {"units": 32}
 
 
@@ -247,6 +249,7 @@ class EmbeddingLayer(LayerSpec):
     type: Literal["Embedding"] = "Embedding"
     input_dim: _Vocabulary | None = Field(
         None,
+        examples=[10_000],
         description="Vocabulary size (largest token id + 1). None: the vocabulary size of the "
         "model's TextVectorization preprocessing.",
     )
@@ -353,7 +356,12 @@ def describe(item: ErrorDetails, layer_type: str, prefix: str = "") -> str:
     if name == "layer" and layer_type == "Bidirectional":
         if len(loc) >= 3 and loc[1] in RECURRENT_TYPES:
             return describe({**item, "loc": loc[2:]}, str(loc[1]), prefix=f"{prefix}layer.")
-        if item["type"] in ("union_tag_invalid", "union_tag_not_found", "model_attributes_type", "model_type"):
+        if item["type"] in (
+            "union_tag_invalid",
+            "union_tag_not_found",
+            "model_attributes_type",
+            "model_type",
+        ):
             given = item["input"].get("type") if isinstance(item["input"], dict) else item["input"]
             example = json.dumps(model.example["layer"])
             return (

@@ -145,7 +145,9 @@ class _Stack:
         fix = f"add {_suggest_image_reshape(self.shape)} before it"
         if self.producer_type not in ("Input", "Embedding") and len(self.shape) < 3:
             fix = f"move it before {self.producer}, or {fix}"
-        if len(self.shape) == 2 and layer.type in SEQUENCE_COUNTERPART:
+        if len(self.shape) == 2 and layer.type in SEQUENCE_COUNTERPART and self.producer_type != "Input":
+            # A layer made this sequence (an Embedding, a recurrent layer): the 1-D layer is meant.
+            # A 2-D input is more often a grayscale image, which the Reshape below serves.
             fix = f"use {SEQUENCE_COUNTERPART[layer.type]} on a sequence (timesteps, features), or {fix}"
         raise layer.fail(problem, fix)
 

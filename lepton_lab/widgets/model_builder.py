@@ -16,8 +16,13 @@ import ipywidgets
 import traitlets
 from pydantic import ValidationError
 
-from lepton_lab.core import models
-from lepton_lab.core.layer_specs import layer_problems
+from lepton_lab.core import models, shape_inference
+from lepton_lab.core.layer_specs import (
+    MERGE_MODES,
+    PADDINGS_1D,
+    RECURRENT_TYPES,
+    layer_problems,
+)
 from lepton_lab.core.specs import (
     ACTIVATIONS,
     LAYER_ARGS,
@@ -30,12 +35,17 @@ from lepton_lab.core.specs import (
 from lepton_lab.sharing.snapshot import StaticSnapshot
 
 #: Arguments by kind of editor.
-_INT_ARGS = ("filters", "units")
+_INT_ARGS = ("filters", "units", "input_dim", "output_dim")
 _PAIR_ARGS = ("kernel_size", "pool_size", "strides")
-_FLOAT_ARGS = ("rate", "momentum", "epsilon")
-_BOOL_ARGS = ("use_bias", "return_sequences")
+_FLOAT_ARGS = ("rate", "momentum", "epsilon", "dropout", "recurrent_dropout")
+_BOOL_ARGS = ("use_bias", "return_sequences", "mask_zero")
 _SHAPE_ARGS = ("target_shape",)
-_CHOICES = {"padding": ("valid", "same"), "activation": ACTIVATIONS}
+_CHOICES = {"padding": ("valid", "same"), "activation": ACTIVATIONS, "merge_mode": MERGE_MODES}
+#: Choices that differ for one layer type.
+_LAYER_CHOICES = {"Conv1D": {"padding": PADDINGS_1D}}
+#: A Bidirectional row edits the layer it wraps in place: its type, then its arguments as
+#: ``layer.<argument>`` (the names its errors use).
+_WRAPPED = "layer"
 
 #: Arguments of a newly added layer.
 NEW_LAYER_ARGS: dict[str, dict[str, Any]] = {
@@ -49,6 +59,11 @@ NEW_LAYER_ARGS: dict[str, dict[str, Any]] = {
     "SimpleRNN": {"units": 32},
     "LSTM": {"units": 32},
     "GRU": {"units": 32},
+    "Bidirectional": {"layer": {"type": "LSTM", "units": 32}},
+    "Embedding": {"output_dim": 64},
+    "Conv1D": {"filters": 64, "kernel_size": 5, "activation": "relu", "padding": "same"},
+    "MaxPooling1D": {"pool_size": 2},
+    "AveragePooling1D": {"pool_size": 2},
 }
 
 _ERROR_STYLE = "color:#c62828;font-size:12px;margin:0 0 4px 36px"
@@ -70,6 +85,7 @@ def _format(value: Any) -> str:
 def _parse_arg(name: str, text: str) -> Any:
     """Parse the value an editor's text stands for; raises ValueError with a hint."""
     text = text.strip()
+    name = name.removeprefix(f"{_WRAPPED}.")
     if name in _INT_ARGS:
         try:
             return int(text)
@@ -98,6 +114,34 @@ def _parse_arg(name: str, text: str) -> Any:
     return text
 
 
+def _editor(key: str, name: str, value: Any, layer_type: str, builder: ModelBuilder) -> ipywidgets.Widget:
+    """Make the editor of argument ``name`` (shown under that name; ``key`` is where the row keeps it)."""
+    choices = _LAYER_CHOICES.get(layer_type, {}).get(name) or _CHOICES.get(name)
+    if choices is not None:
+        editor: ipywidgets.Widget = ipywidgets.Dropdown(
+            options=[("(default)", ""), *((c, c) for c in choices)],
+            value=value if value in choices else "",
+            description=name, layout=ipywidgets.Layout(width=_CHOICE_WIDTH, flex="0 0 auto"),
+            style={"description_width": "initial"},
+        )  # fmt: skip
+    elif name in _BOOL_ARGS:
+        editor = ipywidgets.Dropdown(
+            options=[("(default)", ""), ("true", "true"), ("false", "false")],
+            value="" if value is None else ("true" if value else "false"),
+            description=name, layout=ipywidgets.Layout(width=_CHOICE_WIDTH, flex="0 0 auto"),
+            style={"description_width": "initial"},
+        )  # fmt: skip
+    else:
+        editor = ipywidgets.Text(
+            value=_format(value), description=name, placeholder="default",
+            layout=ipywidgets.Layout(width=_TEXT_WIDTH, flex="0 0 auto"),
+            style={"description_width": "initial"},
+            continuous_update=False,
+        )  # fmt: skip
+    editor.observe(builder._changed, "value")
+    return editor
+
+
 class LayerRow(ipywidgets.VBox):
     """One layer: its position, type, argument editors, move/remove buttons and its error line."""
 
@@ -108,30 +152,10 @@ class LayerRow(ipywidgets.VBox):
         self.editors: dict[str, ipywidgets.Widget] = {}
         args = layer.args
         for name in LAYER_ARGS[layer.type]:
-            value = args.get(name)
-            if name in _CHOICES:
-                editor: ipywidgets.Widget = ipywidgets.Dropdown(
-                    options=[("(default)", ""), *((c, c) for c in _CHOICES[name])],
-                    value=value if value in _CHOICES[name] else "",
-                    description=name, layout=ipywidgets.Layout(width=_CHOICE_WIDTH, flex="0 0 auto"),
-                    style={"description_width": "initial"},
-                )  # fmt: skip
-            elif name in _BOOL_ARGS:
-                editor = ipywidgets.Dropdown(
-                    options=[("(default)", ""), ("true", "true"), ("false", "false")],
-                    value="" if value is None else ("true" if value else "false"),
-                    description=name, layout=ipywidgets.Layout(width=_CHOICE_WIDTH, flex="0 0 auto"),
-                    style={"description_width": "initial"},
-                )  # fmt: skip
-            else:
-                editor = ipywidgets.Text(
-                    value=_format(value), description=name, placeholder="default",
-                    layout=ipywidgets.Layout(width=_TEXT_WIDTH, flex="0 0 auto"),
-                    style={"description_width": "initial"},
-                    continuous_update=False,
-                )  # fmt: skip
-            editor.observe(builder._changed, "value")
-            self.editors[name] = editor
+            if name == _WRAPPED and layer.type == "Bidirectional":
+                self._add_wrapped_editors(args.get(name) or {}, builder)
+                continue
+            self.editors[name] = _editor(name, name, args.get(name), layer.type, builder)
         self.up = ipywidgets.Button(
             icon="arrow-up", tooltip="move up", layout=ipywidgets.Layout(width="34px")
         )
@@ -159,12 +183,31 @@ class LayerRow(ipywidgets.VBox):
         super().__init__([line, self.error])
         self.add_class("lepton-layer-row")
 
+    def _add_wrapped_editors(self, wrapped: dict[str, Any], builder: ModelBuilder) -> None:
+        kind = ipywidgets.Dropdown(
+            options=list(RECURRENT_TYPES), value=wrapped.get("type", "LSTM"), description=_WRAPPED,
+            layout=ipywidgets.Layout(width=_CHOICE_WIDTH, flex="0 0 auto"),
+            style={"description_width": "initial"},
+        )  # fmt: skip
+        kind.observe(builder._changed, "value")
+        self.editors[_WRAPPED] = kind
+        # SimpleRNN, LSTM and GRU take the same arguments, so the editors stay when the type changes.
+        for name in LAYER_ARGS[kind.value]:
+            self.editors[f"{_WRAPPED}.{name}"] = _editor(
+                f"{_WRAPPED}.{name}", name, wrapped.get(name), kind.value, builder
+            )
+
     def args(self) -> dict[str, Any]:
         """Return the arguments the editors hold (empty editors left out); raises ValueError."""
-        args = {}
+        args: dict[str, Any] = {}
         for name, editor in self.editors.items():
             text = str(editor.value)
-            if text.strip():
+            if name == _WRAPPED and self.layer_type == "Bidirectional":
+                args[_WRAPPED] = {"type": text}
+            elif name.startswith(f"{_WRAPPED}.") and self.layer_type == "Bidirectional":
+                if text.strip():
+                    args[_WRAPPED][name.removeprefix(f"{_WRAPPED}.")] = _parse_arg(name, text)
+            elif text.strip():
                 args[name] = _parse_arg(name, text)
         return args
 
@@ -201,6 +244,10 @@ class ModelBuilder(StaticSnapshot, ipywidgets.VBox):
     spec : ModelSpec or dict, optional
         Starting model; a preset is expanded into its layers. Defaults to ``small_cnn``.
 
+    The palette offers only the layers that fit after the last one (no Conv2D on a sequence, no
+    LSTM on a flat vector, Embedding only first); the line under it says why the others are left
+    out, and "Add layer" refuses, with that reason, a layer that does not fit.
+
     Examples
     --------
     >>> builder = ModelBuilder((8, 8, 1), 10, {"preset": "mlp"})
@@ -223,6 +270,9 @@ class ModelBuilder(StaticSnapshot, ipywidgets.VBox):
         self.input_shape = tuple(int(side) for side in input_shape)
         self.num_classes = int(num_classes)
         start: ModelSpec = parse(ModelSpec, spec or {})
+        # The preprocessing (a text vectorizer, a spectrogram) stays as it is: the builder edits the
+        # layers after it, which see its output (and an Embedding its vocabulary).
+        self._preprocessing = models.preprocessing_of(start)
         self._rows: list[LayerRow] = []
         self._quiet = False
         self.preset = ipywidgets.Dropdown(
@@ -232,7 +282,9 @@ class ModelBuilder(StaticSnapshot, ipywidgets.VBox):
         self.palette = ipywidgets.Dropdown(options=list(LAYER_ARGS), value="Dense", description="layer")
         self.add_button = ipywidgets.Button(description="Add layer", icon="plus")
         self.use_preset.on_click(lambda _: self.load_preset(self.preset.value))
-        self.add_button.on_click(lambda _: self.add(self.palette.value))
+        self.add_button.on_click(lambda _: self.add_from_palette())
+        self.palette_note = ipywidgets.HTML()
+        self.palette_note.add_class("lepton-palette-note")
         self.rows = ipywidgets.VBox()
         self.input_line = ipywidgets.HTML(f"<span style='color:#555'>input {self.input_shape}</span>")
         self.output_line = ipywidgets.HTML()
@@ -246,8 +298,8 @@ class ModelBuilder(StaticSnapshot, ipywidgets.VBox):
             [
                 ipywidgets.HTML("<b>Model</b>"),
                 ipywidgets.HBox([self.preset, self.use_preset, self.palette, self.add_button]),
-                self.general_error, self.input_line, self.rows, self.output_line, self.output_error,
-                self.table, self.show_code, self.code,
+                self.palette_note, self.general_error, self.input_line, self.rows, self.output_line,
+                self.output_error, self.table, self.show_code, self.code,
             ],
             **kwargs,
         )  # fmt: skip
@@ -268,7 +320,11 @@ class ModelBuilder(StaticSnapshot, ipywidgets.VBox):
         self._set_layers(list(models.preset(name, self.input_shape, self.num_classes).layers or []))
 
     def add(self, layer_type: str, position: int | None = None, **args: Any) -> LayerRow:
-        """Add a layer (at the end, or before 0-based ``position``) with default or given arguments."""
+        """Add a layer (at the end, or before 0-based ``position``) with default or given arguments.
+
+        Any layer type is added here, fitting or not (its row then shows the problem); the
+        palette and :meth:`add_from_palette` offer only the layers that fit.
+        """
         if layer_type not in LAYER_ARGS:
             raise ValueError(f"unknown layer type {layer_type!r}; use one of {', '.join(LAYER_ARGS)}")
         layer_args = args or NEW_LAYER_ARGS.get(layer_type, {})
@@ -282,6 +338,17 @@ class ModelBuilder(StaticSnapshot, ipywidgets.VBox):
         self._rows.insert(len(self._rows) if position is None else position, row)
         self._changed()
         return row
+
+    def add_from_palette(self) -> LayerRow | None:
+        """Add the palette's layer at the end, or say why it does not fit there (None then)."""
+        layer_type = str(self.palette.value)
+        reason = self._unavailable().get(layer_type)
+        if reason is not None:
+            self.general_error.value = (
+                f'<div class="lepton-error" style="color:#c62828">{html.escape(reason)}; not added</div>'
+            )
+            return None
+        return self.add(layer_type)
 
     def remove(self, row: LayerRow | int) -> None:
         """Remove a layer (its row or 0-based position)."""
@@ -318,6 +385,7 @@ class ModelBuilder(StaticSnapshot, ipywidgets.VBox):
                 f"<span style='color:#555'>output Dense({self.num_classes}, softmax)</span>"
             )
             self._validate()
+            self._refresh_palette()
             self._refresh_code()
 
     def _fail(self, message: str, position: int | None) -> None:
@@ -336,6 +404,49 @@ class ModelBuilder(StaticSnapshot, ipywidgets.VBox):
             "<i style='color:#555'>Fix the highlighted problem to see shapes and parameters.</i>"
         )
 
+    def _end_of_stack(self) -> tuple[tuple[int, ...], bool] | None:
+        """Return the shape after the last layer and whether it is the input's (None: a layer is wrong)."""
+        try:
+            layers = [row.layer() for row in self._rows]
+            shape, vocabulary = models.hidden_input(self._spec_of(layers), self.input_shape)
+            _, stack = shape_inference.trace(layers, shape, vocabulary)
+        except (ValueError, shape_inference.ModelError):
+            return None
+        return stack.shape, not layers
+
+    def _spec_of(self, layers: list[LayerSpec]) -> ModelSpec:
+        if self._preprocessing is None:
+            return ModelSpec(layers=layers)
+        return ModelSpec(layers=layers, preprocessing=self._preprocessing)
+
+    def _unavailable(self) -> dict[str, str]:
+        """Layer types that cannot come after the last layer, each with the reason."""
+        end = self._end_of_stack()
+        if end is None:
+            return {}  # the highlighted problem comes first; every layer may be part of its fix
+        shape, at_input = end
+        reasons = {name: shape_inference.unavailable(name, shape, at_input) for name in LAYER_ARGS}
+        return {name: reason for name, reason in reasons.items() if reason is not None}
+
+    def _refresh_palette(self) -> None:
+        unavailable = self._unavailable()
+        options = [name for name in LAYER_ARGS if name not in unavailable]
+        if list(self.palette.options) != options:
+            current = self.palette.value
+            self.palette.options = options
+            self.palette.value = (
+                current if current in options else ("Dense" if "Dense" in options else options[0])
+            )
+        # One line per reason: "Conv2D, MaxPooling2D: need an image ...; the model so far gives (20, 64)".
+        by_reason: dict[str, list[str]] = {}
+        for name, reason in unavailable.items():
+            by_reason.setdefault(reason.removeprefix(f"{name} "), []).append(name)
+        self.palette_note.value = "".join(
+            f"<div style='color:#555;font-size:12px'>not offered: {html.escape(', '.join(names))}"
+            f" ({html.escape(reason)})</div>"
+            for reason, names in by_reason.items()
+        )
+
     def _validate(self) -> None:
         layers = []
         for position, row in enumerate(self._rows, start=1):
@@ -344,7 +455,7 @@ class ModelBuilder(StaticSnapshot, ipywidgets.VBox):
             except ValueError as error:
                 self._fail(f"layer {position} ({row.layer_type}): {error}", position)
                 return
-        spec = ModelSpec(layers=layers)
+        spec = self._spec_of(layers)
         try:
             rows = models.summary_rows(spec, self.input_shape, self.num_classes)
         except models.ModelError as error:
