@@ -187,3 +187,18 @@ def test_a_text_model_keeps_its_vectorizer_and_the_embedding_takes_its_vocabular
     assert "keras.layers.Embedding(input_dim=500, output_dim=8)," in builder.code_text()
     builder.remove(1)
     assert "GlobalMaxPooling1D" in _offered(builder) and "(30, 8)" in builder.palette_note.value
+
+
+def test_on_text_the_builder_starts_from_a_text_preset_and_offers_only_text_presets():
+    builder = ModelBuilder((), 4)  # a text dataset's input: one string per example
+    assert builder.error == "" and builder.spec.preprocessing is not None
+    assert list(builder.preset.options) == models.presets_for("text")
+    assert "input () → TextVectorization → (100,)" in builder.input_line.value
+    builder.load_preset("text_cnn")
+    assert [layer.type for layer in builder.spec.layers][:3] == ["Embedding", "Conv1D", "GlobalMaxPooling1D"]
+    assert builder.spec.preprocessing.output_sequence_length == 200
+    assert "→ (200,)" in builder.input_line.value
+    layers_before = builder.spec.layers
+    builder.load_preset("small_cnn")  # an image preset cannot read strings: refused, layers kept
+    assert "preset &#x27;small_cnn&#x27; is made for image data" in builder.general_error.value
+    assert builder.spec.layers == layers_before

@@ -16,7 +16,7 @@ import ipywidgets
 import traitlets
 from pydantic import ValidationError
 
-from lepton_lab.core import models, shape_inference
+from lepton_lab.core import models, preprocessing_specs, shape_inference
 from lepton_lab.core.layer_specs import (
     MERGE_MODES,
     PADDINGS_1D,
@@ -269,14 +269,19 @@ class ModelBuilder(StaticSnapshot, ipywidgets.VBox):
     ) -> None:
         self.input_shape = tuple(int(side) for side in input_shape)
         self.num_classes = int(num_classes)
+        if not spec and self.input_shape == ():
+            spec = {"preset": "text_bilstm"}  # one string per example: the image default cannot read it
         start: ModelSpec = parse(ModelSpec, spec or {})
         # The preprocessing (a text vectorizer, a spectrogram) stays as it is: the builder edits the
         # layers after it, which see its output (and an Embedding its vocabulary).
         self._preprocessing = models.preprocessing_of(start)
         self._rows: list[LayerRow] = []
         self._quiet = False
+        presets = self._presets()
         self.preset = ipywidgets.Dropdown(
-            options=PRESET_NAMES, value=start.preset or "small_cnn", description="preset"
+            options=presets,
+            value=start.preset if start.preset in presets else presets[0],
+            description="preset",
         )
         self.use_preset = ipywidgets.Button(description="Use preset", icon="magic")
         self.palette = ipywidgets.Dropdown(options=list(LAYER_ARGS), value="Dense", description="layer")
@@ -286,7 +291,7 @@ class ModelBuilder(StaticSnapshot, ipywidgets.VBox):
         self.palette_note = ipywidgets.HTML()
         self.palette_note.add_class("lepton-palette-note")
         self.rows = ipywidgets.VBox()
-        self.input_line = ipywidgets.HTML(f"<span style='color:#555'>input {self.input_shape}</span>")
+        self.input_line = ipywidgets.HTML()
         self.output_line = ipywidgets.HTML()
         self.output_error = ipywidgets.HTML()
         self.general_error = ipywidgets.HTML()
@@ -315,9 +320,34 @@ class ModelBuilder(StaticSnapshot, ipywidgets.VBox):
             self._quiet = False
         self._changed()
 
+    def _presets(self) -> list[str]:
+        """Return the presets for this input: text or audio ones after such preprocessing, else the others."""
+        pre = self._preprocessing
+        if pre is not None:
+            kind = preprocessing_specs.kind_of(pre)
+        elif self.input_shape == ():
+            kind = "text"
+        else:
+            kind = "image"
+        names = models.presets_for(kind)
+        if kind == "image" and len(self.input_shape) == 1:
+            names += models.presets_for("audio")  # a waveform is a vector too
+        return [name for name in PRESET_NAMES if name in names] or list(PRESET_NAMES)
+
     def load_preset(self, name: str) -> None:
-        """Replace the layers with the preset ``name`` adapted to the input shape."""
-        self._set_layers(list(models.preset(name, self.input_shape, self.num_classes).layers or []))
+        """Replace the layers (and the preprocessing) with the preset ``name`` adapted to the input.
+
+        A preset made for other data is refused, its reason shown above the layers.
+        """
+        try:
+            spec = models.preset(name, self.input_shape, self.num_classes)
+        except models.ModelError as error:
+            self.general_error.value = (
+                f'<div class="lepton-error" style="color:#c62828">{html.escape(str(error))}</div>'
+            )
+            return
+        self._preprocessing = spec.preprocessing
+        self._set_layers(list(spec.layers or []))
 
     def add(self, layer_type: str, position: int | None = None, **args: Any) -> LayerRow:
         """Add a layer (at the end, or before 0-based ``position``) with default or given arguments.
@@ -381,6 +411,7 @@ class ModelBuilder(StaticSnapshot, ipywidgets.VBox):
                 row.down.disabled = position == len(self._rows)
                 row.show_error("")
             self.output_error.value = self.general_error.value = ""
+            self.input_line.value = f"<span style='color:#555'>{html.escape(self._input_text())}</span>"
             self.output_line.value = (
                 f"<span style='color:#555'>output Dense({self.num_classes}, softmax)</span>"
             )
@@ -403,6 +434,15 @@ class ModelBuilder(StaticSnapshot, ipywidgets.VBox):
         self.table.value = (
             "<i style='color:#555'>Fix the highlighted problem to see shapes and parameters.</i>"
         )
+
+    def _input_text(self) -> str:
+        if self._preprocessing is None:
+            return f"input {self.input_shape}"
+        try:
+            shape, _ = models.hidden_input(self._spec_of([]), self.input_shape)
+        except models.ModelError:
+            return f"input {self.input_shape} → {self._preprocessing.type}"
+        return f"input {self.input_shape} → {self._preprocessing.type} → {shape}"
 
     def _end_of_stack(self) -> tuple[tuple[int, ...], bool] | None:
         """Return the shape after the last layer and whether it is the input's (None: a layer is wrong)."""
@@ -493,7 +533,9 @@ class ModelBuilder(StaticSnapshot, ipywidgets.VBox):
     @spec.setter
     def spec(self, spec: ModelSpec | dict[str, Any]) -> None:
         new: ModelSpec = parse(ModelSpec, spec)
-        self._set_layers(models.resolve(new, self.input_shape, self.num_classes))
+        layers = models.resolve(new, self.input_shape, self.num_classes)
+        self._preprocessing = models.preprocessing_of(new)
+        self._set_layers(layers)
 
     def code_text(self) -> str:
         """Return the Keras code of the current model."""
