@@ -256,6 +256,34 @@ def test_model_builder_round_trip(lab, page):
     page.locator(".lepton-code", has_text="Dense(units=48").first.wait_for(timeout=30_000)
 
 
+def test_model_builder_palette_offers_only_layers_that_fit(lab, page):
+    write_notebook(lab.root, "builder-palette.ipynb", [
+        "from lepton_lab.widgets import ModelBuilder\n"
+        "builder = ModelBuilder((20,), 4, {'layers': [{'type': 'Embedding', 'input_dim': 100, "
+        "'output_dim': 8}]})\nbuilder",
+    ])  # fmt: skip
+    open_notebook(page, lab, "builder-palette.ipynb")
+    run_cell(page, 0)
+    page.locator(".lepton-layer-row").first.wait_for(timeout=60_000)
+    palette = labelled(page, ".widget-dropdown", "layer").locator("select")
+    options = palette.locator("option").all_inner_texts()
+    assert "Bidirectional" in options and "Conv1D" in options
+    assert "Conv2D" not in options and "Embedding" not in options
+    note = page.locator(".lepton-palette-note")
+    assert "not offered: Conv2D" in note.inner_text() and "gives (20, 8)" in note.inner_text()
+
+    palette.select_option("Bidirectional")
+    page.locator(".widget-button", has_text="Add layer").first.click()
+    wait_for_kernel_value(
+        page, "[row.layer_type for row in builder.layer_rows]", ["Embedding", "Bidirectional"]
+    )
+    # An LSTM that returns one vector leaves no sequence: the 1-D layers go, and the note says why.
+    page.wait_for_function(
+        "el => ![...el.options].some(o => o.value === 'Conv1D')", arg=palette.element_handle(), timeout=30_000
+    )
+    assert "needs a sequence (timesteps, features)" in note.inner_text()
+
+
 def test_model_builder_rows_are_one_aligned_line_each(lab, page, artifacts):
     write_notebook(lab.root, "builder-look.ipynb", [
         "from lepton_lab.widgets import ModelBuilder\n"
