@@ -28,6 +28,7 @@ from lepton_lab.core.rundir import RunDir
 from lepton_lab.core.shape_inference import ModelError
 from lepton_lab.core.specs import JobSpec, ModelSpec, SpecError, parse_job
 from lepton_lab.core.splits import stratified_split
+from lepton_lab.sharing.report import report
 
 TOPICS = {
     "food": "pizza bread cheese soup salad cook kitchen taste",
@@ -250,7 +251,7 @@ def test_the_vectorizer_learns_from_the_training_split_only(tmp_path: Path) -> N
 def test_a_text_run_saves_a_model_that_predicts_from_raw_strings(tmp_path: Path) -> None:
     from lepton_lab.core.tf_import import tf
 
-    dataset = _text_dataset()
+    dataset = _text_dataset(per_class=120)
     run = _train(
         dataset, "text_cnn", tmp_path, {"epochs": 2, "batch_size": 16, "runtime": {"probe": "never"}}
     )
@@ -265,10 +266,12 @@ def test_a_text_run_saves_a_model_that_predicts_from_raw_strings(tmp_path: Path)
     texts, _ = dataset.arrays("test")
     again = model.predict(texts, verbose=0).argmax(axis=1)  # an object array of str, as pages hold
     assert [item["predicted"] for item in run.evaluation.grid] == again[: len(run.evaluation.grid)].tolist()
-    assert run.evaluation.accuracy > 0.8
+    assert run.evaluation.accuracy > 0.6  # chance: 1/3
     events = run.events()
     assert run.events("epoch") and run.events("eval")
     assert any("TextVectorization adapted on the" in event.get("message", "") for event in events)
+    page = report(run).read_text(encoding="utf-8")  # images-only parts of the report skip text
+    assert "TextVectorization" in page and "Embedding" in page
 
 
 @pytest.mark.slow
@@ -301,7 +304,7 @@ def _corpus(name: str, **options: Any) -> Dataset:
         ("text_cnn", "fortunes_languages", {"subset": 1200}, 0.25),
         ("bag_of_words", "fortunes_languages", {"subset": 1200}, 0.5),
         ("bag_of_words", "fortunes_topics", {}, 0.25),
-        ("audio_cnn", "spoken_digits", {"count": 400}, 0.2),
+        ("audio_cnn", "spoken_digits", {"count": 1000}, 0.3),
     ],
 )
 def test_each_preset_learns_an_offline_corpus_above_chance_in_two_epochs(
