@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import statistics
 import sys
 import tempfile
@@ -145,6 +146,7 @@ async def measure(args: argparse.Namespace, run: Any, saved: Path, raw: np.ndarr
             final = json.loads((await AsyncHTTPClient().fetch(metrics_url, headers=HEADERS)).body)
         finally:
             server.stop()
+    registry = await registry_throughput(saved, raw, args)
     median = {k: statistics.median(v) for k, v in rounds.items()}
     limit = {k: statistics.median(v) for k, v in direct.items()}
     return {
@@ -164,10 +166,41 @@ async def measure(args: argparse.Namespace, run: Any, saved: Path, raw: np.ndarr
             "images_per_s_at_server_batches": limit["ips_batch"],
             "images_per_s_at_batch_32": limit["ips_32"],
         },
+        "registry_without_http": registry,
         "throughput_vs_in_process": median["rps"] / limit["ips_batch"],
         "throughput_vs_in_process_batch_32": median["rps"] / limit["ips_32"],
         "rounds": {**rounds, **{f"in_process_{k}": v for k, v in direct.items()}},
     }
+
+
+async def registry_throughput(saved: Path, raw: np.ndarray, args: argparse.Namespace) -> dict[str, Any]:
+    """Images per second of the 32 clients' requests handed to a ModelRegistry directly (no HTTP, no JSON).
+
+    The same micro-batching and model-server worker as behind the server's route, in this
+    process: what the route would reach if HTTP, authentication and TF Serving's JSON were free.
+    """
+    from lepton_lab.server.model_registry import ModelRegistry
+
+    k = args.images_per_request
+    registry = ModelRegistry(None, logging.getLogger("bench"))
+    await registry.start()
+    try:
+        await registry.deploy(name=NAME, export_dir=saved)
+        batches = [raw[np.arange(i, i + k) % len(raw)] for i in range(0, 256 * k, k)]
+
+        async def client(c: int) -> None:
+            for i in range(args.per_client):
+                await registry.predict(NAME, batches[(c * args.per_client + i) % len(batches)])
+
+        await client(0)  # warm
+        rates = []
+        for _ in range(args.rounds):
+            start = time.perf_counter()
+            await asyncio.gather(*(client(c) for c in range(CLIENTS)))
+            rates.append(CLIENTS * args.per_client * k / (time.perf_counter() - start))
+        return {"images_per_s": statistics.median(rates), "rounds": rates}
+    finally:
+        await registry.stop()
 
 
 def _mean_batch(before: dict[str, Any], after: dict[str, Any], per_request: int) -> float:
@@ -246,6 +279,10 @@ def main() -> int:
         f"{p['images_per_s_at_server_batches']:.0f} img/s at that batch "
         f"({result['throughput_vs_in_process']:.0%}), {p['images_per_s_at_batch_32']:.0f} img/s at 32 "
         f"({result['throughput_vs_in_process_batch_32']:.0%})"
+    )
+    print(
+        "the same requests straight to a ModelRegistry: "
+        f"{result['registry_without_http']['images_per_s']:.0f} img/s"
     )
     print(
         f"int8 TFLite: {q['int8_bytes']} B = {q['size_vs_keras_file']:.1%} of model.keras, "
