@@ -213,6 +213,17 @@ def test_text_preset_parameter_counts_are_keras_s(preset: str) -> None:
     assert model.output_shape == (None, 3)
 
 
+def test_a_custom_text_stack_takes_its_embedding_width_from_the_vectorizer() -> None:
+    dataset = _text_dataset()
+    spec = ModelSpec(
+        layers=[{"type": "Embedding", "output_dim": 16}, {"type": "GlobalAveragePooling1D"}],
+        preprocessing={"type": "TextVectorization", "max_tokens": 500, "output_sequence_length": 20},
+    )
+    train = pipeline.batches(dataset, "train", 64, shuffle=False).map(lambda x, y: x)
+    model = models.build(spec, (), 3, preprocessing_layers=preprocessing.adapt(spec.preprocessing, train, ()))
+    assert model.count_params() == models.count_params(spec, (), 3) == 500 * 16 + 16 * 3 + 3
+
+
 def test_audio_preset_parameter_count_is_keras_s() -> None:
     dataset = _tone_dataset()
     spec = ModelSpec(preset="audio_cnn")
