@@ -164,6 +164,45 @@ def test_a_text_preset_refuses_preprocessing_of_the_wrong_mode() -> None:
         models.validate(ModelSpec(preset="bag_of_words", preprocessing=TextVectorizationSpec()), (), 3)
 
 
+@pytest.mark.parametrize(
+    ("dataset", "preset", "message"),
+    [
+        ("fortunes_topics", "small_cnn", "'small_cnn' is made for image data, but fortunes_topics is text; "
+         "use one of text_bilstm, text_cnn, bag_of_words"),
+        ("spoken_digits", "text_cnn", "'text_cnn' is made for text data, but spoken_digits is audio; "
+         "use one of audio_cnn"),
+        ("digits", "audio_cnn", "'audio_cnn' is made for audio data, but digits is image; use one of mlp"),
+    ],
+)  # fmt: skip
+def test_a_job_naming_a_registry_dataset_and_a_preset_for_other_data_is_refused(
+    dataset: str, preset: str, message: str
+) -> None:
+    with pytest.raises(SpecError, match=message):
+        parse_job({"dataset": {"name": dataset}, "model": {"preset": preset}})
+
+
+@pytest.mark.parametrize(
+    ("dataset", "model", "preset"),
+    [
+        ("fortunes_languages", None, "bag_of_words"),
+        ("spoken_digits", None, "audio_cnn"),
+        ("digits", None, "small_cnn"),
+        ("fortunes_topics", {"preprocessing": {"type": "TextVectorization"}}, "text_cnn"),
+        (
+            "fortunes_topics",
+            {"preprocessing": {"type": "TextVectorization", "output_mode": "multi_hot"}},
+            "bag_of_words",
+        ),
+        ("spoken_digits", {"preprocessing": {"type": "STFTSpectrogram"}}, "audio_cnn"),
+    ],
+)
+def test_a_job_without_a_model_gets_the_preset_for_its_data(dataset: str, model: Any, preset: str) -> None:
+    data: dict[str, Any] = {"dataset": {"name": dataset}, **({"model": model} if model else {})}
+    spec = parse_job(data)
+    assert spec.model.preset == preset
+    assert parse_job(spec.model_dump_json()).model == spec.model  # spec.json keeps the choice
+
+
 def test_an_image_preset_on_a_text_dataset_fails_the_run_naming_the_fitting_presets(tmp_path: Path) -> None:
     run = _train(_text_dataset(), "small_cnn", tmp_path)
     assert run.status["status"] == "failed"

@@ -34,7 +34,15 @@ from lepton_lab.core.shape_inference import (
     check_num_classes,
     infer,
 )
-from lepton_lab.core.specs import ACTIVATIONS, LAYER_ARGS, PRESET_NAMES, LayerSpec, ModelSpec
+from lepton_lab.core.specs import (
+    ACTIVATIONS,
+    LAYER_ARGS,
+    PRESET_KINDS,
+    PRESET_NAMES,
+    LayerSpec,
+    ModelSpec,
+    presets_for,
+)
 
 if TYPE_CHECKING:
     import keras
@@ -59,16 +67,6 @@ __all__ = [
 #: Pooling is skipped once the feature map is smaller than this, so 8x8 digits keep a 2x2 map.
 MIN_POOL_INPUT = 4
 
-#: The data kinds (``Dataset.kind``) each preset is made for.
-PRESET_KINDS: dict[str, tuple[str, ...]] = {
-    "mlp": ("image", "tabular"),
-    "small_cnn": ("image",),
-    "cnn_bn": ("image",),
-    "text_bilstm": ("text",),
-    "text_cnn": ("text",),
-    "bag_of_words": ("text",),
-    "audio_cnn": ("audio",),
-}
 
 #: The preprocessing a preset brings when ``model.preprocessing`` is not given.
 PRESET_PREPROCESSING: dict[str, TextVectorizationSpec | MelSpectrogramSpec] = {
@@ -110,11 +108,6 @@ def _conv_stack(name: str, height: int, width: int) -> list[LayerSpec]:
     else:
         layers += [_layer("Dropout", rate=0.3), _layer("Dense", units=128, activation="relu")]
     return layers
-
-
-def presets_for(kind: str) -> list[str]:
-    """Return the presets made for data of ``kind`` (``"image"``, ``"tabular"``, ``"text"``, ``"audio"``)."""
-    return [name for name, kinds in PRESET_KINDS.items() if kind in kinds]
 
 
 def preprocessing_of(spec: ModelSpec) -> Any:

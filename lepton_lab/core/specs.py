@@ -46,6 +46,30 @@ DATASET_NAMES = (
 
 #: Model presets known to :func:`lepton_lab.core.models.preset`.
 PRESET_NAMES = ("mlp", "small_cnn", "cnn_bn", "text_bilstm", "text_cnn", "bag_of_words", "audio_cnn")
+#: The data kinds (``Dataset.kind``) each preset is made for.
+PRESET_KINDS: dict[str, tuple[str, ...]] = {
+    "mlp": ("image", "tabular"),
+    "small_cnn": ("image",),
+    "cnn_bn": ("image",),
+    "text_bilstm": ("text",),
+    "text_cnn": ("text",),
+    "bag_of_words": ("text",),
+    "audio_cnn": ("audio",),
+}
+#: The kind of data each registry dataset holds; ``folder:`` and ``memory:`` data is known once loaded.
+DATASET_KINDS = {
+    **dict.fromkeys(("digits", "shapes", "fashion_mnist", "mnist", "cifar10"), "image"),
+    **dict.fromkeys(("fortunes_topics", "fortunes_languages", "imdb"), "text"),
+    **dict.fromkeys(("spoken_digits", "speech_commands"), "audio"),
+}
+#: The preset a job that names no model trains, for text and audio registry datasets.
+DEFAULT_PRESETS = {"text": "bag_of_words", "audio": "audio_cnn"}
+
+
+def presets_for(kind: str) -> list[str]:
+    """Return the presets made for data of ``kind`` (``"image"``, ``"tabular"``, ``"text"``, ``"audio"``)."""
+    return [name for name, kinds in PRESET_KINDS.items() if kind in kinds]
+
 
 #: Largest seed: ``keras.utils.set_random_seed`` seeds numpy, whose seeds are 0..2**32 - 1.
 SEED_MAX = 2**32 - 1
@@ -201,13 +225,22 @@ class ModelSpec(_Spec):
     @model_validator(mode="after")
     def _preset_or_layers(self) -> ModelSpec:
         if self.preset is None and self.layers is None:
-            # Default: the small CNN, which suits every bundled image dataset.
-            object.__setattr__(self, "preset", "small_cnn")
+            # Default: the small CNN, which suits every bundled image dataset, or for preprocessing
+            # alone the preset that reads what it makes.
+            object.__setattr__(self, "preset", _default_preset(self.preprocessing))
         if self.preset is not None and self.layers is not None:
             raise ValueError("give either 'preset' or 'layers', not both")
         if self.preset is not None and self.preset not in PRESET_NAMES:
             raise ValueError(f"unknown preset {self.preset!r}; use one of {', '.join(PRESET_NAMES)}")
         return self
+
+
+def _default_preset(preprocessing: Any) -> str:
+    if preprocessing is None:
+        return "small_cnn"
+    if preprocessing.type != "TextVectorization":
+        return "audio_cnn"
+    return "text_cnn" if preprocessing.output_mode == "int" else "bag_of_words"
 
 
 class RuntimeSpec(_Spec):
@@ -369,6 +402,24 @@ class JobSpec(_Spec):
     model: ModelSpec = Field(default_factory=ModelSpec)
     train: TrainSpec = Field(default_factory=TrainSpec)
     resources: ResourcesSpec = Field(default_factory=ResourcesSpec)
+
+    @model_validator(mode="after")
+    def _model_fits_the_data(self) -> JobSpec:
+        # Registry names say their kind: a job without a model gets the kind's preset, and a
+        # preset for other data is refused here (REST 400) rather than when the run starts.
+        kind = DATASET_KINDS.get(self.dataset.name)
+        if kind is None:
+            return self
+        if not self.model.model_fields_set and kind in DEFAULT_PRESETS:
+            object.__setattr__(self, "model", ModelSpec(preset=DEFAULT_PRESETS[kind]))
+        preset = self.model.preset
+        if preset is not None and kind not in PRESET_KINDS[preset]:
+            made_for = " and ".join(PRESET_KINDS[preset])
+            raise ValueError(
+                f"model.preset {preset!r} is made for {made_for} data, but {self.dataset.name} is {kind}; "
+                f"use one of {', '.join(presets_for(kind))}"
+            )
+        return self
 
 
 class SpecError(ValueError):
