@@ -320,6 +320,8 @@ def test_a_text_run_saves_a_model_that_predicts_from_raw_strings(tmp_path: Path)
     events = run.events()
     assert run.events("epoch") and run.events("eval")
     assert any("TextVectorization adapted on the" in event.get("message", "") for event in events)
+    with pytest.raises(ValueError, match="exporting text models is not supported yet"):
+        run.export("savedmodel", dataset=dataset)
 
 
 @pytest.mark.slow

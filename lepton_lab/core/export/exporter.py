@@ -75,6 +75,12 @@ def export_model(
             "only a run that completed training can be exported"
         )
     data = dataset if dataset is not None else _load_dataset(found)
+    if data.kind == "text":
+        # String inputs have no place yet in the exports' raw-input contract (uint8/float32 arrays).
+        raise ValueError(
+            f"run {found.id} is a text model (raw strings in); exporting text models is not supported yet. "
+            "Use run.load_model() (model.keras predicts from raw strings) instead"
+        )
     raw = raw_input(data)
     model_name = name or layout.safe_name(found.name or found.id)
     label = layout.export_dir_name(format, quantize)
