@@ -16,8 +16,7 @@ import pandas as pd
 import pytest
 
 from lepton_lab.core import models, preprocessing, runner
-from lepton_lab.core.datasets import Dataset, DatasetUnavailable, from_dataframe, load, pipeline
-from lepton_lab.core.example_store import ArrayStore
+from lepton_lab.core.datasets import Dataset, DatasetUnavailable, from_arrays, from_dataframe, load, pipeline
 from lepton_lab.core.preprocessing_specs import (
     MelSpectrogramSpec,
     STFTSpectrogramSpec,
@@ -27,7 +26,6 @@ from lepton_lab.core.preprocessing_specs import (
 from lepton_lab.core.rundir import RunDir
 from lepton_lab.core.shape_inference import ModelError
 from lepton_lab.core.specs import JobSpec, ModelSpec, SpecError, parse_job
-from lepton_lab.core.splits import stratified_split
 from lepton_lab.sharing.report import report
 
 TOPICS = {
@@ -69,16 +67,22 @@ def _tone_dataset(n: int = 150, samples: int = 4000, rate: int = 16_000) -> Data
     t = np.arange(samples) / rate
     pitch = np.array([300.0, 900.0, 2500.0])[labels, None] * rng.uniform(0.9, 1.1, (n, 1))
     waves = 0.5 * np.sin(2 * np.pi * pitch * t) + 0.1 * rng.standard_normal((n, samples))
-    return Dataset(
-        "memory:tones",
-        "audio",
-        ["low", "mid", "high"],
-        (samples,),
-        ArrayStore(np.clip(waves, -1, 1).astype(np.float32)),
-        labels.astype(np.int64),
-        stratified_split(labels, 0, 0.2),
-        sample_rate=rate,
+    clipped = np.clip(waves, -1, 1).astype(np.float32)
+    return from_arrays(clipped, labels, ["low", "mid", "high"], name="memory:tones", sample_rate=rate)
+
+
+def test_arrays_of_str_or_waveforms_make_text_or_audio_datasets() -> None:
+    texts = from_arrays(np.array(["a pizza", "a rocket", "the soup", "the moon"] * 5), np.arange(20) % 2)
+    assert (texts.kind, texts.input_shape) == ("text", ())
+    assert all(isinstance(text, str) for text in texts.page(0, 4).images)
+    clips = from_arrays(
+        (np.arange(40).reshape(10, 4) - 20).astype(np.int16), np.arange(10) % 2, sample_rate=8000
     )
+    assert (clips.kind, clips.input_shape, clips.sample_rate) == ("audio", (4,), 8000)
+    waves, _ = clips.arrays("test")
+    assert waves.dtype == np.float32 and np.abs(waves).max() <= 20 / 32768
+    with pytest.raises(ValueError, match=r"give floats in \[-1, 1\] or int16 PCM"):
+        from_arrays(np.full((4, 8), 2.0), np.arange(4) % 2, sample_rate=8000)
 
 
 def _train(dataset: Dataset, model: Any, tmp_path: Path, train: dict[str, Any] | None = None) -> Any:

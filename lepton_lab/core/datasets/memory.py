@@ -14,6 +14,7 @@ import pandas as pd
 
 from lepton_lab.core.datasets.dataset import Dataset
 from lepton_lab.core.datasets.text import from_text_frame as text_frame
+from lepton_lab.core.datasets.text import text_dataset
 from lepton_lab.core.example_store import ArrayStore
 from lepton_lab.core.specs import DatasetSpec, parse
 from lepton_lab.core.splits import TEST_FRACTION, stratified_split
@@ -55,6 +56,44 @@ def _image_store(x: np.ndarray) -> ArrayStore:
     )
 
 
+def _audio_dataset(
+    x: np.ndarray,
+    labels: np.ndarray,
+    names: list[str],
+    splits: dict[str, np.ndarray],
+    name: str,
+    spec: DatasetSpec,
+    sample_rate: int,
+) -> Dataset:
+    """Waveforms ``[n, samples]`` as an audio dataset (int16 kept as PCM, scaled per batch)."""
+    if x.ndim != 2:
+        raise ValueError(
+            f"waveforms must be [n, samples] (mono, one length), got shape {x.shape}; pad or trim them"
+        )
+    if x.dtype == np.int16:
+        store = ArrayStore(x, 1 / 32768)
+    else:
+        low, high = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
+        if not np.issubdtype(x.dtype, np.floating) or low < -1 or high > 1:
+            raise ValueError(
+                f"waveform values range from {low} to {high} ({x.dtype}); give floats in [-1, 1] or int16 PCM"
+            )
+        store = ArrayStore(x.astype(np.float32))
+    return Dataset(
+        name,
+        "audio",
+        names,
+        (x.shape[1],),
+        store,
+        labels,
+        splits,
+        description=f"{len(x)} clips of {x.shape[1] / sample_rate:g} s at {sample_rate} Hz",
+        source="in-memory arrays",
+        spec=spec,
+        sample_rate=sample_rate,
+    )
+
+
 def _memory_spec(name: str, validation_split: float, seed: int, subset: int | None) -> DatasetSpec:
     """Record how in-memory data was split, under a name the DatasetSpec schema accepts."""
     if not name.startswith("memory:"):
@@ -74,14 +113,17 @@ def from_arrays(
     test_split: float = TEST_FRACTION,
     seed: int = 0,
     subset: int | None = None,
+    sample_rate: int | None = None,
 ) -> Dataset:
     """Make a dataset from in-memory arrays.
 
     Parameters
     ----------
     x : np.ndarray
-        Images ``[n, h, w]`` / ``[n, h, w, c]`` (uint8 0-255 or float in [0, 1]) or
-        feature rows ``[n, n_features]`` (tabular).
+        Images ``[n, h, w]`` / ``[n, h, w, c]`` (uint8 0-255 or float in [0, 1]),
+        feature rows ``[n, n_features]`` (tabular), texts ``[n]`` (str: a text dataset) or,
+        with ``sample_rate``, mono waveforms ``[n, samples]`` (float in [-1, 1] or int16 PCM: an
+        audio dataset).
     y : np.ndarray
         Labels ``[n]``: integers, or any values (strings...) that become classes in sorted order.
     class_names : list of str, optional
@@ -92,6 +134,8 @@ def from_arrays(
         Seed of the split.
     subset : int, optional
         Cap on the train split (validation and test shrink alike).
+    sample_rate : int, optional
+        Samples per second of waveforms ``x``: makes an audio dataset.
     """
     spec = _memory_spec(name, validation_split, seed, subset)
     x, y = np.asarray(x), np.asarray(y)
@@ -99,6 +143,11 @@ def from_arrays(
         raise ValueError(f"x has {len(x)} examples but y has {len(y)} labels; give one label per example")
     labels, names = _encode_labels(y, class_names)
     splits = stratified_split(labels, seed, validation_split, test_split=test_split, subset=subset)
+    if x.ndim == 1 and len(x) and all(isinstance(value, str) for value in x.tolist()):
+        texts = [str(value) for value in x.tolist()]
+        return text_dataset(name, texts, labels, names, splits, f"{len(x)} texts", "in-memory arrays", spec)
+    if sample_rate is not None:
+        return _audio_dataset(x, labels, names, splits, name, spec, sample_rate)
     if x.ndim == 2:
         features = x.astype(np.float32)
         return Dataset(
