@@ -93,8 +93,7 @@ def _with_given_vocabulary(spec: TextVectorizationSpec, adapted: Any) -> keras.L
     """
     vocabulary = adapted.get_vocabulary()
     weights = adapted._lookup_layer.idf_weights_const.numpy()[: len(vocabulary)]
-    layer = _text_layer(spec, vocabulary=vocabulary, idf_weights=weights)
-    return layer
+    return _text_layer(spec, vocabulary=vocabulary, idf_weights=weights)
 
 
 def adapt(
