@@ -405,14 +405,22 @@ async def test_the_rest_answers_have_the_contract_shapes(jp_fetch, lab, runs_dir
     assert created["parallel"] == 2 and created["max_trials"] == 4  # parallel: the server's slots
     older = await start_sweep(jp_fetch, space=space, max_trials=1)
 
-    await until(lambda: lab.sweep_manager.sweeps[created["id"]].importance is not None)
+    run = lab.sweep_manager.sweeps[created["id"]]
+    kept_file = runs_dir / SWEEPS_DIR / created["id"] / "sweep.json"
+
+    def importance_saved() -> bool:  # computed in a thread, then saved on the event loop
+        saved = json.loads(kept_file.read_text()).get("importance")
+        settled = run.state == "completed" and not run.importance_busy
+        return settled and saved is not None and saved == run.importance
+
+    await until(importance_saved)
     done = await api(jp_fetch, "sweeps", created["id"])
     Sweep.model_validate(done)
     assert set(done) == CONTRACT_SWEEP_KEYS and done["state"] == "completed"
     assert sum(done["counts"].values()) == 4 and done["counts"]["completed"] == 4
     assert set(done["importance"]) == set(space) and math.isclose(sum(done["importance"].values()), 1.0)
-    kept = json.loads((runs_dir / SWEEPS_DIR / created["id"] / "sweep.json").read_text())
-    assert kept["importance"] == done["importance"]  # a restarted server shows it without refitting
+    # A restarted server shows the saved importance without refitting.
+    assert json.loads(kept_file.read_text())["importance"] == done["importance"]
     ran = await trials(jp_fetch, created["id"])
     for trial in ran:
         Trial.model_validate(trial)
