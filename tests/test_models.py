@@ -626,7 +626,7 @@ def test_a_layer_built_around_validation_is_still_refused_by_inference() -> None
     [
         ((0,), 10, "input_shape must be a non-empty tuple of positive integers, got (0,)"),
         # () is one string per example (text): an image preset says which presets fit.
-        ((), 10, "preset 'mlp' is made for image and tabular data, but the input is text; the presets for text"),
+        ((), 10, "preset 'mlp' is made for image and tabular data, but the input is text"),
         ((8, 0, 1), 10, "got (8, 0, 1); pass the shape of one example"),
         ((8, 8, 1), 1, "num_classes must be an integer >= 2, got 1"),
     ],
