@@ -690,8 +690,9 @@ def _spec_bidirectional(position: int, layer: Any) -> LayerSpec:
     # A spec wraps one layer, read both ways; a backward layer of its own cannot be written down.
     if type(backward) is not type(forward) or same(backward.get_config()) != same(forward.get_config()):
         raise ModelError(
-            f"layer {position} (Bidirectional): its backward layer differs from its forward layer, which a "
-            "spec cannot express; wrap one layer (Bidirectional(LSTM(...))) or keep this model in plain Keras",
+            f"layer {position} (Bidirectional): its backward layer differs from its forward layer, "
+            "which a spec cannot express; wrap one layer (Bidirectional(LSTM(...))) or keep this "
+            "model in plain Keras",
             position,
             "Bidirectional",
         )
