@@ -15,7 +15,14 @@ from typing import Any
 
 import pytest
 
-from tests.browser.notebook_ui import LAB_ARGS, open_notebook, run_cell, wait_for_kernel_value, write_notebook
+from tests.browser.notebook_ui import (
+    LAB_ARGS,
+    kernel_value,
+    open_notebook,
+    run_cell,
+    wait_for_kernel_value,
+    write_notebook,
+)
 from tests.lab_server import running_lab
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,7 +36,7 @@ space = {
     "train.dropout": {"type": "float", "low": 0.0, "high": 0.5, "step": 0.1},
 }
 sweep = ll.sweep({"dataset": {"name": "digits"}, "train": {"epochs": 3}}, space,
-                 strategy="tpe", max_trials=8, parallel=2, pruner="median", seed=0, name="browser-sweep")
+                 strategy="tpe", max_trials=8, parallel=1, pruner="median", seed=0, name="browser-sweep")
 sweep.watch()
 """
 
@@ -66,6 +73,12 @@ def test_sweep_view_draws_its_charts_live_and_keeps_the_final_state(
     header.locator(".lepton-sweep-state", has_text="completed").wait_for(timeout=180_000)
     wait_for_kernel_value(page, "sweep.info['state']", "completed", timeout=30)
 
+    # One trial at a time, so which trials the median pruner stops does not depend on timing; the
+    # server's final answer says what the view must draw all the same.
+    final = kernel_value(page, "sweep.refresh().info")
+    assert final["importance"] is not None, final["counts"]  # fANOVA needs 3 completed trials
+    valued = kernel_value(page, "int(sweep.trials()['value'].notna().sum())")
+
     # History, importance and parallel coordinates, each drawn by JupyterLab's plotly renderer.
     plots = view.locator(".js-plotly-plot")
     page.wait_for_function(
@@ -75,7 +88,7 @@ def test_sweep_view_draws_its_charts_live_and_keeps_the_final_state(
     assert view.locator(".js-plotly-plot .parcoords").count() == 1
     assert view.locator(".js-plotly-plot .barlayer .point").count() == 3  # one importance bar per parameter
     # a marker per trial that has a value: completed ones and pruned ones (drawn apart)
-    assert view.locator(".js-plotly-plot .scatterlayer .point").count() == 8
+    assert view.locator(".js-plotly-plot .scatterlayer .point").count() == valued == 8
     rows = view.locator(".lepton-sweep-table tbody tr")
     assert rows.count() == 8
     assert view.locator(".lepton-sweep-table tr.lepton-sweep-best").count() == 1
