@@ -1,0 +1,129 @@
+"""AudioBrowser and the shared audio media helpers (WAV bytes, data URLs, waveform/spectrogram PNGs)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import wave
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lepton_lab.widgets import _audio_media
+
+RATE = 16_000
+
+
+def _tone(frequency: float, seconds: float = 1.0, amplitude: float = 0.5) -> np.ndarray:
+    t = np.arange(int(RATE * seconds)) / RATE
+    return (amplitude * np.sin(2 * np.pi * frequency * t)).astype(np.float32)
+
+
+def _read_wav(data: bytes) -> tuple[np.ndarray, int, int, int]:
+    with wave.open(io.BytesIO(data), "rb") as reader:
+        frames = reader.readframes(reader.getnframes())
+        return (
+            np.frombuffer(frames, "<i2"),
+            reader.getframerate(),
+            reader.getnchannels(),
+            reader.getsampwidth(),
+        )
+
+
+# -- media helpers -----------------------------------------------------------------------------
+
+
+def test_wav_bytes_decode_back_to_the_samples_with_wave():
+    clip = _tone(440)
+    samples, rate, channels, width = _read_wav(_audio_media.wav_bytes(clip, RATE))
+    assert (rate, channels, width) == (RATE, 1, 2)
+    assert len(samples) == len(clip)
+    # 16-bit quantisation: within half a step of the float samples.
+    assert np.max(np.abs(samples / 32768 - clip)) <= 0.5 / 32768 + 1e-7
+
+
+def test_wav_bytes_keep_int16_pcm_exactly_and_clip_loud_floats():
+    pcm = np.array([-32768, -1, 0, 1, 32767], np.int16)
+    assert np.array_equal(_read_wav(_audio_media.wav_bytes(pcm, 8000))[0], pcm)
+    loud = np.array([-3.0, 2.0, np.nan], np.float32)
+    assert _read_wav(_audio_media.wav_bytes(loud, 8000))[0].tolist() == [-32768, 32767, 0]
+
+
+def test_audio_data_url_is_the_base64_wav():
+    clip = _tone(200, 0.1)
+    url = _audio_media.audio_data_url(clip, RATE)
+    prefix = "data:audio/wav;base64,"
+    assert url.startswith(prefix)
+    assert base64.b64decode(url[len(prefix) :]) == _audio_media.wav_bytes(clip, RATE)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [(np.zeros((2, 100)), "1-D waveform"), (np.array(["a"]), "numeric")],
+)
+def test_bad_clips_are_refused_naming_the_fix(bad, message):
+    with pytest.raises(ValueError, match=message):
+        _audio_media.wav_bytes(bad, RATE)
+
+
+def test_bad_sample_rate_and_thumbnail_size_are_refused():
+    with pytest.raises(ValueError, match="sample_rate"):
+        _audio_media.wav_bytes(_tone(100, 0.01), 0)
+    with pytest.raises(ValueError, match="2x2"):
+        _audio_media.waveform_png(_tone(100, 0.01), width=1)
+
+
+def test_pngs_have_the_requested_sizes():
+    clip = _tone(440)
+    wave_image = Image.open(io.BytesIO(_audio_media.waveform_png(clip)))
+    spectrum_image = Image.open(io.BytesIO(_audio_media.spectrogram_png(clip, RATE)))
+    assert wave_image.format == spectrum_image.format == "PNG"
+    assert wave_image.size == (160, 48)
+    assert spectrum_image.size == (160, 64)
+    small = Image.open(io.BytesIO(_audio_media.spectrogram_png(clip, RATE, width=40, height=20)))
+    assert small.size == (40, 20)
+
+
+def test_waveform_envelope_follows_the_loudness():
+    # Silent first half, full-scale second half: the drawn height is 1 px (axis) vs. the full column.
+    clip = np.concatenate([np.zeros(8000, np.float32), _tone(300, 0.5, 0.99)])
+    pixels = _audio_media.waveform_pixels(clip, width=100, height=40)
+    white = np.all(pixels == 255, axis=-1)
+    drawn_per_column = (~white).sum(axis=0)
+    assert drawn_per_column[:45].max() == 1  # only the zero line
+    assert drawn_per_column[55:].min() >= 38
+    silent = _audio_media.waveform_pixels(np.zeros(100), width=30, height=10)
+    assert (~np.all(silent == 255, axis=-1)).sum() == 30
+
+
+def test_spectrogram_peaks_at_the_tone_frequency():
+    for frequency in (500.0, 3000.0):
+        decibels = _audio_media.log_spectrogram(_tone(frequency), RATE)
+        bins = decibels.shape[0]
+        peak_hz = np.argmax(decibels.mean(axis=1)) * (RATE / 2) / (bins - 1)
+        assert abs(peak_hz - frequency) < RATE / (2 * (bins - 1))
+        assert decibels.max() == 0 and decibels.min() >= -_audio_media.DYNAMIC_RANGE_DB
+    # Drawn low frequencies at the bottom: a low tone is bright near the bottom rows only.
+    pixels = _audio_media.spectrogram_pixels(_tone(300), RATE, width=32, height=32).astype(int).sum(axis=-1)
+    assert pixels[-4:].mean() > 2 * pixels[:16].mean()
+
+
+def test_silence_makes_a_uniform_dark_spectrogram():
+    pixels = _audio_media.spectrogram_pixels(np.zeros(RATE, np.float32), RATE, 20, 10)
+    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) == 1
+    assert pixels.max() < 10
+
+
+def test_media_helpers_do_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from lepton_lab.widgets import _audio_media as m\n"
+        "m.spectrogram_png(np.zeros(4000, np.float32), 16000); m.waveform_png(np.zeros(10))\n"
+        "print('tensorflow' in sys.modules, 'matplotlib' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
