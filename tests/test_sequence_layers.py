@@ -220,6 +220,37 @@ def test_an_embedding_smaller_than_the_vocabulary_is_refused():
     assert infer(layers, (8,), 2, vocabulary_size=100)[1].params == 400
 
 
+@pytest.mark.parametrize("mode", ["multi_hot", "count", "tf_idf"])
+def test_an_embedding_after_a_vector_per_text_vectorizer_is_refused(mode):
+    # Such a vectorizer gives (max_tokens,) like token ids of that length; Keras would build it
+    # and embed weights as if they were ids.
+    spec = ModelSpec.model_validate(
+        {
+            "layers": [{"type": "Embedding", "output_dim": 8}, {"type": "GlobalAveragePooling1D"}],
+            "preprocessing": {"type": "TextVectorization", "max_tokens": 300, "output_mode": mode},
+        }
+    )
+    with pytest.raises(ModelError) as excinfo:
+        models.validate(spec, (), 3)
+    message = str(excinfo.value)
+    assert message.startswith(
+        f"layer 1 (Embedding): needs token ids, but the TextVectorization's output_mode '{mode}'"
+    )
+    assert "set model.preprocessing output_mode='int'" in message
+    assert "or remove the Embedding" in message
+    assert excinfo.value.position == 1
+    with pytest.raises(ModelError, match="needs token ids"):
+        models.to_code(spec, (), 3)
+    as_ids = spec.model_copy(
+        update={
+            "preprocessing": spec.preprocessing.model_copy(
+                update={"output_mode": "int", "output_sequence_length": 20}
+            )
+        }
+    )
+    assert models.count_params(as_ids, (), 3) == 300 * 8 + 8 * 3 + 3
+
+
 def test_trace_stops_before_the_output_layer():
     rows, stack = trace([LayerSpec(type="Embedding", input_dim=10, output_dim=3)], (7,))
     assert stack.shape == (7, 3) and [row.layer for row in rows] == ["Input", "Embedding"]

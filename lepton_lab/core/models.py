@@ -310,10 +310,15 @@ def resolve(spec: ModelSpec, input_shape: tuple[int, ...], num_classes: int) -> 
 
 def _infer(spec: ModelSpec, input_shape: tuple[int, ...], num_classes: int) -> list[LayerInfo]:
     layers = resolve(spec, input_shape, num_classes)
-    rows = infer(
-        layers, _hidden_shape(spec, input_shape), num_classes, vocabulary_size=_vocabulary_size(spec)
-    )
     pre = preprocessing_of(spec)
+    mode = pre.output_mode if isinstance(pre, TextVectorizationSpec) else None
+    rows = infer(
+        layers,
+        _hidden_shape(spec, input_shape),
+        num_classes,
+        vocabulary_size=_vocabulary_size(spec),
+        vectorizer_mode=mode,
+    )
     if pre is None:
         return rows
     # The raw input, then the preprocessing (position 0 too: spec positions stay 1..n). Adapted

@@ -13,7 +13,9 @@ Positions are 1-based and match :func:`lepton_lab.core.models.summary`: position
 
 Text models start from token ids: an ``Embedding`` without ``input_dim`` takes the vocabulary
 size of the TextVectorization before the model, passed here as ``vocabulary_size`` (the input
-shape is then the vectorizer's output, e.g. ``(200,)``).
+shape is then the vectorizer's output, e.g. ``(200,)``). A vectorizer in ``multi_hot``, ``count`` or
+``tf_idf`` mode gives one vector per text instead of token ids, with the same rank; its
+``vectorizer_mode`` tells the two apart, so an ``Embedding`` there is refused.
 """
 
 from __future__ import annotations
@@ -126,11 +128,14 @@ def _suggest_sequence_reshape(shape: Shape) -> str:
 class _Stack:
     """Walks the layers, tracking the current shape and which layer produced it."""
 
-    def __init__(self, input_shape: Shape, vocabulary_size: int | None = None) -> None:
+    def __init__(
+        self, input_shape: Shape, vocabulary_size: int | None = None, vectorizer_mode: str | None = None
+    ) -> None:
         self.shape = input_shape
         self.producer = "the input"
         self.producer_type = "Input"
         self.vocabulary_size = vocabulary_size
+        self.vectorizer_mode = vectorizer_mode
 
     def advance(self, shape: Shape, position: int, layer_type: str) -> None:
         self.shape = shape
@@ -318,6 +323,14 @@ def _embedding(layer: _Layer, stack: _Stack) -> Step:
             f"but it follows {stack.producer}",
             "move it to position 1",
         )
+    if stack.vectorizer_mode not in (None, "int"):
+        # Same rank as token ids, but each entry is a per-token weight, not an id to look up.
+        raise layer.fail(
+            f"needs token ids, but the TextVectorization's output_mode {stack.vectorizer_mode!r} gives "
+            f"one {stack.vectorizer_mode} vector of {stack.shape[0]} entries per text",
+            "set model.preprocessing output_mode='int' (with output_sequence_length) to embed tokens, "
+            "or remove the Embedding and use Dense layers on the vector (as preset 'bag_of_words' does)",
+        )
     if len(stack.shape) != 1:
         raise layer.fail(
             f"needs one sequence of token ids per example (sequence_length,) but gets shape "
@@ -455,9 +468,15 @@ def check_vocabulary_size(vocabulary_size: Any) -> int | None:
 
 
 def trace(
-    layers: Sequence[LayerSpec], input_shape: Any, vocabulary_size: int | None = None
+    layers: Sequence[LayerSpec],
+    input_shape: Any,
+    vocabulary_size: int | None = None,
+    vectorizer_mode: str | None = None,
 ) -> tuple[list[LayerInfo], _Stack]:
     """Rows of ``Input → layers`` (no output layer) and where the stack ends.
+
+    ``vocabulary_size`` and ``vectorizer_mode`` describe the TextVectorization before the model,
+    if any (see :func:`infer`).
 
     Raises
     ------
@@ -465,7 +484,7 @@ def trace(
         Naming the first bad layer by position and type, and the fix.
     """
     shape = check_input_shape(input_shape)
-    stack = _Stack(shape, check_vocabulary_size(vocabulary_size))
+    stack = _Stack(shape, check_vocabulary_size(vocabulary_size), vectorizer_mode)
     rows = [LayerInfo(0, "Input", (None, *shape), 0, 0, "input")]
     for position, spec in enumerate(layers, start=1):
         layer = _Layer(position, spec)
@@ -479,7 +498,11 @@ def trace(
 
 
 def infer(
-    layers: Sequence[LayerSpec], input_shape: Any, num_classes: Any, vocabulary_size: int | None = None
+    layers: Sequence[LayerSpec],
+    input_shape: Any,
+    num_classes: Any,
+    vocabulary_size: int | None = None,
+    vectorizer_mode: str | None = None,
 ) -> list[LayerInfo]:
     """Shapes and parameter counts of ``Input → layers → Dense(num_classes, softmax)``.
 
@@ -494,6 +517,9 @@ def infer(
     vocabulary_size : int, optional
         Vocabulary size of the TextVectorization before the model: an ``Embedding`` without
         ``input_dim`` takes it.
+    vectorizer_mode : str, optional
+        That TextVectorization's ``output_mode``: an ``Embedding`` needs ``'int'`` (token ids);
+        ``'multi_hot'``, ``'count'`` and ``'tf_idf'`` give one vector per text and refuse it.
 
     Returns
     -------
@@ -507,7 +533,7 @@ def infer(
     """
     check_input_shape(input_shape)
     classes = check_num_classes(num_classes)
-    rows, stack = trace(layers, input_shape, vocabulary_size)
+    rows, stack = trace(layers, input_shape, vocabulary_size, vectorizer_mode)
     output = len(rows)
     if len(stack.shape) != 1:
         fix = "add Flatten or GlobalAveragePooling2D before the output"
