@@ -24,6 +24,7 @@ import pytest
 
 from lepton_lab.core.rundir import RunDir
 from lepton_lab.core.specs import JobSpec
+from lepton_lab.server.model_exports import Exporter, ExportFailed
 from lepton_lab.server.model_metrics import ModelMetrics
 from lepton_lab.server.model_registry import (
     BadInput,
@@ -366,5 +367,36 @@ def test_deploying_a_trained_run_without_an_export_exports_it_first(loop, tmp_pa
                 answer["probabilities"], reference["probabilities"], rtol=1e-5, atol=1e-6
             )
             np.testing.assert_array_equal(answer["classes"], reference["classes"])
+    finally:
+        loop.run_until_complete(registry.stop())
+
+
+def test_deploying_a_run_that_cannot_be_exported_says_why_and_deploys_nothing(loop, tmp_path):
+    runs_dir = tmp_path / "runs"
+    run = RunDir.create(runs_dir, JobSpec.model_validate({"dataset": {"name": "digits"}}))
+    registry = ModelRegistry(runs_dir, None)  # the run has a spec but was never trained: no model.keras
+    try:
+        with pytest.raises(DeployError, match=r"exporting one failed: .*no trained model \(model\.keras\)"):
+            loop.run_until_complete(registry.deploy(run.id))
+        assert registry.list() == [] and not (runs_dir / ".models").exists()
+    finally:
+        loop.run_until_complete(registry.stop())
+
+
+def test_the_registry_exports_through_the_servers_shared_exporter(loop, tmp_path):
+    calls = []
+
+    class RecordingExporter(Exporter):
+        async def export(self, run_dir, format, quantize="none", name=None):
+            calls.append((Path(run_dir).name, format, quantize))
+            raise ExportFailed("export of run x to savedmodel failed (exit code 1): converter crashed")
+
+    runs_dir = tmp_path / "runs"
+    run = RunDir.create(runs_dir, JobSpec.model_validate({"dataset": {"name": "digits"}}))
+    registry = ModelRegistry(runs_dir, None, exporter=RecordingExporter())
+    try:
+        with pytest.raises(DeployError, match="converter crashed"):
+            loop.run_until_complete(registry.deploy(run.id))
+        assert calls == [(run.id, "savedmodel", "none")]
     finally:
         loop.run_until_complete(registry.stop())

@@ -136,8 +136,8 @@ class LeptonLabApp(ExtensionApp):
 
     def _create_model_registry(self) -> None:
         """Create the deployed models' registry (``<runs_dir>/.models``), its exporter and stream messages."""
-        self.model_registry = ModelRegistry(self.runs_path, self.log)
-        self.model_exporter = Exporter(self.log)
+        self.model_exporter = Exporter(self.log, timeout_s=900.0)
+        self.model_registry = ModelRegistry(self.runs_path, self.log, exporter=self.model_exporter)
         self.model_stream = ModelStream(self.job_manager.broadcaster)
         self.model_registry.add_listener(self.model_stream.changed)
         self.job_manager.subscriptions.list_models = self.model_registry.list

@@ -87,18 +87,22 @@ class Exporter:
         Extra environment for the exporter. By default ``CUDA_VISIBLE_DEVICES`` is empty: an
         export is small, and TensorFlow would otherwise reserve the memory of a GPU that training
         jobs use.
+    timeout_s
+        An export running longer is killed and fails (None: no limit).
     """
 
     def __init__(
         self,
-        log: logging.Logger | None = None,
+        log: logging.Logger | logging.LoggerAdapter[Any] | None = None,
         *,
         python: str = sys.executable,
         env: dict[str, str] | None = None,
+        timeout_s: float | None = None,
     ) -> None:
-        self.log = log or logging.getLogger(__name__)
+        self.log: logging.Logger | logging.LoggerAdapter[Any] = log or logging.getLogger(__name__)
         self.python = python
         self.env = {"CUDA_VISIBLE_DEVICES": ""} if env is None else env
+        self.timeout_s = timeout_s
         self._running: dict[tuple[str, str, str, str | None], asyncio.Task[dict[str, Any]]] = {}
         self._processes: set[asyncio.subprocess.Process] = set()
 
@@ -141,11 +145,16 @@ class Exporter:
             env={**os.environ, **self.env},
         )
         self._processes.add(process)
+        what = f"export of run {run_dir.name} to {export_dir_name(format, quantize)}"
         try:
-            stdout, stderr = await process.communicate()
+            stdout, stderr = await asyncio.wait_for(process.communicate(), self.timeout_s)
+        except asyncio.TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+            raise ExportFailed(f"{what} took over {self.timeout_s:g} s and was stopped") from None
         finally:
             self._processes.discard(process)
-        what = f"export of run {run_dir.name} to {export_dir_name(format, quantize)}"
         text = stderr.decode("utf-8", "replace").strip()
         if process.returncode == EXIT_BAD_REQUEST and text:
             raise ExportRequestError(text.splitlines()[-1].removeprefix("error: "))

@@ -6,8 +6,9 @@ requests of all callers (:mod:`~lepton_lab.server.microbatch`), supervises the w
 (:mod:`~lepton_lab.server.model_deployment`) and records metrics
 (:class:`~lepton_lab.server.model_metrics.ModelMetrics`). Deployments persist under
 ``<runs_dir>/.models/<name>/`` (:mod:`~lepton_lab.server.model_store`) and :meth:`ModelRegistry.start`
-redeploys them. Deploying a run that has no SavedModel export yet runs the exporter in a
-subprocess (``lepton-lab export-model RUN --format savedmodel``).
+redeploys them. Deploying a run that has no SavedModel export yet exports it first with the same
+:class:`~lepton_lab.server.model_exports.Exporter` (a child process) that ``POST jobs/{id}/exports``
+uses, so two requests for the same export share one process.
 
 Used by the Jupyter extension's handlers and by ``lepton-lab serve`` (``runs_dir=None``: models
 are served from ``export_dir`` in place and nothing is persisted). Errors carry the HTTP status
@@ -21,7 +22,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -31,6 +31,7 @@ import numpy as np
 
 from lepton_lab.core.rundir import SPEC_FILE
 from lepton_lab.server.model_deployment import Deployment, ModelError, ModelNotFound, ModelUnavailable
+from lepton_lab.server.model_exports import Exporter
 from lepton_lab.server.model_store import (
     WORKER_LOG,
     DeploymentSource,
@@ -108,6 +109,7 @@ class ModelRegistry:
         restart_backoff_s: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0),
         max_start_failures: int = 3,
         export_timeout_s: float = 900.0,
+        exporter: Exporter | None = None,
         tick_s: float = 1.0,
     ) -> None:
         self.runs_dir = Path(runs_dir) if runs_dir is not None else None
@@ -122,7 +124,7 @@ class ModelRegistry:
         self._ready_timeout_s = ready_timeout_s
         self._restart_backoff_s = restart_backoff_s
         self._max_start_failures = max_start_failures
-        self._export_timeout_s = export_timeout_s
+        self._exporter = exporter or Exporter(self.log, env=dict(self._env), timeout_s=export_timeout_s)
         self._tick_s = tick_s
         self._store = ModelStore(self.runs_dir) if self.runs_dir is not None else None
         self._deployments: dict[str, Deployment] = {}
@@ -395,35 +397,17 @@ class ModelRegistry:
         return find_run_savedmodel(run_dir, name) or await self._export(run_dir)
 
     async def _export(self, run_dir: Path) -> DeploymentSource:
-        """Export the run as a SavedModel in a subprocess (TensorFlow stays out of this process)."""
+        """Export the run as a SavedModel in a child process (TensorFlow stays out of this process)."""
         self.log.info("Lepton Lab: exporting run %s as a SavedModel to deploy it", run_dir.name)
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "lepton_lab.cli",
-            "export-model",
-            str(run_dir),
-            "--format",
-            "savedmodel",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            env={**os.environ, **self._env},
-        )
         try:
-            output, _ = await asyncio.wait_for(process.communicate(), self._export_timeout_s)
-        except asyncio.TimeoutError:
-            process.kill()
-            await process.wait()
+            await self._exporter.export(run_dir, "savedmodel")
+        except (ValueError, RuntimeError) as error:  # the Exporter's 400/409/500 errors
             raise DeployError(
-                f"exporting run {run_dir.name} took over {self._export_timeout_s:g} s and was stopped"
+                f"run {run_dir.name} has no SavedModel export and exporting one failed: {error}"
             ) from None
-        tail = output.decode("utf-8", "replace").strip().splitlines()[-5:]
         source = find_run_savedmodel(run_dir)
-        if process.returncode != 0 or source is None:
-            raise DeployError(
-                f"run {run_dir.name} has no SavedModel export and exporting one failed "
-                f"(exit {process.returncode}): {' / '.join(tail) or 'no output'}"
-            )
+        if source is None:
+            raise DeployError(f"run {run_dir.name}: the export finished but no SavedModel is in its exports")
         return source
 
     def _changed(self, deployment: Deployment) -> None:
