@@ -91,6 +91,42 @@ def test_folder_training_batches_are_a_seeded_shuffle_of_the_split(
     np.testing.assert_array_equal(first[0][order], expected_images[expected_order])
 
 
+@pytest.mark.parametrize("cache", ["memory", "disk", "none"])
+def test_folder_training_batches_match_the_in_memory_path_epoch_by_epoch(
+    digit_folder: tuple[Path, np.ndarray, np.ndarray], cache: str, tmp_path: Path
+) -> None:
+    # The memory cache gathers by shuffled index like the in-memory path: the same seed gives the
+    # very same batches, every epoch (the first decodes files, later ones read the cache), and
+    # each epoch is a new order. The disk cache and no cache shuffle otherwise: same examples.
+    root, _, _ = digit_folder
+    data = datasets.load(f"folder:{root}", image_size=8)
+    rows = data._rows("train")
+    pixels, scale = data._store.raw(rows)  # Pillow's pixels, as the in-memory path holds them
+    labels = data._labels[rows].astype(np.int32)
+    options = InputOptions(cache=cache, cache_dir=tmp_path / "cache")
+    folder = pipeline.batches(data, "train", 16, shuffle=True, seed=7, options=options)
+    memory = pipeline._gathered_batches(pixels, labels, 16, True, 7)
+    orders = []
+    for _epoch in range(3):
+        images, got_labels = _collect(folder)
+        expected_pixels, expected_labels = _collect(memory)
+        expected_images = expected_pixels.astype(np.float32) * np.float32(scale)
+        if cache != "memory":  # compare as multisets of (image, label)
+            images, got_labels = _sorted_examples(images, got_labels)
+            expected_images, expected_labels = _sorted_examples(expected_images, expected_labels)
+        else:
+            orders.append(got_labels.tolist())
+        np.testing.assert_allclose(images, expected_images, rtol=0, atol=1e-7)
+        np.testing.assert_array_equal(got_labels, expected_labels)
+    if cache == "memory":
+        assert orders[0] != orders[1] and orders[1] != orders[2]  # reshuffled every epoch
+
+
+def _sorted_examples(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.lexsort((*images.reshape(len(images), -1).T, labels))
+    return images[order], labels[order]
+
+
 def test_in_memory_pipeline_gathers_the_same_examples_as_the_arrays() -> None:
     data = datasets.load("digits", subset=200)
     for split in datasets.SPLITS:

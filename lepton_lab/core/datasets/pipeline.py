@@ -8,7 +8,11 @@ Two shapes of pipeline, picked by where the examples live:
   example, which is what made the runner slower than a plain ``model.fit`` on small images.
 * Image folders: file paths go in; files are read and decoded by TensorFlow's native decoders in
   parallel (``AUTOTUNE``), resized, and optionally cached after the first epoch in memory or in
-  files on disk, so datasets larger than memory still train at the speed of the disk.
+  files on disk, so datasets larger than memory still train at the speed of the disk. The memory
+  cache is one uint8 tensor of the whole split, filled batch by batch as the first epoch decodes
+  it; later epochs gather whole batches from it by shuffled index, exactly as the in-memory path
+  does (a ``tf.data`` cache hands out one example at a time, and re-batching them cost a third of
+  the speed). Both paths draw the same index order for the same seed, epoch by epoch.
 
 Both convert stored pixels to float32 per batch (and augment there), in parallel when
 ``parallel_map`` is set, and prefetch. Settings come from the runtime policy
@@ -93,11 +97,8 @@ def batches(
     options = options or InputOptions()
     parallel = tf.data.AUTOTUNE if options.parallel_map else None
     spec = parse(AugmentSpec, augment) if augment is not None else AugmentSpec()
+    augmentation.check(spec, dataset.kind, dataset.name)
     layers = augmentation.pipeline(spec, seed) if split == "train" else None
-    if layers is not None and dataset.kind != "image":
-        raise ValueError(
-            f"{dataset.name} is a {dataset.kind} dataset; image augmentation does not apply, remove the ops"
-        )
     shuffled = shuffle if shuffle is not None else split == "train"
     rows = dataset._rows(split)
     store = dataset._store
@@ -137,15 +138,70 @@ def _gathered_batches(
     """Batches of stored rows: shuffled indices, one gather per batch (Keras's way for arrays)."""
     from lepton_lab.core.tf_import import tf
 
-    count = len(labels)
-    indices = tf.data.Dataset.range(count)
-    if shuffled:
-        indices = indices.shuffle(max(count, 1), seed=seed, reshuffle_each_iteration=True)
     # from_tensors(...).repeat() hands the same tensors to every batch without copying, and
     # keeps them out of the map function's graph (a captured array would be a graph constant).
     source = tf.data.Dataset.from_tensors((stored, labels)).repeat()
-    return tf.data.Dataset.zip(indices.batch(batch_size), source).map(
+    return tf.data.Dataset.zip(_index_batches(len(labels), batch_size, shuffled, seed), source).map(
         lambda index, arrays: (tf.gather(arrays[0], index), tf.gather(arrays[1], index))
+    )
+
+
+def _index_batches(count: int, batch_size: int, shuffled: bool, seed: int) -> tf.data.Dataset:
+    """Batches of row indices ``0..count-1``, reshuffled each epoch from ``seed`` when ``shuffled``.
+
+    Every path that gathers by index uses this one order, so an in-memory split and the same
+    images in a folder give the same batches epoch by epoch.
+    """
+    from lepton_lab.core.tf_import import tf
+
+    indices = tf.data.Dataset.range(count)
+    if shuffled:
+        indices = indices.shuffle(max(count, 1), seed=seed, reshuffle_each_iteration=True)
+    return indices.batch(batch_size)
+
+
+def _memory_cached_batches(
+    decode: Any,
+    paths: list[str],
+    labels: np.ndarray,
+    shape: tuple[int, int, int],
+    batch_size: int,
+    shuffled: bool,
+    seed: int,
+    parallel: int | None,
+) -> tf.data.Dataset:
+    """Batches gathered by index from a uint8 tensor of the split, decoding files on first use.
+
+    ``pixels`` holds the whole split and ``filled`` says which rows are decoded. A batch whose
+    rows are all filled is one gather (every epoch after the first); otherwise its files are
+    decoded (in parallel within the batch, and across batches by the parallel map), written into
+    ``pixels`` and only then marked filled, so a batch never reads a row before it is written.
+    Batches of one epoch hold distinct rows, so parallel writes never meet.
+    """
+    from lepton_lab.core.tf_import import tf
+
+    count = len(paths)
+    with tf.device("/CPU:0"):  # read inside tf.data's functions, which run on the CPU
+        pixels = tf.Variable(tf.zeros([count, *shape], tf.uint8), trainable=False, name="decoded_images")
+        filled = tf.Variable(tf.zeros([count], tf.bool), trainable=False, name="decoded_rows")
+    spec = tf.TensorSpec(shape, tf.uint8)
+
+    def fetch(index: tf.Tensor, files: tf.Tensor) -> tf.Tensor:
+        def decode_and_keep() -> tf.Tensor:
+            images = tf.map_fn(decode, tf.gather(files, index), fn_output_signature=spec)
+            with tf.control_dependencies([pixels.scatter_update(tf.IndexedSlices(images, index))]):
+                done = filled.scatter_update(tf.IndexedSlices(tf.ones_like(index, dtype=tf.bool), index))
+            with tf.control_dependencies([done]):
+                return tf.identity(images)
+
+        return tf.cond(
+            tf.reduce_all(tf.gather(filled, index)), lambda: tf.gather(pixels, index), decode_and_keep
+        )
+
+    source = tf.data.Dataset.from_tensors((tf.constant(paths, tf.string), labels)).repeat()
+    return tf.data.Dataset.zip(_index_batches(count, batch_size, shuffled, seed), source).map(
+        lambda index, arrays: (fetch(index, arrays[0]), tf.gather(arrays[1], index)),
+        num_parallel_calls=parallel,
     )
 
 
@@ -166,6 +222,13 @@ def _folder_batches(
     count = len(paths)
     decode = _decoder(store, native=all(path.lower().endswith(TF_DECODABLE) for path in paths))
     parallel = tf.data.AUTOTUNE if options.parallel_map else None
+    if options.cache == "memory":
+        shape = (store.size, store.size, store.channels)
+        return (
+            _memory_cached_batches(decode, paths, labels, shape, batch_size, shuffled, seed, parallel),
+            1 / 255,
+            None,
+        )
     files = tf.data.Dataset.from_tensor_slices((paths, labels))
     if options.cache == "none":
         if shuffled:  # shuffle names, not pixels: the buffer stays small
@@ -173,16 +236,16 @@ def _folder_batches(
         data = files.map(lambda path, label: (decode(path), label), num_parallel_calls=parallel)
     else:
         data = files.map(lambda path, label: (decode(path), label), num_parallel_calls=parallel)
-        if options.cache == "disk":
-            if options.cache_dir is None:
-                raise ValueError("cache='disk' needs a cache directory")
-            options.cache_dir.mkdir(parents=True, exist_ok=True)
-            data = data.cache(str(options.cache_dir / split))
-        else:
-            data = data.cache()
+        if options.cache != "disk":
+            raise ValueError(f"cache must be 'memory', 'disk' or 'none', got {options.cache!r}")
+        if options.cache_dir is None:
+            raise ValueError("cache='disk' needs a cache directory")
+        options.cache_dir.mkdir(parents=True, exist_ok=True)
+        data = data.cache(str(options.cache_dir / split))
         if shuffled:
-            buffer = count if options.cache == "memory" else min(count, DISK_SHUFFLE_BUFFER)
-            data = data.shuffle(max(buffer, 1), seed=seed, reshuffle_each_iteration=True)
+            data = data.shuffle(
+                max(min(count, DISK_SHUFFLE_BUFFER), 1), seed=seed, reshuffle_each_iteration=True
+            )
     return data.batch(batch_size), 1 / 255, None
 
 
