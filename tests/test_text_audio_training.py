@@ -378,7 +378,7 @@ def test_each_preset_learns_an_offline_corpus_above_chance_in_two_epochs(
 @pytest.mark.slow
 def test_the_runtime_probe_measures_a_text_model_without_xla(tmp_path: Path) -> None:
     train = {"epochs": 1, "batch_size": 16, "runtime": {"probe": "always"}}
-    run = _train(_text_dataset(), "text_bilstm", tmp_path, train)
+    run = _train(_text_dataset(), "bag_of_words", tmp_path, train)
     assert run.status["status"] == "completed", run.status.get("error")
     runtime = run.spec_document["runtime"]
     candidates = runtime["policy"]["candidates"]
