@@ -10,7 +10,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from lepton_lab.core import augment, datasets
-from lepton_lab.core.specs import AUGMENT_OPS, AugmentSpec, SpecError
+from lepton_lab.core.specs import IMAGE_AUGMENT_OPS, AugmentSpec, SpecError
 
 keras = pytest.importorskip("keras")
 
@@ -40,7 +40,7 @@ def colour_shapes() -> np.ndarray:
 
 def test_layers_follow_the_op_order_with_the_matching_keras_layers() -> None:
     built = augment.layers(ALL_OPS, seed=0)
-    assert [layer.name for layer in built] == [f"{op}_{i}" for i, op in enumerate(AUGMENT_OPS)]
+    assert [layer.name for layer in built] == [f"{op}_{i}" for i, op in enumerate(IMAGE_AUGMENT_OPS)]
     assert [type(layer).__name__ for layer in built] == [
         "RandomFlip",
         "RandomRotation",
@@ -103,6 +103,8 @@ def test_preview_without_ops_repeats_the_images_and_accepts_one_image(digits: np
     assert out.shape == (8, 2, 8, 8, 1) and np.array_equal(out[:, 1], digits)
     assert augment.preview(digits[0], ALL_OPS, n_variants=2).shape == (1, 2, 8, 8, 1)
     with pytest.raises(ValueError, match=r"images \[n, h, w, c\]"):
+        augment.preview(digits[None], ALL_OPS)
+    with pytest.raises(ValueError, match=r"do not apply to audio data.*use time_shift, audio_noise"):
         augment.preview(digits[0, :, :, 0].ravel(), ALL_OPS)
 
 
@@ -166,3 +168,198 @@ def test_apply_runs_every_op_inside_a_parallel_tf_data_map(digits: np.ndarray) -
     assert first.shape == (64, 8, 8, 1) and first.min() >= 0.0 and first.max() <= 1.0
     assert np.array_equal(first, again)
     assert not np.allclose(first[:8], first[8:16], atol=1e-3)
+
+
+# --- audio: time_shift and audio_noise ----------------------------------------------------------------
+
+RATE = 16_000
+
+
+def _tones(count: int = 6, samples: int = 4000) -> np.ndarray:
+    """Sine tones of amplitude 0.5 with a loud click at a known sample, so shifts can be read off."""
+    t = np.arange(samples) / RATE
+    clips = np.stack([0.5 * np.sin(2 * np.pi * (200 + 50 * k) * t) for k in range(count)]).astype(np.float32)
+    clips[:, 1000] = 0.99
+    return clips
+
+
+def _shift_of(original: np.ndarray, shifted: np.ndarray) -> int:
+    """The whole-sample shift that maps ``original`` onto ``shifted`` (silence filling the gap)."""
+    for shift in range(-len(original) // 2, len(original) // 2 + 1):
+        expected = np.zeros_like(original)
+        if shift >= 0:
+            expected[shift:] = original[: len(original) - shift]
+        else:
+            expected[:shift] = original[-shift:]
+        if np.array_equal(expected, shifted):
+            return shift
+    raise AssertionError("not a shifted copy of the original")
+
+
+def test_time_shift_moves_each_clip_by_at_most_max_fraction_and_fills_with_silence() -> None:
+    clips = _tones()
+    out = augment.preview(clips, {"ops": [{"op": "time_shift", "max_fraction": 0.1}]}, n_variants=4, seed=3)
+    assert out.shape == (6, 4, 4000) and out.dtype == np.float32
+    shifts = [
+        _shift_of(clip, variant) for clip, variants in zip(clips, out, strict=True) for variant in variants
+    ]
+    assert max(abs(shift) for shift in shifts) <= 400, "at most 10% of 4000 samples"
+    assert len(set(shifts)) > 4 and any(s > 0 for s in shifts) and any(s < 0 for s in shifts)
+    # The click moved with the sound.
+    assert [int(np.argmax(v)) for v in out[0]] == [1000 + _shift_of(clips[0], v) for v in out[0]]
+
+
+def test_audio_noise_adds_noise_at_the_stated_snr_measured_on_the_output() -> None:
+    clips = _tones(samples=16_000)
+    clips[:, 1000] = 0.0
+    for snr in (10.0, 25.0):
+        out = augment.preview(
+            clips, {"ops": [{"op": "audio_noise", "snr_db": [snr, snr]}]}, n_variants=2, seed=0
+        )
+        noise = out - clips[:, None]
+        measured = 10 * np.log10(np.mean(clips**2, axis=1)[:, None] / np.mean(noise**2, axis=2))
+        assert np.allclose(measured, snr, atol=0.3), measured
+    drawn = augment.preview(clips, {"ops": [{"op": "audio_noise", "snr_db": [10, 30]}]}, n_variants=4, seed=1)
+    noise = drawn - clips[:, None]
+    measured = 10 * np.log10(np.mean(clips**2, axis=1)[:, None] / np.mean(noise**2, axis=2))
+    assert measured.min() > 9.7 and measured.max() < 30.3 and measured.std() > 1, (
+        "an SNR per clip in the range"
+    )
+    silent = augment.preview(np.zeros((2, 800), np.float32), {"ops": [{"op": "audio_noise"}]}, seed=0)
+    assert not silent.any(), "a silent clip stays silent"
+
+
+def test_audio_pipeline_clips_to_the_waveform_range_and_is_the_identity_outside_training() -> None:
+    loud = np.full((2, 1000), 0.98, np.float32)
+    spec = {"ops": [{"op": "time_shift", "max_fraction": 0.2}, {"op": "audio_noise", "snr_db": [0, 0]}]}
+    pipe = augment.pipeline(spec, seed=0)
+    assert pipe is not None
+    assert [type(layer).__name__ for layer in pipe.layers] == [
+        "RandomTimeShift",
+        "RandomAudioNoise",
+        "ClipToAudioRange",
+    ]
+    out = keras.ops.convert_to_numpy(pipe(loud, training=True))
+    assert out.max() <= 1.0 and out.min() >= -1.0 and out.max() == 1.0
+    assert np.array_equal(keras.ops.convert_to_numpy(pipe(_tones(), training=False)), _tones())
+
+
+def test_audio_preview_is_seeded_and_shows_what_training_produces() -> None:
+    clips = _tones()
+    spec = {"ops": [{"op": "time_shift"}, {"op": "audio_noise"}]}
+    first = augment.preview(clips, spec, n_variants=3, seed=4)
+    assert np.array_equal(first, augment.preview(clips, spec, n_variants=3, seed=4))
+    assert not np.allclose(first, augment.preview(clips, spec, n_variants=3, seed=5))
+    pipe = augment.pipeline(spec, seed=4)
+    assert pipe is not None
+    trained = [keras.ops.convert_to_numpy(pipe(clips, training=True)) for _ in range(3)]
+    assert np.array_equal(first, np.stack(trained, axis=1))
+
+
+def test_audio_ops_in_a_parallel_tf_data_map_depend_only_on_the_batch_seed() -> None:
+    pipe = augment.pipeline(
+        {"ops": [{"op": "time_shift", "max_fraction": 0.25}, {"op": "audio_noise"}]}, seed=0
+    )
+    other = augment.pipeline(
+        {"ops": [{"op": "time_shift", "max_fraction": 0.25}, {"op": "audio_noise"}]}, seed=9
+    )
+    assert pipe is not None and other is not None
+    clips = _tones()
+    first = keras.ops.convert_to_numpy(augment.apply(pipe, clips, [3, 1]))
+    assert np.array_equal(first, keras.ops.convert_to_numpy(augment.apply(other, clips, [3, 1])))
+    assert not np.allclose(first, keras.ops.convert_to_numpy(augment.apply(pipe, clips, [3, 2])))
+    assert first.shape == clips.shape and np.abs(first).max() <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("ops", "kind", "message"),
+    [
+        ([{"op": "flip"}], "audio", "flip do not apply to audio data .*; use time_shift, audio_noise"),
+        ([{"op": "time_shift"}], "image", "time_shift do not apply to image data .*; use flip, rotation"),
+        ([{"op": "audio_noise"}], "text", "audio_noise do not apply to text data .*no standard augmentation"),
+    ],
+)
+def test_ops_for_other_data_are_refused_naming_the_ops_that_fit(ops: list, kind: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        augment.check({"ops": ops}, kind, "some_data")
+    augment.check({"ops": []}, kind, "some_data")
+
+
+def test_specs_refuse_mixed_ops_bad_snr_ranges_and_ops_for_another_registry_kind() -> None:
+    from lepton_lab.core.specs import JobSpec, parse
+
+    with pytest.raises(SpecError, match=r"mix image ops .flip. and audio ops .time_shift."):
+        parse(AugmentSpec, {"ops": [{"op": "flip"}, {"op": "time_shift"}]})
+    with pytest.raises(SpecError, match=r"snr_db must be \[lowest, highest\]"):
+        parse(AugmentSpec, {"ops": [{"op": "audio_noise", "snr_db": [30, 10]}]})
+    with pytest.raises(SpecError, match="max_fraction"):
+        parse(AugmentSpec, {"ops": [{"op": "time_shift", "max_fraction": 0.9}]})
+    job = {"dataset": {"name": "spoken_digits"}, "augment": {"ops": [{"op": "rotation"}]}}
+    with pytest.raises(
+        SpecError, match=r"rotation do not apply to audio data .spoken_digits.; use time_shift"
+    ):
+        parse(JobSpec, job)
+    with pytest.raises(SpecError, match="no standard augmentation"):
+        parse(JobSpec, {"dataset": {"name": "fortunes_topics"}, "augment": {"ops": [{"op": "noise"}]}})
+    ok = parse(JobSpec, {"dataset": {"name": "spoken_digits"}, "augment": {"ops": [{"op": "audio_noise"}]}})
+    assert ok.augment.ops[0].model_dump() == {"op": "audio_noise", "snr_db": (10.0, 30.0)}
+
+
+def _tone_dataset(n: int = 60, samples: int = 2000) -> datasets.Dataset:
+    labels = np.arange(n) % 3
+    t = np.arange(samples) / RATE
+    waves = 0.5 * np.sin(2 * np.pi * np.array([300.0, 900.0, 2500.0])[labels, None] * t)
+    return datasets.from_arrays(waves.astype(np.float32), labels, ["low", "mid", "high"], sample_rate=RATE)
+
+
+def test_audio_ops_augment_training_batches_only_seeded_and_image_ops_are_refused() -> None:
+    ds = _tone_dataset()
+    spec = {"ops": [{"op": "time_shift", "max_fraction": 0.2}, {"op": "audio_noise", "snr_db": [20, 20]}]}
+
+    def by_label(split: str, **kwargs: object) -> tuple[np.ndarray, np.ndarray]:
+        batches = list(ds.as_tf_data(split, batch_size=8, shuffle=False, **kwargs))
+        return np.concatenate([x.numpy() for x, _ in batches]), np.concatenate(
+            [y.numpy() for _, y in batches]
+        )
+
+    raw, labels = by_label("train")
+    augmented, same_labels = by_label("train", augment=spec, seed=1)
+    assert np.array_equal(labels, same_labels) and augmented.shape == raw.shape
+    assert not np.allclose(augmented, raw, atol=1e-3) and np.abs(augmented).max() <= 1.0
+    assert np.array_equal(augmented, by_label("train", augment=spec, seed=1)[0]), "seeded"
+    assert not np.array_equal(augmented, by_label("train", augment=spec, seed=2)[0])
+    for split in ("validation", "test"):
+        assert np.array_equal(by_label(split, augment=spec)[0], by_label(split)[0]), (
+            f"{split} is not augmented"
+        )
+    with pytest.raises(ValueError, match=r"flip do not apply to audio data .*use time_shift, audio_noise"):
+        ds.as_tf_data("train", batch_size=8, augment={"ops": [{"op": "flip"}]})
+    with pytest.raises(ValueError, match="time_shift do not apply to image data"):
+        datasets.load("digits").as_tf_data("train", batch_size=8, augment={"ops": [{"op": "time_shift"}]})
+    texts = datasets.from_arrays(np.array(["a cat", "a dog", "the sun", "the moon"] * 5), np.arange(20) % 2)
+    with pytest.raises(ValueError, match="text data has no standard augmentation"):
+        texts.as_tf_data("train", batch_size=4, augment={"ops": [{"op": "audio_noise"}]})
+
+
+@pytest.mark.slow
+def test_a_run_with_audio_augmentation_trains_records_its_ops_and_evaluates_unaugmented(tmp_path) -> None:
+    from lepton_lab.core import runner
+
+    ds = _tone_dataset(n=90)
+    spec = {"ops": [{"op": "time_shift", "max_fraction": 0.1}, {"op": "audio_noise", "snr_db": [15, 30]}]}
+    run = runner.train(
+        dataset=ds, model="audio_cnn", augment=spec, train={"epochs": 1, "batch_size": 16, "seed": 0},
+        runs_dir=tmp_path,
+    )  # fmt: skip
+    assert run.status["status"] == "completed", run.status.get("error")
+    assert run.spec_document["augment"]["ops"] == [
+        {"op": "time_shift", "max_fraction": 0.1}, {"op": "audio_noise", "snr_db": [15.0, 30.0]},
+    ]  # fmt: skip
+    model = run.load_model()
+    test = ds.as_tf_data("test", batch_size=64, augment=spec)
+    x, _ = next(iter(test))
+    # Evaluation sees the raw clips: the model's predictions on them are deterministic.
+    first = model.predict(x, verbose=0)
+    assert np.array_equal(
+        first, model.predict(ds.as_tf_data("test", batch_size=64).map(lambda a, b: a), verbose=0)
+    )

@@ -572,7 +572,7 @@ def test_tabular_batches_are_feature_rows_and_reject_image_augmentation() -> Non
     ds = datasets.from_arrays(x, np.arange(40) % 2)
     features, labels = next(iter(ds.as_tf_data("train", batch_size=8)))
     assert features.shape == (8, 3) and labels.shape == (8,)
-    with pytest.raises(ValueError, match="tabular dataset; image augmentation does not apply"):
+    with pytest.raises(ValueError, match="flip do not apply to tabular data"):
         ds.as_tf_data("train", batch_size=8, augment={"ops": [{"op": "flip"}]})
 
 

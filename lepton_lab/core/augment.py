@@ -10,12 +10,20 @@ is what trains:
   same layers on each training batch through :func:`apply`, which gives every
   batch its own seed so that parallel ``tf.data`` workers stay reproducible.
 
-Op → layer: flip → ``RandomFlip``, rotation → ``RandomRotation``, zoom →
+Image op → layer: flip → ``RandomFlip``, rotation → ``RandomRotation``, zoom →
 ``RandomZoom``, translation → ``RandomTranslation``, crop →
 :class:`~lepton_lab.core.augment_layers.RandomCropResize` (a random window resized
 back to the input size), contrast → ``RandomContrast``, brightness →
 ``RandomBrightness`` (value range [0, 1]), noise → ``GaussianNoise``.
-Geometric ops fill uncovered pixels by reflection. All work on 1- and 3-channel images.
+Geometric ops fill uncovered pixels by reflection. All work on 1- and 3-channel images,
+and the pipeline ends with a clip to [0, 1].
+
+Audio op → layer (waveforms ``[n, samples]`` in [-1, 1]): time_shift →
+:class:`~lepton_lab.core.augment_layers.RandomTimeShift` (silence fills the gap),
+audio_noise → :class:`~lepton_lab.core.augment_layers.RandomAudioNoise` (white noise at
+an SNR drawn per clip); the pipeline ends with a clip to [-1, 1]. Text has no
+standard augmentation: :func:`check` refuses any op on it (and image ops on audio, audio
+ops on images), naming the ops that fit.
 
 Importing this module does not import TensorFlow; its functions do.
 
@@ -34,6 +42,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lepton_lab.core.specs import (
+    AUDIO_AUGMENT_OPS,
+    AudioNoiseOp,
     AugmentSpec,
     BrightnessOp,
     ContrastOp,
@@ -41,8 +51,10 @@ from lepton_lab.core.specs import (
     FlipOp,
     NoiseOp,
     RotationOp,
+    TimeShiftOp,
     TranslationOp,
     ZoomOp,
+    augment_problem,
     parse,
 )
 
@@ -58,7 +70,7 @@ def _layer_seed(seed: int | None, index: int) -> int | None:
 
 
 def _layer(op: Any, seed: int | None, name: str) -> Any:
-    from lepton_lab.core.augment_layers import RandomCropResize
+    from lepton_lab.core.augment_layers import RandomAudioNoise, RandomCropResize, RandomTimeShift
     from lepton_lab.core.tf_import import keras
 
     if isinstance(op, FlipOp):
@@ -77,6 +89,10 @@ def _layer(op: Any, seed: int | None, name: str) -> Any:
         return keras.layers.RandomBrightness(op.factor, value_range=(0, 1), seed=seed, name=name)
     if isinstance(op, NoiseOp):
         return keras.layers.GaussianNoise(op.stddev, seed=seed, name=name)
+    if isinstance(op, TimeShiftOp):
+        return RandomTimeShift(op.max_fraction, seed=seed, name=name)
+    if isinstance(op, AudioNoiseOp):
+        return RandomAudioNoise(op.snr_db, seed=seed, name=name)
     raise TypeError(f"no augmentation layer for op {op!r}")  # pragma: no cover - specs.AugmentOp is closed
 
 
@@ -100,18 +116,38 @@ def layers(spec: AugmentSpec | dict[str, Any], seed: int | None = None) -> list[
     return [_layer(op, _layer_seed(seed, index), f"{op.op}_{index}") for index, op in enumerate(checked.ops)]
 
 
-def pipeline(spec: AugmentSpec | dict[str, Any], seed: int | None = None) -> keras.Sequential | None:
-    """Build the augmentation as a ``keras.Sequential`` (ops, then a clip to [0, 1]); None without ops.
+def is_audio(spec: AugmentSpec | dict[str, Any]) -> bool:
+    """Whether ``spec``'s ops are audio ops (an AugmentSpec never mixes image and audio ops)."""
+    checked: AugmentSpec = parse(AugmentSpec, spec)
+    return any(op.op in AUDIO_AUGMENT_OPS for op in checked.ops)
 
+
+def check(spec: AugmentSpec | dict[str, Any], kind: str, dataset: str = "the dataset") -> None:
+    """Raise ValueError if ``spec`` does not fit data of ``kind``, naming the ops that fit.
+
+    Image ops fit images, audio ops (time_shift, audio_noise) fit audio, and text and
+    tables take no augmentation.
+    """
+    checked: AugmentSpec = parse(AugmentSpec, spec)
+    problem = augment_problem([op.op for op in checked.ops], kind, dataset)
+    if problem is not None:
+        raise ValueError(problem)
+
+
+def pipeline(spec: AugmentSpec | dict[str, Any], seed: int | None = None) -> keras.Sequential | None:
+    """Build the augmentation as a ``keras.Sequential``; None without ops.
+
+    The ops, then a clip to the data's value range: [0, 1] for images, [-1, 1] for audio.
     Call it with ``training=True`` to augment; with ``training=False`` it only clips.
     """
-    from lepton_lab.core.augment_layers import ClipToUnitRange
+    from lepton_lab.core.augment_layers import ClipToAudioRange, ClipToUnitRange
     from lepton_lab.core.tf_import import keras
 
     op_layers = layers(spec, seed)
     if not op_layers:
         return None
-    return keras.Sequential([*op_layers, ClipToUnitRange(name="clip")], name="augmentation")
+    clip = ClipToAudioRange(name="clip") if is_audio(spec) else ClipToUnitRange(name="clip")
+    return keras.Sequential([*op_layers, clip], name="augmentation")
 
 
 def apply(augmentation: keras.Sequential, images: Any, seed: Any) -> Any:
@@ -127,7 +163,7 @@ def apply(augmentation: keras.Sequential, images: Any, seed: Any) -> Any:
     augmentation : keras.Sequential
         As returned by :func:`pipeline`.
     images : tensor
-        ``float32 [n, h, w, c]`` in [0, 1].
+        ``float32 [n, h, w, c]`` in [0, 1], or audio waveforms ``float32 [n, samples]`` in [-1, 1].
     seed : int pair or int tensor of shape [2]
         This batch's seed.
     """
@@ -140,6 +176,9 @@ def apply(augmentation: keras.Sequential, images: Any, seed: Any) -> Any:
         if isinstance(layer, keras.layers.GaussianNoise):
             noise = keras.random.normal(keras.ops.shape(outputs), stddev=layer.stddev, seed=seeds)
             outputs = outputs + noise
+        elif hasattr(layer, "transform_waveforms"):
+            transformation = layer.get_random_transformation(outputs, training=True, seed=seeds)
+            outputs = layer.transform_waveforms(outputs, transformation, training=True)
         elif hasattr(layer, "get_random_transformation"):
             transformation = layer.get_random_transformation(outputs, training=True, seed=seeds)
             outputs = layer.transform_images(outputs, transformation, training=True)
@@ -159,24 +198,29 @@ def preview(
     Parameters
     ----------
     images : np.ndarray
-        ``[n, h, w, c]`` (or one ``[h, w, c]`` image) in [0, 1].
+        ``[n, h, w, c]`` (or one ``[h, w, c]`` image) in [0, 1], or audio waveforms
+        ``[n, samples]`` (or one ``[samples]``) in [-1, 1].
     spec : AugmentSpec or dict
-        The augmentation.
+        The augmentation: image ops for images, audio ops for waveforms.
     n_variants : int
-        Variants per image.
+        Variants per example.
     seed : int
         Pipeline seed.
 
     Returns
     -------
     np.ndarray
-        ``float32 [n, n_variants, h, w, c]`` in [0, 1]; without ops, copies of the input.
+        ``float32 [n, n_variants, *example shape]``; without ops, copies of the input.
     """
     batch = np.asarray(images, dtype=np.float32)
-    if batch.ndim == 3:
+    if batch.ndim in (1, 3):
         batch = batch[None]
-    if batch.ndim != 4:
-        raise ValueError(f"preview needs images [n, h, w, c] or one image [h, w, c], got shape {batch.shape}")
+    if batch.ndim not in (2, 4):
+        raise ValueError(
+            "preview needs images [n, h, w, c] or waveforms [n, samples] (or one of either), "
+            f"got shape {batch.shape}"
+        )
+    check(spec, "audio" if batch.ndim == 2 else "image", "these examples")
     if n_variants < 1:
         raise ValueError(f"n_variants must be at least 1, got {n_variants}")
     augmentation = pipeline(spec, seed)

@@ -185,17 +185,88 @@ class NoiseOp(_Spec):
     stddev: float = Field(0.05, gt=0.0, le=1.0)
 
 
+class TimeShiftOp(_Spec):
+    """Shift each clip in time by up to ``max_fraction`` of its length, either way, filling with silence.
+
+    The shift of TensorFlow's speech-commands training (``time_shift_ms``): the sound moves,
+    the clip keeps its length, samples shifted out are dropped and the gap is silent.
+    """
+
+    op: Literal["time_shift"] = "time_shift"
+    max_fraction: float = Field(0.1, gt=0.0, le=0.5)
+
+
+class AudioNoiseOp(_Spec):
+    """Add white Gaussian noise at a signal-to-noise ratio drawn uniformly from ``snr_db`` per clip.
+
+    The noise power is the clip's own mean power divided by ``10 ** (snr / 10)`` (a silent clip
+    stays silent), as in audiomentations' ``AddGaussianSNR``.
+    """
+
+    op: Literal["audio_noise"] = "audio_noise"
+    snr_db: tuple[float, float] = Field((10.0, 30.0), description="[lowest, highest] SNR in dB.")
+
+    @field_validator("snr_db")
+    @classmethod
+    def _ordered_range(cls, value: tuple[float, float]) -> tuple[float, float]:
+        low, high = value
+        if not -10 <= low <= high <= 80:
+            raise ValueError(
+                f"snr_db must be [lowest, highest] with -10 <= lowest <= highest <= 80, got {list(value)}; "
+                "e.g. [10, 30]"
+            )
+        return value
+
+
 AugmentOp = Annotated[
-    Union[FlipOp, RotationOp, ZoomOp, TranslationOp, CropOp, ContrastOp, BrightnessOp, NoiseOp],
+    Union[FlipOp, RotationOp, ZoomOp, TranslationOp, CropOp, ContrastOp, BrightnessOp, NoiseOp, TimeShiftOp,
+          AudioNoiseOp],
     Field(discriminator="op"),
-]
-AUGMENT_OPS = ("flip", "rotation", "zoom", "translation", "crop", "contrast", "brightness", "noise")
+]  # fmt: skip
+#: Augmentation ops for images, in the order the AugmentationPreview lists them.
+IMAGE_AUGMENT_OPS = ("flip", "rotation", "zoom", "translation", "crop", "contrast", "brightness", "noise")
+#: Augmentation ops for audio waveforms (the standard ones: time shift and noise at an SNR).
+AUDIO_AUGMENT_OPS = ("time_shift", "audio_noise")
+#: Every augmentation op.
+AUGMENT_OPS = IMAGE_AUGMENT_OPS + AUDIO_AUGMENT_OPS
+#: The ops that fit each kind of data. Text and tables have no standard augmentation here.
+AUGMENT_KINDS: dict[str, tuple[str, ...]] = {
+    "image": IMAGE_AUGMENT_OPS,
+    "audio": AUDIO_AUGMENT_OPS,
+    "text": (),
+    "tabular": (),
+}
+
+
+def augment_problem(ops: list[str], kind: str, dataset: str) -> str | None:
+    """Why ``ops`` cannot augment ``kind`` data, naming the ops that fit; None if they can."""
+    fits = AUGMENT_KINDS.get(kind, ())
+    wrong = [op for op in ops if op not in fits]
+    if not wrong:
+        return None
+    if fits:
+        fix = f"use {', '.join(fits)}"
+    else:
+        fix = f"remove them ({kind} data has no standard augmentation; regularise with Dropout instead)"
+    return f"augment ops {', '.join(wrong)} do not apply to {kind} data ({dataset}); {fix}"
 
 
 class AugmentSpec(_Spec):
     """Ordered augmentation pipeline, applied to training batches only."""
 
     ops: list[AugmentOp] = Field(default_factory=list, max_length=32)
+
+    @model_validator(mode="after")
+    def _one_kind_of_data(self) -> AugmentSpec:
+        names = [op.op for op in self.ops]
+        image = [name for name in names if name in IMAGE_AUGMENT_OPS]
+        audio = [name for name in names if name in AUDIO_AUGMENT_OPS]
+        if image and audio:
+            raise ValueError(
+                f"ops mix image ops ({', '.join(image)}) and audio ops ({', '.join(audio)}); "
+                "keep the ones for your data"
+            )
+        return self
 
 
 class ModelSpec(_Spec):
@@ -419,6 +490,9 @@ class JobSpec(_Spec):
                 f"model.preset {preset!r} is made for {made_for} data, but {self.dataset.name} is {kind}; "
                 f"use one of {', '.join(presets_for(kind))}"
             )
+        problem = augment_problem([op.op for op in self.augment.ops], kind, self.dataset.name)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
 
