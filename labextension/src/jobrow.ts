@@ -5,10 +5,11 @@
  */
 import { Sparkline } from './chart';
 import { bar, button, el, setBar, setText } from './dom';
-import { jobTag, latestMetrics, metricsLabel, originLabel, progressLabel, progressOf } from './format';
+import { jobTag, latestMetrics, metricsLabel, progressLabel, progressOf } from './format';
+import { showStatus } from './jobstatus';
 import { JobFeed, LeptonModel } from './model';
 import { RunActions } from './runactions';
-import { CANCELLABLE_STATUSES, IJob, RESUMABLE_STATUSES } from './payloads';
+import { IJob } from './payloads';
 
 export interface IRowActions {
   open: (id: string) => void;
@@ -98,19 +99,10 @@ export class JobRow {
     setText(this._name, job.name || job.spec?.name || job.id);
     setText(this._tag, jobTag(job));
     this._manage.update(job, this.node);
-    setText(this._badge, job.status);
-    if (this.node.dataset.status !== job.status) {
-      this.node.dataset.status = job.status;
-      this._badge.dataset.status = job.status;
-      this._cancel.disabled = false;
-      this._resume.disabled = false;
-    }
-    const origin = originLabel(job);
-    this._origin.hidden = !origin;
-    setText(this._origin, origin?.text ?? '');
-    this._origin.title = origin?.title ?? '';
-    this._cancel.hidden = !CANCELLABLE_STATUSES.includes(job.status);
-    this._resume.hidden = !RESUMABLE_STATUSES.includes(job.status);
+    showStatus(
+      { node: this.node, badge: this._badge, origin: this._origin, cancel: this._cancel, resume: this._resume },
+      job
+    );
     const progress = progressOf(job, metrics, now);
     setBar(this._bar, progress.fraction);
     const label = progressLabel(progress, job.status);

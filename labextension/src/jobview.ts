@@ -21,7 +21,6 @@ import {
   jobTag,
   latestMetrics,
   metricsLabel,
-  originLabel,
   progressLabel,
   progressOf,
   reportHint,
@@ -30,6 +29,7 @@ import {
   summaryCells
 } from './format';
 import { ExportSection } from './exportsection';
+import { showStatus } from './jobstatus';
 import { readableLog } from './logtext';
 import { JobFeed, LeptonModel } from './model';
 import { RunNote } from './runactions';
@@ -37,13 +37,11 @@ import { placementLabel } from './nodes';
 import { inputWaitLabel, runtimeRows } from './runtimeinfo';
 import { FrameThrottle } from './throttle';
 import {
-  CANCELLABLE_STATUSES,
   IJob,
   IJobSpec,
   IRuntime,
   ISpecDocument,
   ISummaryRow,
-  RESUMABLE_STATUSES,
   isFinished
 } from './payloads';
 import { sweepIdOf, trialNumberOf } from './sweeppayloads';
@@ -268,19 +266,10 @@ export class JobView extends Widget {
     }
     setText(this._tag, jobTag(job));
     this._renderSweepLink(job);
-    setText(this._badge, job.status);
-    if (this._badge.dataset.status !== job.status) {
-      this._badge.dataset.status = job.status;
-      this.node.dataset.status = job.status;
-      this._cancel.disabled = false;
-      this._resume.disabled = false;
-    }
-    const origin = originLabel(job);
-    this._origin.hidden = !origin;
-    setText(this._origin, origin?.text ?? '');
-    this._origin.title = origin?.title ?? '';
-    this._cancel.hidden = !CANCELLABLE_STATUSES.includes(job.status);
-    this._resume.hidden = !RESUMABLE_STATUSES.includes(job.status);
+    showStatus(
+      { node: this.node, badge: this._badge, origin: this._origin, cancel: this._cancel, resume: this._resume },
+      job
+    );
     const now = Date.now() / 1000;
     const progress = progressOf(job, metrics, now);
     setBar(this._bar, progress.fraction);
