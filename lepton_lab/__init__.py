@@ -40,6 +40,8 @@ _LAZY: dict[str, str] = {
     "export_notebook": "lepton_lab.sharing.export:export_notebook",
     # notebook widgets
     "DatasetBrowser": "lepton_lab.widgets.dataset_browser:DatasetBrowser",
+    "TextBrowser": "lepton_lab.widgets.text_browser:TextBrowser",
+    "AudioBrowser": "lepton_lab.widgets.audio_browser:AudioBrowser",
     "AugmentationPreview": "lepton_lab.widgets.augmentation_preview:AugmentationPreview",
     "ModelBuilder": "lepton_lab.widgets.model_builder:ModelBuilder",
     "HyperparameterPanel": "lepton_lab.widgets.hyperparameter_panel:HyperparameterPanel",

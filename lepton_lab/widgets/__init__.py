@@ -16,6 +16,8 @@ from typing import Any
 
 _LAZY: dict[str, str] = {
     "DatasetBrowser": "lepton_lab.widgets.dataset_browser",
+    "TextBrowser": "lepton_lab.widgets.text_browser",
+    "AudioBrowser": "lepton_lab.widgets.audio_browser",
     "AugmentationPreview": "lepton_lab.widgets.augmentation_preview",
     "ModelBuilder": "lepton_lab.widgets.model_builder",
     "HyperparameterPanel": "lepton_lab.widgets.hyperparameter_panel",

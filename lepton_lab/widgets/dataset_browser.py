@@ -6,6 +6,9 @@ Each page asks :meth:`Dataset.page <lepton_lab.core.datasets.Dataset.page>` for 
 examples, so page 900 of 60 000 images decodes 64 images, not 60 000.
 
 Tabular datasets: a pandas preview of the rows and per-column statistics instead.
+
+Text and audio datasets: ``DatasetBrowser(ds)`` returns a :class:`~.text_browser.TextBrowser`
+or an :class:`~.audio_browser.AudioBrowser`, so one name browses every kind.
 """
 
 from __future__ import annotations
@@ -61,10 +64,30 @@ class DatasetBrowser(StaticSnapshot, ipywidgets.VBox):
         -1, help="Index (within the split) of the example in the large view; -1 for none."
     )
 
+    def __new__(cls, dataset: Any, *args: Any, **kwargs: Any) -> Any:
+        """Build the TextBrowser or AudioBrowser for a text or audio dataset, else a DatasetBrowser.
+
+        The other browser is returned fully built (Python then skips ``__init__``, as the object
+        is not a DatasetBrowser); ``columns`` applies to image thumbnails only and is dropped.
+        """
+        loaded = _load(dataset)
+        if cls is DatasetBrowser and loaded.kind in ("text", "audio"):
+            kwargs.pop("columns", None)
+            if loaded.kind == "text":
+                from lepton_lab.widgets.text_browser import TextBrowser
+
+                return TextBrowser(loaded, *args, **kwargs)
+            from lepton_lab.widgets.audio_browser import AudioBrowser
+
+            return AudioBrowser(loaded, *args, **kwargs)
+        browser = super().__new__(cls)
+        browser._loaded = loaded  # __init__ uses it rather than loading the dataset twice
+        return browser
+
     def __init__(
         self, dataset: Any, *, page_size: int = 64, columns: int = 16, split: str = "train", **kwargs: Any
     ) -> None:
-        self.dataset = _load(dataset)
+        self.dataset = getattr(self, "_loaded", None) or _load(dataset)
         if page_size < 1:
             raise ValueError(f"page_size must be at least 1, got {page_size}")
         self.page_size = page_size
