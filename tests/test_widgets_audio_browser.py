@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import wave
 
 import numpy as np
@@ -127,3 +128,110 @@ def test_media_helpers_do_not_import_tensorflow():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+# -- AudioBrowser --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tones():
+    """Three classes of pure tones (200, 800, 3000 Hz), 8 clips each, 0.25 s at 16 kHz."""
+    from lepton_lab.core import datasets
+
+    clips, labels = [], []
+    for label, frequency in enumerate((200.0, 800.0, 3000.0)):
+        for i in range(8):
+            clips.append(_tone(frequency, 0.25, 0.2 + 0.05 * i))
+            labels.append(label)
+    return datasets.from_arrays(
+        np.stack(clips), np.array(labels), class_names=["low", "mid", "high"], sample_rate=RATE
+    )
+
+
+def _players(markup):
+    return [
+        base64.b64decode(src)
+        for src in re.findall(r'<audio controls[^>]*src="data:audio/wav;base64,([^"]+)"', markup)
+    ]
+
+
+def test_page_shows_a_player_waveform_and_spectrogram_per_clip(tones):
+    from lepton_lab.widgets.audio_browser import AudioBrowser
+
+    browser = AudioBrowser(tones, page_size=5)
+    page = tones.page(0, 5)
+    players = _players(browser.clips.value)
+    assert len(players) == 5
+    for data, clip in zip(players, page.images, strict=True):
+        samples, rate, channels, _ = _read_wav(data)
+        assert (rate, channels) == (RATE, 1)
+        assert np.max(np.abs(samples / 32768 - clip)) < 1e-4  # the clip itself, not another one
+    assert browser.clips.value.count('class="lepton-waveform"') == 5
+    assert browser.clips.value.count('class="lepton-spectrogram"') == 5
+    for label, index in zip(page.labels, page.indices, strict=True):
+        assert f"<b>{tones.class_names[label]}</b> · #{index}" in browser.clips.value
+    assert browser.page_count == tones.page_count(5)
+
+
+def test_class_filter_shows_only_that_class(tones):
+    from lepton_lab.widgets.audio_browser import AudioBrowser
+
+    browser = AudioBrowser(tones, page_size=50)
+    before = browser.clips.value
+    browser.class_picker.value = 2
+    assert browser.clips.value != before
+    assert set(browser.current.labels.tolist()) == {2}
+    assert len(browser.current) == int((tones.labels("train") == 2).sum())
+    assert "<b>low</b>" not in browser.clips.value and "<b>high</b>" in browser.clips.value
+    # the thumbnails drawn are of high tones: the spectrogram's bright rows sit high up
+    spectrum = _audio_media.spectrogram_pixels(browser.current.images[0], RATE, 32, 32).astype(int).sum(-1)
+    assert spectrum[:20].mean() > spectrum[-4:].mean()
+
+
+def test_paging_and_split_filter(tones):
+    from lepton_lab.widgets.audio_browser import AudioBrowser
+
+    browser = AudioBrowser(tones, page_size=2)
+    browser.go(1)
+    assert browser.current.indices.tolist() == [2, 3]
+    browser.go(99)
+    assert browser.page == browser.page_count - 1 and browser.next.disabled
+    browser.split_picker.value = "test"
+    assert browser.page == 0
+    assert browser.match_count == tones.count("test")
+    assert browser.current.indices.tolist() == tones.page(0, 2, "test").indices.tolist()
+
+
+def test_snapshot_keeps_playable_clips_offline(tones):
+    from lepton_lab.widgets.audio_browser import AudioBrowser
+
+    browser = AudioBrowser(tones, page_size=3)
+    snapshot = browser._repr_mimebundle_()["text/html"]
+    players = _players(snapshot)
+    assert len(players) == 3
+    assert _read_wav(players[0])[1] == RATE
+    assert snapshot.count("data:image/png;base64,") >= 6
+    assert "<svg" in snapshot  # the class distribution, drawn without plotly.js
+
+
+def test_dataset_browser_returns_the_audio_browser_for_spoken_digits():
+    from lepton_lab.core import datasets
+    from lepton_lab.widgets.audio_browser import AudioBrowser
+    from lepton_lab.widgets.dataset_browser import DatasetBrowser
+
+    digits = datasets.load("spoken_digits", count=30, seed=5, validation_split=0.2)
+    browser = DatasetBrowser(digits, page_size=4, columns=16)
+    assert isinstance(browser, AudioBrowser)
+    assert len(_players(browser.clips.value)) == 4
+    assert "16,000 Hz" in browser.header.value
+    browser.class_picker.value = digits.class_names.index("three")
+    assert "<b>three</b>" in browser.clips.value
+    assert set(browser.current.labels.tolist()) == {digits.class_names.index("three")}
+
+
+def test_a_non_audio_dataset_is_refused_naming_the_fix():
+    from lepton_lab.core import datasets
+    from lepton_lab.widgets.audio_browser import AudioBrowser
+
+    with pytest.raises(ValueError, match="DatasetBrowser"):
+        AudioBrowser(datasets.load("digits"))
