@@ -90,3 +90,94 @@ def test_tabular_datasets_are_refused_with_a_reason():
     frame = datasets.load((np.random.default_rng(0).random((50, 3)), np.arange(50) % 2))
     with pytest.raises(ValueError, match="tabular dataset; augmentation previews need images"):
         AugmentationPreview(frame)
+
+
+# --- audio ------------------------------------------------------------------------------------------
+
+AUDIO_SPEC = {"ops": [{"op": "time_shift", "max_fraction": 0.2}, {"op": "audio_noise", "snr_db": [5, 20]}]}
+
+
+@pytest.fixture(scope="module")
+def spoken():
+    return datasets.load("spoken_digits", count=30, seed=5)
+
+
+def _wavs(markup):
+    """The WAV files of every ``<audio src="data:audio/wav;base64,...">`` in ``markup``, decoded."""
+    import base64
+    import re
+    import wave
+
+    decoded = []
+    for encoded in re.findall(r'<audio controls[^>]*src="data:audio/wav;base64,([^"]+)"', markup):
+        with wave.open(io.BytesIO(base64.b64decode(encoded))) as reader:
+            frames = reader.readframes(reader.getnframes())
+            decoded.append((reader.getframerate(), np.frombuffer(frames, "<i2").astype(np.float32) / 32768))
+    return decoded
+
+
+def test_audio_preview_offers_audio_ops_and_plays_originals_and_the_training_variants(spoken):
+    preview = AugmentationPreview(spoken, AUDIO_SPEC, seed=3, debounce_s=0)
+    assert list(preview.enabled) == ["time_shift", "audio_noise"]
+    assert preview.spec == AugmentSpec(**AUDIO_SPEC) and preview.value == preview.spec.model_dump(mode="json")
+    expected = augment.preview(preview.images, preview.spec, n_variants=2, seed=3)
+    np.testing.assert_array_equal(preview.variants, expected)
+    assert preview.images.shape == (3, 16_000) and preview.variants.shape == (3, 2, 16_000)
+    markup = preview.clips.value
+    clips = _wavs(markup)
+    assert len(clips) == 3 * 3 and all(rate == 16_000 for rate, _ in clips)
+    # Row by row: the original, then its variants, each as played back (16-bit PCM of the waveform).
+    shown = [preview.images[0], *expected[0]]
+    for (_, played), waveform in zip(clips[:3], shown, strict=True):
+        np.testing.assert_allclose(played, waveform, atol=1 / 16_000)
+    assert not np.allclose(clips[1][1], clips[0][1], atol=1e-3), "the variant sounds different"
+    assert markup.count('class="lepton-waveform"') == 9 and markup.count('class="lepton-spectrogram"') == 9
+    assert "each row: an original clip, then 2 variants" in preview.caption.value
+
+
+def test_audio_preview_controls_build_the_spec_training_gets(spoken):
+    preview = AugmentationPreview(spoken, debounce_s=0)
+    assert preview.spec.ops == []
+    np.testing.assert_array_equal(preview.variants[:, 0], preview.images)
+    preview.enabled["audio_noise"].value = True
+    preview.parameters["audio_noise"].value = (12.0, 24.0)
+    preview.enabled["time_shift"].value = True
+    preview.parameters["time_shift"].value = 0.05
+    assert preview.spec == AugmentSpec(
+        ops=[{"op": "audio_noise", "snr_db": [12, 24]}, {"op": "time_shift", "max_fraction": 0.05}]
+    )
+    preview.spec = {"ops": [{"op": "time_shift", "max_fraction": 0.3}]}
+    assert not preview.enabled["audio_noise"].value and preview.parameters["time_shift"].value == 0.3
+    with pytest.raises(ValueError, match=r"flip do not apply to audio data .*use time_shift, audio_noise"):
+        preview.spec = {"ops": [{"op": "flip"}]}
+
+
+def test_image_ops_on_audio_audio_ops_on_images_and_text_are_refused(spoken, digits):
+    with pytest.raises(ValueError, match="rotation do not apply to audio data"):
+        AugmentationPreview(spoken, {"ops": [{"op": "rotation"}]})
+    with pytest.raises(ValueError, match="time_shift do not apply to image data"):
+        AugmentationPreview(digits, {"ops": [{"op": "time_shift"}]})
+    texts = datasets.from_arrays(np.array(["a cat", "a dog", "the sun", "the moon"] * 5), np.arange(20) % 2)
+    with pytest.raises(ValueError, match="text dataset; augmentation previews need images or audio"):
+        AugmentationPreview(texts)
+
+
+def test_audio_preview_snapshot_keeps_playable_clips(spoken):
+    from lepton_lab.sharing.snapshot import snapshot_html
+
+    preview = AugmentationPreview(spoken, AUDIO_SPEC, n_images=1, n_variants=1, debounce_s=0)
+    clips = _wavs(snapshot_html(preview))
+    assert len(clips) == 2 and len(clips[0][1]) == 16_000
+
+
+def test_the_dashboard_trains_with_the_audio_augmentation_its_preview_shows(spoken):
+    from lepton_lab.widgets.training_dashboard import TrainingDashboard
+
+    dashboard = TrainingDashboard(
+        {"name": "spoken_digits", "subset": 40}, {"dataset": {"name": "spoken_digits"}, "augment": AUDIO_SPEC}
+    )
+    assert dashboard.tabs.titles[:2] == ("Data", "Augmentation")
+    assert list(dashboard.augmentation.enabled) == ["time_shift", "audio_noise"]
+    dashboard.augmentation.parameters["time_shift"].value = 0.15
+    assert dashboard.job_spec().augment == dashboard.augmentation.spec
+    assert dashboard.job_spec().augment.ops[0].max_fraction == 0.15

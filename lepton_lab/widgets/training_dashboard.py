@@ -89,7 +89,7 @@ class TrainingDashboard(StaticSnapshot, ipywidgets.VBox):
         self.job: Any = None
         ds = self.dataset
         self.browser = DatasetBrowser(ds, page_size=32, columns=16)
-        self.augmentation = AugmentationPreview(ds, start.augment) if ds.kind == "image" else None
+        self.augmentation = AugmentationPreview(ds, start.augment) if ds.kind in ("image", "audio") else None
         self.model_builder = ModelBuilder(ds.input_shape, ds.num_classes, start.model)
         # "Find learning rate" in the Hyperparameters tab ramps the model and data the tabs describe.
         self.hyperparameters = HyperparameterPanel(start.train, job=self.job_spec, dataset=ds)

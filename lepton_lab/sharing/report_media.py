@@ -1,0 +1,109 @@
+"""Report media: text and audio examples as self-contained HTML cards.
+
+Reports, the EvaluationView and the AugmentationPreview show non-image examples the same way:
+
+- a **text card** holds the (escaped, shortened) text under a caption;
+- an **audio card** holds an ``<audio controls>`` player whose source is a ``data:audio/wav``
+  URL, a waveform and a spectrogram thumbnail (PNG ``data:`` URLs), under a caption.
+
+Everything is inline, so a saved notebook, a static snapshot or a report file plays and shows
+offline. Numpy and Pillow only (through :mod:`lepton_lab.sharing.audio_media`): no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+from lepton_lab.sharing.audio_media import audio_data_url, spectrogram_png, waveform_png
+from lepton_lab.sharing.images import data_uri
+
+#: Texts longer than this are cut (with an ellipsis) in a card; the full text is its tooltip.
+TEXT_CARD_CHARS = 280
+#: Card styles, inline so the cards look the same in a notebook, a snapshot and a report.
+_CARD_STYLE = (
+    "display:inline-block;vertical-align:top;box-sizing:border-box;margin:3px;padding:6px;"
+    "border:1px solid #ddd;border-radius:4px;background:#fff;font-size:12px;line-height:1.35"
+)
+
+
+def caption_html(true: str | None, predicted: str | None = None, confidence: float | None = None) -> str:
+    """Return ``true → predicted (confidence)`` as HTML, red when wrong; parts may be None."""
+    parts = []
+    if true is not None:
+        parts.append(f"<b>{html.escape(true)}</b>")
+    if predicted is not None:
+        colour = "#2e7d32" if predicted == true else "#c62828"
+        parts.append(f'<span style="color:{colour}">→ {html.escape(predicted)}</span>')
+    if confidence is not None:
+        parts.append(f'<span style="color:#666">{confidence:.0%}</span>')
+    return " ".join(parts)
+
+
+def text_card(text: str, caption: str = "", width: int = 220, max_chars: int = TEXT_CARD_CHARS) -> str:
+    """One text example as an HTML card: ``caption`` (HTML) over the escaped text.
+
+    Parameters
+    ----------
+    text : str
+        The example; escaped, cut to ``max_chars`` characters (the full text is the tooltip).
+    caption : str
+        HTML above the text (e.g. :func:`caption_html`).
+    width : int
+        Card width in pixels.
+    max_chars : int
+        Longest text shown in full.
+    """
+    shown = text if len(text) <= max_chars else text[: max_chars - 1].rstrip() + "…"
+    return (
+        f'<div class="lepton-card lepton-text-card" style="{_CARD_STYLE};width:{width}px">'
+        f'<div class="lepton-card-caption">{caption}</div>'
+        f'<div class="lepton-text" title="{html.escape(text)}" '
+        f'style="white-space:pre-wrap;word-break:break-word;margin-top:3px;color:#222">{html.escape(shown)}</div>'
+        "</div>"
+    )
+
+
+def audio_card(
+    waveform: np.ndarray,
+    sample_rate: int,
+    caption: str = "",
+    *,
+    waveform_thumbnail: bool = True,
+    spectrogram: bool = True,
+    width: int = 160,
+) -> str:
+    """One clip as an HTML card: ``caption`` (HTML), a player, and waveform/spectrogram thumbnails.
+
+    Parameters
+    ----------
+    waveform : np.ndarray
+        One mono clip ``[samples]``, float in [-1, 1] or int16.
+    sample_rate : int
+        Its samples per second.
+    caption : str
+        HTML above the player.
+    waveform_thumbnail, spectrogram : bool
+        Which thumbnails to show under the player.
+    width : int
+        Thumbnail (and player) width in pixels.
+    """
+    pictures = []
+    if waveform_thumbnail:
+        source = data_uri(waveform_png(waveform, width=width, height=40))
+        pictures.append(
+            f'<img class="lepton-waveform" src="{source}" width="{width}" height="40" alt="waveform">'
+        )
+    if spectrogram:
+        source = data_uri(spectrogram_png(waveform, sample_rate, width=width, height=56))
+        pictures.append(
+            f'<img class="lepton-spectrogram" src="{source}" width="{width}" height="56" alt="spectrogram">'
+        )
+    thumbnails = "".join(f'<div style="margin-top:2px;line-height:0">{picture}</div>' for picture in pictures)
+    return (
+        f'<div class="lepton-card lepton-audio-card" style="{_CARD_STYLE};width:{width + 14}px">'
+        f'<div class="lepton-card-caption">{caption}</div>'
+        f'<audio controls preload="none" src="{audio_data_url(waveform, sample_rate)}" '
+        f'style="width:{width}px;height:28px;margin-top:3px"></audio>{thumbnails}</div>'
+    )
