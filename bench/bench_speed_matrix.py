@@ -17,8 +17,10 @@ runner
     (as a first run on a machine would fill the cache); its cost is printed.
 
 Contenders alternate (the order rotates every repeat), so load on a shared machine falls on all of
-them alike. The figure is the ratio of steady-state epoch times (epochs 2..N, training plus
-validation; the first epoch pays for tracing), median over repeats: > 1 means the runner is faster.
+them alike. The figure is the ratio of steady-state epoch times, median over repeats: > 1 means
+the runner is faster. An epoch's time is the wall time from the previous epoch's end to its own
+(epochs 2..N; the first pays for tracing), so it holds training, validation and all the epoch
+work of callbacks, the runner's events, checkpoints and TensorBoard included.
 
 ``--folder`` adds a folder of PNG files (Fashion-MNIST images written out, ``--folder-images``,
 20 000 by default) and compares training images/s of the runner (``folder:`` dataset, parallel
@@ -99,7 +101,12 @@ def tuned_settings(text: str) -> dict[str, Any]:
 
 
 class EpochTimes:
-    """A Keras callback collecting each epoch's wall time (training + validation)."""
+    """A Keras callback collecting the wall time between consecutive epoch ends.
+
+    Placed last among the callbacks, the interval from one epoch's end to the next holds all of
+    that epoch: training, validation and every other callback's epoch work (events, checkpoints,
+    TensorBoard). ``times[0]`` is epoch 2 (the first epoch, with tracing, has no interval).
+    """
 
     def __init__(self) -> None:
         from lepton_lab.core.tf_import import keras
@@ -108,11 +115,13 @@ class EpochTimes:
         self.times = times
 
         class Timer(keras.callbacks.Callback):
-            def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
-                self.start = time.perf_counter()
+            last: float | None = None
 
             def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-                times.append(time.perf_counter() - self.start)
+                now = time.perf_counter()
+                if self.last is not None:
+                    times.append(now - self.last)
+                self.last = now
 
         self.callback = Timer()
 
@@ -147,7 +156,7 @@ def keras_fit(
         verbose=0,
         callbacks=[timer.callback],
     )
-    return timer.times[1:], float(history.history["val_accuracy"][-1])
+    return timer.times, float(history.history["val_accuracy"][-1])
 
 
 def runner_fit(spec: Any, data: Any, runs_dir: str) -> tuple[list[float], float, dict[str, Any]]:
@@ -157,12 +166,13 @@ def runner_fit(spec: Any, data: Any, runs_dir: str) -> tuple[list[float], float,
     from lepton_lab.core.rundir import RunDir
 
     run_dir = RunDir.create(runs_dir, spec)
-    status = runner.run(spec, run_dir, dataset=data)
+    timer = EpochTimes()  # extra callbacks come last: the interval holds the runner's own epoch work
+    status = runner.run(spec, run_dir, dataset=data, callbacks=[timer.callback])
     assert status["status"] == "completed", status
     epochs = [e for e in read_events(run_dir.events_path)[0] if e["type"] == "epoch"]
-    steady = [e["metrics"]["epoch_time_s"] for e in epochs if e["epoch"] > 1]
     val_accuracy = epochs[-1]["metrics"].get("val_accuracy", float("nan"))
-    return steady, float(val_accuracy), run_dir.read_spec_document()["runtime"]
+    runner_fit.input_wait = [e["metrics"].get("input_wait_s") for e in epochs]  # type: ignore[attr-defined]
+    return timer.times, float(val_accuracy), run_dir.read_spec_document()["runtime"]
 
 
 def run_cell(
@@ -273,7 +283,7 @@ def folder_bench(args: argparse.Namespace, runs_dir: str) -> None:
             )
             timer = EpochTimes()
             model.fit(rescaled, epochs=args.epochs, verbose=0, callbacks=[timer.callback])
-            return [args.folder_images / seconds for seconds in timer.times[1:]]
+            return [args.folder_images / seconds for seconds in timer.times]
 
         def with_runner() -> list[float]:
             steady, _, runtime = runner_fit(spec, data, runs_dir)
