@@ -330,3 +330,21 @@ def test_a_28x28_model_on_8_bit_images_sees_the_canvas_in_8x8_blocks_on_1_255_le
     np.testing.assert_allclose(pad.seen[..., 0], np.round(blocks) / 255, atol=1 / 255 + 1e-6)
     assert np.mean(np.abs(pad.seen[..., 0] - np.round(blocks) / 255) < 1e-6) > 0.98
     assert sorted(name for name, _ in pad.top) == list("abcdefghij")
+
+
+def test_pads_over_many_models_in_one_kernel_print_no_retracing_warning(digits, caplog):
+    # Tutorial 06 showed a red "5 out of the last 5 calls ... triggered tf.function retracing"
+    # under its pad: each model traces its predict function once, and TensorFlow counts them together.
+    from lepton_lab.core.tf_import import keras
+
+    def small_model():
+        return keras.Sequential([
+            keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")
+        ])  # fmt: skip
+
+    with caplog.at_level("WARNING", logger="tensorflow"):
+        pads = [PredictionPad(small_model(), dataset=digits) for _ in range(7)]
+        for pad in pads:
+            pad.show_example(0)
+    assert all(pad.probabilities is not None and len(pad.top) > 0 for pad in pads)
+    assert [r.getMessage() for r in caplog.records if "retracing" in r.getMessage()] == []
