@@ -275,7 +275,8 @@ def vectorized_html(result: Vectorized, description: str) -> str:
         more = f" (the first {MAX_VECTOR_TOKENS} shown)" if len(result.tokens) > MAX_VECTOR_TOKENS else ""
         summary = f"{len(result.tokens)} non-zero {result.mode} entries{more}, largest first"
     return (
-        f"<div class='lepton-vectorized'><div style='font-size:12px;color:#555'>{html.escape(description)}: "
+        "<div class='lepton-vectorized' style='line-height:1.4'><div style='font-size:12px;color:#555'>"
+        f"{html.escape(description)}: "
         f"{html.escape(summary)}</div><div style='line-height:1.9'>{chips}</div></div>"
     )
 

@@ -110,7 +110,7 @@ class AudioBrowser(PagedBrowser):
             title = f"{self.split} #{int(index)} · label {int(label)} ({name})"
             cards.append(clip_card(waveform, rate, caption, title))
         self.clips.value = (
-            '<div class="lepton-clips" style="display:flex;flex-wrap:wrap;gap:6px">'
+            '<div class="lepton-clips" style="display:flex;flex-wrap:wrap;gap:6px;line-height:1.3">'
             + "".join(cards)
             + "</div>"
             if cards

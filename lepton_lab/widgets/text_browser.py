@@ -35,6 +35,8 @@ PREVIEW_CHARS = 400
 TOP_TOKENS = 12
 #: Bars of the length histogram (at most; the last one collects the longest 1%).
 HISTOGRAM_BINS = 30
+#: ipywidgets' HTML widget sets a 28 px line height (one control's height); text needs its own.
+_TABLE_STYLE = "font-size:12px;line-height:1.4"
 #: A distinctive token occurs at least this often in its class (rarer ones are noise).
 MIN_DISTINCTIVE_COUNT = 3
 
@@ -284,6 +286,7 @@ class TextBrowser(PagedBrowser):
         rows = []
         for position in positions:
             text = split.texts[position]
+            text = text.strip()  # fortunes end in a newline; the detail shows the text as stored
             shown = text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + "…"
             rows.append(
                 f"<tr data-index='{int(position)}'><td>{int(position):,}</td>"
@@ -293,9 +296,9 @@ class TextBrowser(PagedBrowser):
                 f"{highlight(shown, pattern)}</td></tr>"
             )
         self.table.value = (
-            "<table class='lepton-table' style='font-size:12px;width:100%'><thead><tr><th>#</th>"
+            f"<table class='lepton-table' style='{_TABLE_STYLE};width:100%'><thead><tr><th>#</th>"
             "<th>class</th><th>words</th><th style='text-align:left'>text</th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>"
+            f"<tbody style='vertical-align:top'>{''.join(rows)}</tbody></table>"
             if rows
             else "<i style='color:#555'>No texts match these filters.</i>"
         )
@@ -331,12 +334,13 @@ class TextBrowser(PagedBrowser):
         words = split.words[self.selected]
         chips = "".join(chip(word, "#f1f1f1", "#333") for word in words)
         self.detail.value = (
-            f"<div style='font-size:12px;color:#555'>{self.split} #{self.selected:,} · "
+            "<div style='line-height:1.4'><div style='font-size:12px;color:#555'>"
+            f"{self.split} #{self.selected:,} · "
             f"<b>{html.escape(str(name))}</b> · {len(words):,} words · {len(text):,} characters"
             "</div><div class='lepton-text' style='white-space:pre-wrap;border-left:3px solid #90caf9;"
             f"padding:4px 8px;margin:4px 0;max-height:240px;overflow:auto'>{html.escape(text)}</div>"
             "<div style='font-size:12px;color:#555'>words (lower case, punctuation removed, split on "
-            f"spaces):</div><div style='line-height:1.9'>{chips}</div>"
+            f"spaces):</div><div style='line-height:1.9'>{chips}</div></div>"
         )
         self.vectorize_button.layout.display = "none" if self.vectorize else None
         if not self.vectorize:
@@ -376,7 +380,7 @@ class TextBrowser(PagedBrowser):
             )
         ranking = "most frequent" if self.rank == "frequency" else "most distinctive"
         self.token_table.value = (
-            f"<table class='lepton-table' style='font-size:12px'><thead><tr><th>class</th><th>texts</th>"
+            f"<table class='lepton-table' style='{_TABLE_STYLE}'><thead><tr><th>class</th><th>texts</th>"
             f"<th style='text-align:left'>{ranking} "
             f"tokens ({self.split})</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
         )
