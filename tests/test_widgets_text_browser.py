@@ -241,3 +241,29 @@ def test_preset_vectorizer_shows_tf_idf_entries_largest_first(tiny):
     assert "eggs" in result.tokens and "and eggs" in result.tokens  # bigrams from the preset
     assert result.values == sorted(result.values, reverse=True)
     assert "non-zero tf_idf entries" in browser.vectorized.value
+
+
+@pytest.mark.slow
+def test_a_runs_vectorizer_shows_the_tokens_its_model_receives(tmp_path):
+    from lepton_lab.core.runner import train
+    from lepton_lab.core.tf_import import tf
+
+    dataset = {"name": "fortunes_languages", "subset": 120}
+    run = train(
+        dataset=dataset,
+        model="text_cnn",
+        train={"epochs": 1, "batch_size": 16, "runtime": {"probe": "never"}},
+        runs_dir=tmp_path,
+    )
+    assert run.status["status"] == "completed", run.status.get("error")
+    browser = TextBrowser(dataset, page_size=3, vectorizer=str(run.path))
+    assert f"run {run.id}" in browser.vectorizer.description
+    model = run.load_model()
+    (layer,) = [layer for layer in model.layers if type(layer).__name__ == "TextVectorization"]
+    text = browser.texts.texts[browser.selected]
+    expected = [int(i) for i in np.asarray(layer(tf.constant([text])))[0]]
+    result = browser.vectorizer.vectorize(text)
+    assert result.ids == [i for i in expected if i != 0]
+    assert result.padding == expected.count(0) and result.length == len(expected) == 200
+    assert result.tokens == [layer.get_vocabulary()[i] for i in result.ids]
+    assert f"{len(result.ids)} token ids" in browser.vectorized.value
