@@ -13,12 +13,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from lepton_lab.server.bodies import BodyError, parse_json_body
+from lepton_lab.server.bodies import BodyError
 from lepton_lab.server.tf_serving import (
     PredictRequestError,
     error_body,
     format_predictions,
-    parse_predict_body,
+    parse_predict_bytes,
 )
 
 
@@ -82,7 +82,7 @@ async def predict(
             raise
         return status, error_body(str(error))
     try:
-        request = parse_predict_body(parse_json_body(body, limit), spec)
+        request = parse_predict_bytes(body, spec, limit=limit)
     except (BodyError, PredictRequestError) as error:
         registry.metrics(name).observe(max(0.0, clock() - start), 0, [], error=True)
         return error_status(error) or 400, error_body(str(error))

@@ -25,6 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from lepton_lab.server.bodies import parse_json_body
+from lepton_lab.server.tf_serving_scan import scan_batch
+
 #: The SavedModel's one named input (export: ``serving_default`` takes ``images``).
 INPUT_NAME = "images"
 #: The only signature served.
@@ -73,6 +76,38 @@ def expected_text(spec: Mapping[str, Any], *, per_instance: bool) -> str:
     if per_instance:
         return f"{_shape_text(shape)} of {kind} per instance"
     return f"{_shape_text(('n', *shape))} of {kind}"
+
+
+def parse_predict_bytes(body: bytes, spec: Mapping[str, Any], *, limit: int) -> PredictRequest:
+    """Read a predict request's raw body: :func:`parse_predict_body` of its JSON, only faster.
+
+    A body of plain integers in one of the documented forms is read straight from its bytes
+    (:func:`~lepton_lab.server.tf_serving_scan.scan_batch`, a few numpy passes instead of
+    ``json.loads`` and per-number Python); every other body, and every body that is wrong, goes
+    through :func:`~lepton_lab.server.bodies.parse_json_body` and :func:`parse_predict_body`, so
+    the answer, array or error, is the same either way.
+
+    Parameters
+    ----------
+    body
+        The request body's bytes.
+    spec
+        The model's input: ``{"shape": [None, H, W, C], "dtype": "uint8"}``.
+    limit
+        The largest body accepted, in bytes.
+
+    Raises
+    ------
+    BodyError
+        The body is not JSON (:class:`~lepton_lab.server.bodies.BodyTooLarge` when over ``limit``).
+    PredictRequestError
+        As :func:`parse_predict_body`.
+    """
+    if len(body) <= limit:
+        scanned = scan_batch(body, _instance_shape(spec), str(spec.get("dtype", "uint8")))
+        if scanned is not None:
+            return PredictRequest(scanned[0], columnar=scanned[1])
+    return parse_predict_body(parse_json_body(body, limit), spec)
 
 
 def parse_predict_body(body: Any, spec: Mapping[str, Any]) -> PredictRequest:
