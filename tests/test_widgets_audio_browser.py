@@ -235,3 +235,28 @@ def test_a_non_audio_dataset_is_refused_naming_the_fix():
 
     with pytest.raises(ValueError, match="DatasetBrowser"):
         AudioBrowser(datasets.load("digits"))
+
+
+def test_nbconvert_without_widget_state_shows_both_browsers_offline(tmp_path):
+    from tests.sharing import execute_and_nbconvert
+
+    cells = (
+        "import numpy as np, pandas as pd\nimport lepton_lab as ll",
+        "frame = pd.DataFrame({'text': ['<script>alert(1)</script> hello', 'plain words here'] * 6,\n"
+        "                      'label': ['a', 'b'] * 6})\n"
+        "ll.DatasetBrowser(ll.datasets.from_dataframe(frame, text='text', target='label'), page_size=20)",
+        "t = np.arange(4000) / 16000\n"
+        "clips = np.stack([0.3 * np.sin(2 * np.pi * f * t) for f in [300, 900] * 6]).astype(np.float32)\n"
+        "tones = ll.datasets.from_arrays(clips, np.array([0, 1] * 6), sample_rate=16000)\n"
+        "ll.DatasetBrowser(tones, page_size=3)",
+    )
+    # Saved as JupyterLab does by default: outputs, but no widget state.
+    _, html_path = execute_and_nbconvert(cells, tmp_path, "browsers", store_widget_state=False)
+    page = html_path.read_text(encoding="utf-8")
+    assert '<script type="application/vnd.jupyter.widget-view+json">' not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; hello" in page and "<script>alert(1)" not in page
+    assert "plain words here" in page and "lepton-token" in page
+    players = _players(page)
+    assert len(players) == 3
+    assert len(_read_wav(players[0])[0]) == 4000
+    assert page.count('class="lepton-spectrogram"') == 3
