@@ -3,7 +3,10 @@
 Metrics are computed with numpy from the predicted class probabilities: accuracy, per-class
 precision / recall / F1 / support, their macro averages, the confusion matrix (rows are true
 classes, columns predicted), the worst-classified examples and the predictions for a 5x5 grid of
-the first test examples.
+the first test examples. For text, those examples also keep their text (cut to
+:data:`TEXT_CHARS`), so reports and views show them without reloading the dataset; other
+examples are found again by ``index`` in the test split (images and audio clips are too large
+for a JSON file).
 
 Only :func:`evaluate` touches the model (``model.predict``); :func:`evaluate_predictions` works on
 arrays, and reading an ``evaluation.json`` imports neither TensorFlow nor Keras.
@@ -33,6 +36,8 @@ if TYPE_CHECKING:
 WORST_COUNT = 25
 #: Number of examples in the prediction grid (5x5).
 GRID_COUNT = 25
+#: Characters of a text example kept in ``worst`` / ``grid`` entries.
+TEXT_CHARS = 1000
 
 
 @dataclass
@@ -56,9 +61,11 @@ class Evaluation:
     worst
         Up to 25 examples, least probability on the true class first: ``index`` (into the
         test split), ``true``, ``predicted`` (label indices), ``confidence`` (probability of the
-        predicted class) and ``true_probability``.
+        predicted class) and ``true_probability``; for text also ``text`` (evaluations written
+        before text runs existed have none).
     grid
-        The first 25 test examples: ``index``, ``true``, ``predicted``, ``confidence``.
+        The first 25 test examples: ``index``, ``true``, ``predicted``, ``confidence`` (and
+        ``text`` for text).
     loss
         Mean cross-entropy on the test split, if computed.
     """
@@ -141,6 +148,8 @@ def evaluate_predictions(
     y_true: Any,
     probabilities: Any,
     class_names: list[str] | tuple[str, ...],
+    *,
+    texts: Any = None,
 ) -> Evaluation:
     """Compute an :class:`Evaluation` from true labels and predicted class probabilities.
 
@@ -152,6 +161,8 @@ def evaluate_predictions(
         Predicted probabilities, shape ``(n, classes)``.
     class_names
         One name per class.
+    texts
+        For text data, the ``n`` examples: the worst and grid entries keep theirs as ``text``.
     """
     labels = _labels(y_true)
     probs = np.asarray(probabilities, dtype=np.float64)
@@ -180,7 +191,7 @@ def evaluate_predictions(
 
     true_probability = probs[np.arange(len(labels)), labels]
     worst_order = np.argsort(true_probability, kind="stable")[:WORST_COUNT]
-    worst = [
+    worst: list[dict[str, Any]] = [
         {
             "index": int(i),
             "true": int(labels[i]),
@@ -190,7 +201,7 @@ def evaluate_predictions(
         }
         for i in worst_order
     ]
-    grid = [
+    grid: list[dict[str, Any]] = [
         {
             "index": i,
             "true": int(labels[i]),
@@ -199,6 +210,11 @@ def evaluate_predictions(
         }
         for i in range(min(GRID_COUNT, len(labels)))
     ]
+    if texts is not None:
+        if len(texts) != len(labels):
+            raise ValueError(f"{len(texts)} texts for {len(labels)} labels; give one text per label")
+        for entry in (*worst, *grid):
+            entry["text"] = str(texts[entry["index"]])[:TEXT_CHARS]
     return Evaluation(
         accuracy=float((predicted == labels).mean()) if labels.size else 0.0,
         count=int(labels.size),
@@ -228,6 +244,7 @@ def evaluate(
     class_names: list[str] | tuple[str, ...],
     *,
     batch_size: int = 256,
+    texts: Any = None,
 ) -> Evaluation:
     """Evaluate a Keras classifier on ``(x, y)``.
 
@@ -241,9 +258,11 @@ def evaluate(
         One name per class, in label order.
     batch_size
         Batch size for ``model.predict``.
+    texts
+        For text data, the test examples as strings (kept with the worst and grid entries).
     """
     probabilities = model.predict(x, batch_size=batch_size, verbose=0)
-    return evaluate_predictions(y, probabilities, class_names)
+    return evaluate_predictions(y, probabilities, class_names, texts=texts)
 
 
 def load(path: str | os.PathLike[str]) -> Evaluation:

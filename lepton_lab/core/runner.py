@@ -343,8 +343,9 @@ def _train(
     model.save(rd.model_path)
     if test_count:
         x_test = eval_pipeline("test")
-        _, y_test = data.arrays("test")
-        evaluation = evaluate(model, x_test, y_test, list(data.class_names))
+        examples, y_test = data.arrays("test")
+        texts = examples if data.kind == "text" else None  # kept beside the worst / grid entries
+        evaluation = evaluate(model, x_test, y_test, list(data.class_names), texts=texts)
         evaluation.save(rd.evaluation_path)
         writer.emit(
             "eval",

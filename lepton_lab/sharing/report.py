@@ -3,9 +3,9 @@
 :func:`report` reads a run directory (``spec.json``, ``status.json``, ``events.jsonl``,
 ``evaluation.json``) and writes ``report.html``: the hyperparameters, the model summary and its
 Keras code, training curves, the evaluation (confusion matrix, per-class table, worst-classified
-examples, a 5x5 grid of test predictions with their images), the environment and the timings.
-plotly.js is inlined once and images are ``data:`` URIs, so the file can be mailed or put on a
-USB stick and opened anywhere.
+examples, a 5x5 grid of test predictions with their images, texts, or audio clips with players and
+spectrograms), the environment and the timings. plotly.js is inlined once, and images and audio
+are ``data:`` URIs, so the file can be mailed or put on a USB stick and opened anywhere.
 
 The page is the Jinja2 template ``templates/report.html.j2`` (its CSS in ``report.css``); this
 module reads the run and hands the template plain values, the figures' HTML and the images'
@@ -32,7 +32,8 @@ from lepton_lab.core import runtime_policy
 from lepton_lab.core.run_store import DEFAULT_RUNS_DIR, Run, load_run, run_dirs
 from lepton_lab.sharing import report_figures
 from lepton_lab.sharing.embed import figure_html, plotly_js_script
-from lepton_lab.sharing.images import png_data_uri
+from lepton_lab.sharing.images import data_uri, png_data_uri
+from lepton_lab.sharing.report_media import WORST_CLIPS, test_examples
 
 if TYPE_CHECKING:
     import jinja2
@@ -309,12 +310,60 @@ def _test_images(page: _Page, evaluation: Evaluation) -> tuple[dict[int, str], s
     return images, None
 
 
+#: Characters of a text example shown on a report card.
+TEXT_CARD_CHARS = 240
+
+
+def _test_media(page: _Page, evaluation: Evaluation) -> tuple[dict[int, Any], str | None]:
+    """Return the HTML (Markup) of the text or audio test examples the report shows, by test index.
+
+    Texts come from ``evaluation.json`` when it kept them, otherwise (like audio clips) from the
+    dataset, only when its test split is the one evaluated. Each piece is one line: the
+    template's cards stay on one line. Audio is a ``<audio controls>`` player with a
+    ``data:audio/wav`` source and a spectrogram thumbnail: the page stays self-contained.
+    """
+    from markupsafe import Markup
+
+    from lepton_lab.sharing.audio_media import audio_data_url, spectrogram_png
+
+    data = page.dataset
+    kind = data.kind if data is not None else ("text" if any("text" in e for e in evaluation.worst) else None)
+    if kind not in ("text", "audio"):
+        return {}, None
+    entries = evaluation.worst[:WORST_CLIPS] if kind == "audio" else evaluation.worst
+    media: dict[int, Any] = {}
+    for entry, example in test_examples(evaluation, data, [*entries, *evaluation.grid]):
+        index = int(entry["index"])
+        if kind == "text":
+            text = str(example)
+            shown = text if len(text) <= TEXT_CARD_CHARS else text[: TEXT_CARD_CHARS - 1].rstrip() + "…"
+            title = html.escape(" ".join(text.split()))
+            lines = html.escape(shown).replace("\r", "").replace("\n", "<br>")
+            media[index] = Markup(f'<div class="text" title="{title}">{lines}</div>')
+        else:
+            assert data is not None and data.sample_rate is not None  # clips come only from a dataset
+            rate = data.sample_rate
+            media[index] = Markup(
+                f'<audio controls preload="none" src="{audio_data_url(example, rate)}"></audio>'
+                f'<img class="spectrogram" src="{data_uri(spectrogram_png(example, rate, 176, 64))}" '
+                f'alt="spectrogram of test example {index}">'
+            )
+    if not media:
+        reason = page.dataset_problem or "the test split loaded now differs from the one evaluated."
+        return {}, f"Examples not shown: {reason}"
+    return media, None
+
+
 def _evaluation(page: _Page) -> dict[str, Any]:
     evaluation = page.evaluation
     if evaluation is None:
         return {}
     macro, names = evaluation.macro, evaluation.class_names
     images, problem = _test_images(page, evaluation)
+    media, media_problem = _test_media(page, evaluation)
+    if media or media_problem:
+        problem = media_problem
+    audio = bool(media) and page.dataset is not None and page.dataset.kind == "audio"
     return {
         "summary": [
             evaluation.count,
@@ -335,7 +384,9 @@ def _evaluation(page: _Page) -> dict[str, Any]:
         "problem": problem,
         "names": names,
         "images": images,
-        "worst": evaluation.worst,
+        "media": media,
+        # Each clip is a whole WAV file inside the page: only the worst few of them.
+        "worst": evaluation.worst[:WORST_CLIPS] if audio else evaluation.worst,
         "grid": evaluation.grid,
     }
 

@@ -13,11 +13,15 @@ offline. Numpy and Pillow only (through :mod:`lepton_lab.sharing.audio_media`): 
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lepton_lab.sharing.audio_media import audio_data_url, spectrogram_png, waveform_png
 from lepton_lab.sharing.images import data_uri
+
+if TYPE_CHECKING:
+    from lepton_lab.core.evaluate import Evaluation
 
 #: Texts longer than this are cut (with an ellipsis) in a card; the full text is its tooltip.
 TEXT_CARD_CHARS = 280
@@ -107,3 +111,101 @@ def audio_card(
         f'<audio controls preload="none" src="{audio_data_url(waveform, sample_rate)}" '
         f'style="width:{width}px;height:28px;margin-top:3px"></audio>{thumbnails}</div>'
     )
+
+
+# -- a run's test examples (EvaluationView and reports) ----------------------------------------------
+
+#: Worst-classified clips shown with players (each is a full WAV inside the page).
+WORST_CLIPS = 10
+#: Shown instead of examples that cannot be matched to the test split loaded now.
+SPLIT_CHANGED = (
+    "<i>The test split loaded now differs from the one evaluated (another count, seed or subset); "
+    "its examples are not shown.</i>"
+)
+
+
+def test_examples(
+    evaluation: Evaluation, dataset: Any, entries: list[dict[str, Any]]
+) -> list[tuple[dict, Any]]:
+    """Pair each of ``entries`` (``evaluation.worst`` or ``.grid``) with its test example.
+
+    A text entry carries its text; other examples are read from ``dataset``'s test split by
+    ``index``, and only when that split is the one evaluated (same size, same label at the
+    index): entries that cannot be matched are left out rather than shown beside the wrong
+    example. Without ``dataset``, only entries with a text are paired.
+    """
+    labels = None
+    if dataset is not None and dataset.count("test") == evaluation.count:
+        labels = dataset.labels("test")
+    pairs = []
+    for entry in entries:
+        if "text" in entry:
+            pairs.append((entry, entry["text"]))
+            continue
+        index = int(entry["index"])
+        if labels is None or index >= len(labels) or labels[index] != entry["true"]:
+            continue
+        pairs.append((entry, dataset.page(index, 1, split="test").images[0]))
+    return pairs
+
+
+def _caption(evaluation: Evaluation, entry: dict[str, Any]) -> str:
+    names = evaluation.class_names
+    return caption_html(names[entry["true"]], names[entry["predicted"]], float(entry["confidence"]))
+
+
+def _grid(cards: list[str], columns: int = 5) -> str:
+    return (
+        '<div class="lepton-example-grid" style="display:grid;'
+        f'grid-template-columns:repeat({columns},max-content);gap:2px">{"".join(cards)}</div>'
+    )
+
+
+def worst_texts_html(evaluation: Evaluation, dataset: Any = None) -> str:
+    """Return the worst-classified texts as an HTML table: #, true, predicted, confidence, text."""
+    names = evaluation.class_names
+    rows = []
+    for entry, text in test_examples(evaluation, dataset, evaluation.worst):
+        text = str(text)
+        shown = text if len(text) <= TEXT_CARD_CHARS else text[: TEXT_CARD_CHARS - 1].rstrip() + "…"
+        rows.append(
+            f"<tr><td>{int(entry['index'])}</td><td>{html.escape(names[entry['true']])}</td>"
+            f"<td>{html.escape(names[entry['predicted']])}</td><td>{entry['confidence']:.2f}</td>"
+            f"<td style='text-align:left;white-space:pre-wrap'>{html.escape(shown)}</td></tr>"
+        )
+    if not rows:
+        return SPLIT_CHANGED
+    return (
+        '<table class="lepton-table lepton-worst-texts" style="font-size:12px">'
+        "<thead><tr><th>#</th><th>true</th><th>predicted</th><th>confidence</th><th>text</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def text_grid_html(evaluation: Evaluation, dataset: Any = None) -> str:
+    """Return the first 25 test texts as a 5x5 grid of cards: true → predicted (red if wrong), confidence."""
+    cards = [
+        text_card(str(text), _caption(evaluation, entry), width=172, max_chars=150)
+        for entry, text in test_examples(evaluation, dataset, evaluation.grid)
+    ]
+    return _grid(cards) if cards else SPLIT_CHANGED
+
+
+def worst_clips_html(evaluation: Evaluation, dataset: Any, limit: int = WORST_CLIPS) -> str:
+    """Return the ``limit`` worst-classified test clips as cards: player, waveform and spectrogram."""
+    rate = int(dataset.sample_rate) if dataset is not None else 0
+    cards = [
+        audio_card(clip, rate, _caption(evaluation, entry))
+        for entry, clip in test_examples(evaluation, dataset, evaluation.worst[:limit])
+    ]
+    return _grid(cards) if cards else SPLIT_CHANGED
+
+
+def clip_grid_html(evaluation: Evaluation, dataset: Any) -> str:
+    """Return the first 25 test clips as a 5x5 grid of players with spectrogram thumbnails."""
+    rate = int(dataset.sample_rate) if dataset is not None else 0
+    cards = [
+        audio_card(clip, rate, _caption(evaluation, entry), waveform_thumbnail=False)
+        for entry, clip in test_examples(evaluation, dataset, evaluation.grid)
+    ]
+    return _grid(cards) if cards else SPLIT_CHANGED

@@ -1,9 +1,14 @@
 """EvaluationView: how a trained model does on the test split.
 
-Confusion-matrix heatmap, per-class precision / recall / F1 table, a gallery of the
-worst-classified examples with true and predicted labels, and a 5x5 grid of test predictions
-(green when right, red when wrong). Everything is read from the run's ``evaluation.json``;
-the example images come from the run's dataset (loaded from its spec unless given).
+Confusion-matrix heatmap, per-class precision / recall / F1 table, the worst-classified
+examples with true and predicted labels, and a 5x5 grid of test predictions (green when right,
+red when wrong). Everything is read from the run's ``evaluation.json``; the examples come from
+the run's dataset (loaded from its spec unless given), shown by kind:
+
+- images: thumbnail galleries (a click on the grid opens the example in a PredictionPad);
+- text: the worst examples as a table of their texts, the grid as text cards;
+- audio: the worst clips as cards with a player, waveform and spectrogram, the grid as players
+  with spectrogram thumbnails (inline ``data:`` URLs: a saved notebook still plays them).
 """
 
 from __future__ import annotations
@@ -16,6 +21,13 @@ import ipywidgets
 
 from lepton_lab.core.evaluate import Evaluation
 from lepton_lab.sharing import images
+from lepton_lab.sharing.report_media import (
+    WORST_CLIPS,
+    clip_grid_html,
+    text_grid_html,
+    worst_clips_html,
+    worst_texts_html,
+)
 from lepton_lab.sharing.snapshot import StaticSnapshot
 from lepton_lab.widgets import _plots
 from lepton_lab.widgets._thumbnails import ThumbnailGrid
@@ -50,39 +62,6 @@ def per_class_html(evaluation: Evaluation) -> str:
         '<table class="lepton-table lepton-per-class" style="font-size:12px">'
         "<thead><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"
-    )
-
-
-#: Characters of a text example shown in the worst-examples table.
-TEXT_PREVIEW = 300
-
-
-def worst_texts_html(evaluation: Evaluation, dataset: Any) -> str:
-    """Render the worst-classified text examples as an HTML table: true, predicted, confidence, text.
-
-    Rows whose label differs from the dataset's test split loaded now (another split than the
-    one evaluated) are left out rather than shown beside the wrong text.
-    """
-    labels = dataset.labels("test")
-    names = evaluation.class_names
-    rows = []
-    for example in evaluation.worst:
-        index = int(example["index"])
-        if index >= len(labels) or labels[index] != example["true"]:
-            continue
-        text = str(dataset.page(index, 1, split="test").images[0])
-        shown = text if len(text) <= TEXT_PREVIEW else text[:TEXT_PREVIEW] + "…"
-        rows.append(
-            f"<tr><td>{index}</td><td>{html.escape(names[example['true']])}</td>"
-            f"<td>{html.escape(names[example['predicted']])}</td><td>{example['confidence']:.2f}</td>"
-            f"<td style='text-align:left;white-space:pre-wrap'>{html.escape(shown)}</td></tr>"
-        )
-    if not rows:
-        return "<i>The test split loaded now differs from the one evaluated; its texts are not shown.</i>"
-    return (
-        '<table class="lepton-table lepton-worst-texts" style="font-size:12px">'
-        "<thead><tr><th>#</th><th>true</th><th>predicted</th><th>confidence</th><th>text</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
 
@@ -147,19 +126,33 @@ class EvaluationView(StaticSnapshot, ipywidgets.VBox):
             ]
             if self.run is not None:
                 self.predictions.on_select(self.open_in_pad)
-        elif self.dataset is not None and getattr(self.dataset, "kind", None) == "text":
+        elif self._kind(evaluation) == "text":
             self.worst_texts = ipywidgets.HTML(worst_texts_html(evaluation, self.dataset))
+            self.text_grid = ipywidgets.HTML(text_grid_html(evaluation, self.dataset))
             children += [
                 ipywidgets.HTML("<b>Worst-classified test examples</b> (true → predicted, confidence)"),
                 self.worst_texts,
+                ipywidgets.HTML("<b>Predictions on the first 25 test examples</b> (green right, red wrong)"),
+                self.text_grid,
             ]
         elif self.dataset is not None and getattr(self.dataset, "kind", None) == "audio":
-            children.append(
+            self.worst_clips = ipywidgets.HTML(worst_clips_html(evaluation, self.dataset))
+            self.clip_grid = ipywidgets.HTML(clip_grid_html(evaluation, self.dataset))
+            children += [
                 ipywidgets.HTML(
-                    "<i>Audio test clips are not shown here yet; the metrics above cover them.</i>"
-                )
-            )
+                    f"<b>{WORST_CLIPS} worst-classified test clips</b> (true → predicted, confidence)"
+                ),
+                self.worst_clips,
+                ipywidgets.HTML("<b>Predictions on the first 25 test clips</b> (green right, red wrong)"),
+                self.clip_grid,
+            ]
         super().__init__(children, **kwargs)
+
+    def _kind(self, evaluation: Evaluation) -> str | None:
+        """Return the kind of the examples: the dataset's, or "text" when the evaluation kept texts."""
+        if self.dataset is not None:
+            return str(getattr(self.dataset, "kind", "image"))
+        return "text" if any("text" in entry for entry in evaluation.worst) else None
 
     def open_in_pad(self, position: int) -> Any:
         """Open the prediction grid's example at ``position`` in a PredictionPad below the grid.
