@@ -260,3 +260,23 @@ def test_nbconvert_without_widget_state_shows_both_browsers_offline(tmp_path):
     assert len(players) == 3
     assert len(_read_wav(players[0])[0]) == 4000
     assert page.count('class="lepton-spectrogram"') == 3
+
+
+def test_a_wav_folder_is_read_only_page_by_page(tmp_path):
+    from lepton_lab.core import datasets
+    from lepton_lab.widgets.audio_browser import AudioBrowser
+
+    for name, frequency in (("hum", 150.0), ("whistle", 2500.0)):
+        (tmp_path / name).mkdir()
+        for i in range(12):
+            (tmp_path / name / f"{i}.wav").write_bytes(_audio_media.wav_bytes(_tone(frequency, 0.2), RATE))
+    folder = datasets.load(f"folder:{tmp_path}")
+    assert folder.kind == "audio"
+    browser = AudioBrowser(folder, page_size=4)
+    decoded = folder._store.ready  # which files the folder store has read so far
+    assert decoded.sum() == 4
+    browser.go(1)
+    assert decoded.sum() == 8
+    samples = _read_wav(_players(browser.clips.value)[0])[0]
+    # the folder's 0.2 s clip padded with silence to the dataset's clip length
+    assert len(samples) == folder.clip_samples and not samples[int(0.21 * RATE) :].any()
