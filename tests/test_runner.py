@@ -458,3 +458,43 @@ def test_a_torn_checkpoint_fails_the_run_with_the_fix_and_keeps_its_events(tmp_p
     assert "cannot be read" in status["error"] and "delete that folder" in status["error"]
     assert str(run_dir.checkpoints_dir) in status["error"]
     assert run_dir.events_path.stat().st_size > 0
+
+
+def test_epoch_events_reach_the_file_at_once_and_are_fsynced_off_the_training_thread() -> None:
+    from lepton_lab.core.callbacks import MetricsCallback
+
+    class Writer:
+        """Records calls and the thread making them; an fsync blocks until released."""
+
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, int]] = []
+            self.release = threading.Event()
+
+        def emit(self, kind: str, **fields: Any) -> None:
+            self.calls.append((f"emit {kind}", threading.get_ident()))
+
+        def write(self, event: dict[str, Any]) -> None:
+            self.calls.append(("write", threading.get_ident()))
+
+        def flush(self) -> None:
+            self.calls.append(("flush", threading.get_ident()))
+
+        def sync(self) -> None:
+            assert self.release.wait(30), "the fsync was never released"
+            self.calls.append(("sync", threading.get_ident()))
+
+    writer = Writer()
+    training = threading.get_ident()
+    callback = MetricsCallback(writer, epochs=2, steps_per_epoch=1)  # type: ignore[arg-type]
+    callback.on_epoch_begin(0)
+    callback.on_epoch_end(0, {"loss": 1.0})
+    # on_epoch_end returned while the fsync is still blocked: training does not wait for the disk,
+    # but the epoch's event is already written to the file (flushed) on the training thread.
+    assert writer.calls == [("emit epoch", training), ("flush", training)]
+    callback.on_epoch_begin(1)
+    callback.on_epoch_end(1, {"loss": 0.5})  # ends while the first fsync still runs
+    writer.release.set()
+    callback.on_train_end()  # waits for the fsync in flight, then fsyncs everything itself
+    syncs = [thread for name, thread in writer.calls if name == "sync"]
+    assert syncs[0] != training and syncs[-1] == training
+    assert [name for name, _ in writer.calls if name != "sync"] == ["emit epoch", "flush"] * 2

@@ -2,13 +2,16 @@
 
 Like Keras's ``CSVLogger`` it only depends on the callback hooks. Batch events cost one small
 dict and a list append (the :class:`~lepton_lab.core.events.EventWriter` buffer); the file is
-written by the writer's background thread, so training never waits for the disk except for one
-fsync per epoch.
+written by the writer's background thread. At an epoch's end the events are written to the file
+before training goes on (they survive the process being killed from then on) and fsynced in a
+thread of their own (against a machine crash): an fsync takes 4-20 ms here, as long as a whole
+epoch of a small model on a small dataset, and training need not wait for it.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from typing import Any
 
@@ -57,6 +60,8 @@ class MetricsCallback(keras.callbacks.Callback):
         self.epochs_done = 0  # epochs completed, counting those of a resumed run's earlier process
         self._epoch_first_step = 0
         self._epoch_start = 0.0
+        self._syncing: threading.Thread | None = None  # the epoch-end fsync in flight
+        self._sync_missed = False
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         """Read epochs and steps per epoch from the fit parameters."""
@@ -106,11 +111,30 @@ class MetricsCallback(keras.callbacks.Callback):
             self.steps_per_epoch = self.step - self._epoch_first_step or None
         self.epochs_done = epoch + 1
         self.writer.emit("epoch", step=self.step, epoch=epoch + 1, metrics=metrics, epochs=self.epochs)
-        self.writer.sync()  # an epoch, once reported, survives any crash
+        self.writer.flush()  # in the file before the epoch's checkpoint: a killed run keeps its record
+        self._sync_in_background()
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        """Fsync the events file."""
+        """Fsync the events file (and wait for it)."""
+        if self._syncing is not None:
+            self._syncing.join()
         self.writer.sync()
+
+    def _sync_in_background(self) -> None:
+        """Fsync the events file in a thread; one at a time (a later one covers what it missed)."""
+        if self._syncing is not None and self._syncing.is_alive():
+            self._sync_missed = True
+            return
+        self._sync_missed = False
+
+        def sync() -> None:
+            self.writer.sync()
+            if self._sync_missed:  # an epoch ended during the fsync: cover it too
+                self._sync_missed = False
+                self.writer.sync()
+
+        self._syncing = threading.Thread(target=sync, name="lepton-events-fsync", daemon=True)
+        self._syncing.start()
 
     def _learning_rate(self) -> float | None:
         optimizer = getattr(self.model, "optimizer", None)
