@@ -346,3 +346,112 @@ def test_a_run_on_notebook_arrays_exports_with_its_dataset_passed_in(tmp_path: P
     result = run.export("onnx", dataset=data)
     assert result["input"] == {"shape": [None, 8, 8, 1], "dtype": "float32", "scale": 1.0}
     assert result["agreement"] >= 0.99 and result["examples"] == data.count("test")
+
+
+# -- text runs: raw strings in ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def text_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    from lepton_lab.core.datasets import fortunes
+    from lepton_lab.core.runner import train as train_run
+
+    if fortunes.missing_packages("fortunes_languages"):
+        pytest.skip("the fortunes packages are not installed (make system-deps)")
+    run = train_run(
+        dataset={"name": "fortunes_languages", "subset": 400},
+        model="text_cnn",
+        train={"epochs": 1, "batch_size": 16, "runtime": {"probe": "never"}},
+        runs_dir=tmp_path_factory.mktemp("runs"),
+        name="languages",
+    )
+    assert run.status["status"] == "completed", run.status
+    return run
+
+
+@slow
+def test_a_text_savedmodel_takes_raw_strings_and_returns_probabilities_and_classes(text_run: Run) -> None:
+    from lepton_lab.core.tf_import import tf
+
+    result = text_run.export("savedmodel")
+    assert result["input"] == {"shape": [None], "dtype": "string", "scale": 1.0}
+    dataset = datasets.load(text_run.spec.dataset)
+    assert result["examples"] == dataset.count("test") > 0 and result["classes"] == dataset.class_names
+    assert result["agreement"] >= 0.99 and result["within_tolerance"], result
+    assert result["keras"]["test_accuracy"] == pytest.approx(text_run.evaluation.accuracy, abs=1e-6)
+
+    signature = tf.saved_model.load(str(text_run.path / result["path"])).signatures["serving_default"]
+    (spec,) = signature.structured_input_signature[1].values()
+    assert (spec.name, spec.dtype, spec.shape.as_list()) == ("text", tf.string, [None])
+    texts, _ = dataset.arrays("test")
+    out = signature(text=tf.constant(texts[:16]))
+    expected = text_run.load_model().predict(texts[:16], verbose=0)
+    assert out["probabilities"].shape == (16, dataset.num_classes)
+    np.testing.assert_allclose(out["probabilities"].numpy(), expected, atol=1e-4)
+    np.testing.assert_array_equal(out["classes"].numpy(), out["probabilities"].numpy().argmax(axis=1))
+
+
+@slow
+def test_text_onnx_and_tflite_exports_are_refused_or_verified(text_run: Run) -> None:
+    from lepton_lab.core.export import tflite
+
+    with pytest.raises(ExportError, match=r"ONNX has no standard ops .* format='savedmodel'"):
+        text_run.export("onnx")
+    if not tflite.flex_available():  # TensorFlow >= 2.20's interpreter has no Flex delegate
+        with pytest.raises(ExportError, match=r"Select TF ops \(the Flex delegate\).*format='savedmodel'"):
+            text_run.export("tflite", quantize="dynamic")
+    else:
+        assert text_run.export("tflite")["agreement"] >= 0.99
+        with pytest.raises(ExportError, match="use quantize='dynamic'"):
+            text_run.export("tflite", quantize="int8")
+    exports = text_run.path / "exports"
+    assert not exports.exists() or all(p.name.startswith(("savedmodel", "tflite")) for p in exports.iterdir())
+
+
+# -- what exporting prints --------------------------------------------------------------------------
+
+
+def test_quiet_converters_drops_routine_native_lines_and_keeps_the_rest(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    import logging
+
+    from lepton_lab.core.export.streams import quiet_converters
+
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.INFO)  # as in a notebook kernel, where these lines were shown
+    handler = logging.StreamHandler(sys.stderr)
+    logger.addHandler(handler)
+    try:
+        with quiet_converters():
+            os.write(1, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+            os.write(2, b"fully_quantize: 0, inference_type: 6\nW0000 00:00:1 helpers.cc:364] Ignored\n")
+            os.write(2, b"E0000 00:00:1 kernel.cc:42] a real failure\n")
+            logger.info("Assets written to: somewhere/assets")
+        assert logger.level == logging.INFO
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    out, err = capfd.readouterr()
+    assert out == ""
+    assert err == "E0000 00:00:1 kernel.cc:42] a real failure\n"
+
+
+@slow
+def test_an_export_in_a_verbose_session_prints_nothing(
+    digits_run: Run, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        capfd.readouterr()
+        digits_run.export("tflite", quantize="int8")
+    finally:
+        logger.setLevel(level)
+    out, err = capfd.readouterr()
+    assert "Assets written" not in err and "XNNPACK" not in err and "fully_quantize" not in err
+    assert out == ""

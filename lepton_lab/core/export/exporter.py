@@ -20,6 +20,7 @@ import numpy as np
 from lepton_lab.core.export import layout
 from lepton_lab.core.export.inputs import RawInput, raw_examples, raw_input
 from lepton_lab.core.export.layout import ExportError
+from lepton_lab.core.export.streams import quiet_converters
 
 if TYPE_CHECKING:
     from lepton_lab.core.datasets import Dataset
@@ -76,11 +77,7 @@ def export_model(
         )
     data = dataset if dataset is not None else _load_dataset(found)
     if data.kind == "text":
-        # String inputs have no place yet in the exports' raw-input contract (uint8/float32 arrays).
-        raise ValueError(
-            f"run {found.id} is a text model (raw strings in); exporting text models is not supported yet. "
-            "Use run.load_model() (model.keras predicts from raw strings) instead"
-        )
+        _check_text_options(found.id, format, quantize)
     raw = raw_input(data)
     model_name = name or layout.safe_name(found.name or found.id)
     label = layout.export_dir_name(format, quantize)
@@ -93,26 +90,70 @@ def export_model(
     root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{label}-", dir=root))
     try:
-        artefact = _write(format, quantize, model, raw, data, work)
-        manifest: dict[str, Any] = {
-            "format": format,
-            "quantize": quantize,
-            "path": None,  # set once the export has its final place
-            "created": time.time(),
-            "run_id": found.id,
-            "name": model_name,
-            "input": raw.to_json(),
-            "classes": list(data.class_names),
-            # The training split's class shares: what monitoring compares predicted classes with.
-            "training_distribution": _distribution(data),
-            "size_bytes": _size(artefact),
-        }
-        manifest.update(_verification(found, keras_model, data, format, quantize, artefact, verify))
-        if format == "savedmodel":
-            return _publish_savedmodel(found, work, manifest, model_name)
-        return _publish(found, work, artefact, manifest, label)
+        with quiet_converters():
+            return _export(found, keras_model, model, raw, data, format, quantize, verify, work, model_name)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _check_text_options(run_id: str, format: str, quantize: str) -> None:
+    """Refuse the exports a text model (raw strings in) cannot have, naming the one it can."""
+    if format == "savedmodel":
+        return
+    what = f"run {run_id} is a text model (raw strings in)"
+    instead = "use format='savedmodel' (TF Serving; its signature takes the raw strings)"
+    if format == "onnx":
+        # tf2onnx maps TextVectorization's string ops (StringLower, RegexReplace, StringSplit, the
+        # vocabulary's hash table) only to onnxruntime-extensions custom ops, which are not installed.
+        raise ExportError(f"{what}: ONNX has no standard ops for its TextVectorization; {instead}")
+    from lepton_lab.core.export import tflite
+
+    if not tflite.flex_available():
+        from lepton_lab.core.tf_import import tf
+
+        raise ExportError(
+            f"{what}: its TextVectorization needs TFLite's Select TF ops (the Flex delegate), which this "
+            f"interpreter (TensorFlow {tf.__version__}'s tf.lite.Interpreter) cannot run, so the export "
+            f"could not be verified; {instead}, or run.load_model() (model.keras takes raw strings)"
+        )
+    if quantize == "int8":
+        raise ExportError(
+            f"{what}: full-integer int8 calibrates on numeric inputs and runs only int8 kernels, which "
+            "strings have not; use quantize='dynamic' (int8 weights) or 'float16'"
+        )
+
+
+def _export(
+    found: Run,
+    keras_model: Any,
+    model: Any,
+    raw: RawInput,
+    data: Dataset,
+    format: str,
+    quantize: str,
+    verify: bool,
+    work: Path,
+    model_name: str,
+) -> dict[str, Any]:
+    """Write, verify and publish one export from the temporary directory ``work``."""
+    artefact = _write(format, quantize, model, raw, data, work)
+    manifest: dict[str, Any] = {
+        "format": format,
+        "quantize": quantize,
+        "path": None,  # set once the export has its final place
+        "created": time.time(),
+        "run_id": found.id,
+        "name": model_name,
+        "input": raw.to_json(),
+        "classes": list(data.class_names),
+        # The training split's class shares: what monitoring compares predicted classes with.
+        "training_distribution": _distribution(data),
+        "size_bytes": _size(artefact),
+    }
+    manifest.update(_verification(found, keras_model, data, format, quantize, artefact, verify))
+    if format == "savedmodel":
+        return _publish_savedmodel(found, work, manifest, model_name)
+    return _publish(found, work, artefact, manifest, layout.export_dir_name(format, quantize))
 
 
 def _open_run(path: str | os.PathLike[str]) -> Run:
@@ -163,7 +204,7 @@ def _write(format: str, quantize: str, model: Any, raw: RawInput, data: Dataset,
         )
         representative, _ = raw_examples(data, "train", np.sort(positions))
     target = work / layout.MODEL_FILES["tflite"]
-    target.write_bytes(tflite.convert(source, quantize, representative))
+    target.write_bytes(tflite.convert(source, quantize, representative, select_tf_ops=raw.dtype == "string"))
     shutil.rmtree(source)
     return target
 

@@ -4,7 +4,9 @@ A dataset keeps its pixels in stored form (uint8 for images, digits' 0..16 count
 the training pipeline (:mod:`lepton_lab.core.datasets.pipeline`) turns a batch into model input
 by ``cast(float32) * scale`` and, for a dataset loaded at another ``image_size``, a bilinear
 resize. An export puts those same steps inside its graph, so it takes what the dataset stores
-and preprocessing cannot drift between training and serving. TensorFlow-free.
+and preprocessing cannot drift between training and serving. A text dataset stores one string per
+example and its model starts with its TextVectorization, so a text export takes the raw strings
+(``dtype == "string"``, shape ``()`` per example). TensorFlow-free.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class RawInput:
         One example as stored, e.g. ``(8, 8, 1)``.
     dtype : str
         ``"uint8"`` for images; ``"float32"`` for data stored as floats (tabular features,
-        float images from a notebook).
+        float images from a notebook, audio waveforms); ``"string"`` for text (shape ``()``).
     scale : float
         Stored values times ``scale`` are the model's values.
     resize : tuple of int, optional
@@ -50,6 +52,8 @@ class RawInput:
 
 def raw_input(dataset: Dataset) -> RawInput:
     """Return the :class:`RawInput` of ``dataset``, read from how it stores its first example."""
+    if dataset.kind == "text":
+        return RawInput((), "string", 1.0)
     stored, scale = raw_examples(dataset, "train", np.arange(min(1, dataset.count("train"))))
     dtype = "uint8" if stored.dtype == np.uint8 else "float32"
     resize = getattr(dataset._store, "resize", None)
@@ -59,11 +63,16 @@ def raw_input(dataset: Dataset) -> RawInput:
 def raw_examples(
     dataset: Dataset, split: str, positions: np.ndarray | None = None
 ) -> tuple[np.ndarray, float]:
-    """Examples of ``split`` (all, or those at ``positions``) as stored, and their scale."""
+    """Examples of ``split`` (all, or those at ``positions``) as stored, and their scale.
+
+    Texts come back as an object array of ``str`` (what ``tf.constant`` makes a ``tf.string`` batch of).
+    """
     rows = dataset._rows(split)
     if positions is not None:
         rows = rows[positions]
     stored, scale = dataset._store.raw(rows)
+    if dataset.kind == "text":
+        return np.asarray(stored, dtype=object), 1.0
     if stored.dtype != np.uint8:
         stored = stored.astype(np.float32)
     return np.ascontiguousarray(stored), float(scale)

@@ -1,8 +1,9 @@
 """SavedModel export (TF Serving's layout) and its loader for verification.
 
 The SavedModel is the graph of :mod:`~lepton_lab.core.export.graph`: one ``serving_default``
-signature taking ``images`` as the dataset stores them. A float input is refused by TensorFlow
-("expected to be a uint8 tensor but is a float tensor"), never silently cast.
+signature taking ``images`` as the dataset stores them (``text``, raw strings, for a text model).
+A float input is refused by TensorFlow ("expected to be a uint8 tensor but is a float tensor"),
+never silently cast.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from lepton_lab.core.export.graph import INPUT_NAME, SIGNATURE, write_savedmodel
+from lepton_lab.core.export.graph import SIGNATURE, write_savedmodel
 from lepton_lab.core.export.inputs import RawInput
 
 __all__ = ["load", "write"]
@@ -32,10 +33,11 @@ class Predictor:
 
         self._tf = tf
         self._signature = tf.saved_model.load(str(directory)).signatures[SIGNATURE]
+        (self._input,) = self._signature.structured_input_signature[1]
 
     def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(probabilities, classes)`` for a batch of raw inputs."""
-        out = self._signature(**{INPUT_NAME: self._tf.constant(images)})
+        out = self._signature(**{self._input: self._tf.constant(images)})
         return out["probabilities"].numpy(), out["classes"].numpy()
 
 
