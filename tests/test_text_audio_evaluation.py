@@ -121,7 +121,7 @@ def test_text_view_shows_worst_texts_and_a_5x5_grid_of_escaped_text_cards_even_w
             assert re.sub(r"<[^>]+>", "", card).endswith(
                 entry["text"].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             )
-        assert not view.worst.items  # no image gallery for text
+        assert view.worst is None  # no image gallery for text
 
 
 def test_audio_view_plays_the_worst_clips_and_a_5x5_grid_of_players_with_spectrograms():

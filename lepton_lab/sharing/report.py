@@ -344,7 +344,7 @@ def _test_media(page: _Page, evaluation: Evaluation) -> tuple[dict[int, Any], st
             assert data is not None and data.sample_rate is not None  # clips come only from a dataset
             rate = data.sample_rate
             media[index] = Markup(
-                f'<audio controls preload="none" src="{audio_data_url(example, rate)}"></audio>'
+                f'<audio controls preload="metadata" src="{audio_data_url(example, rate)}"></audio>'
                 f'<img class="spectrogram" src="{data_uri(spectrogram_png(example, rate, 176, 64))}" '
                 f'alt="spectrogram of test example {index}">'
             )

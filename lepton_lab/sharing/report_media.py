@@ -108,7 +108,7 @@ def audio_card(
     return (
         f'<div class="lepton-card lepton-audio-card" style="{_CARD_STYLE};width:{width + 14}px">'
         f'<div class="lepton-card-caption">{caption}</div>'
-        f'<audio controls preload="none" src="{audio_data_url(waveform, sample_rate)}" '
+        f'<audio controls preload="metadata" src="{audio_data_url(waveform, sample_rate)}" '
         f'style="width:{width}px;height:28px;margin-top:3px"></audio>{thumbnails}</div>'
     )
 
@@ -154,9 +154,10 @@ def _caption(evaluation: Evaluation, entry: dict[str, Any]) -> str:
     return caption_html(names[entry["true"]], names[entry["predicted"]], float(entry["confidence"]))
 
 
-def _grid(cards: list[str], columns: int = 5) -> str:
+def _grid(cards: list[str], role: str, columns: int = 5) -> str:
+    """Cards in a grid of ``columns``; ``role`` (``worst`` or ``predictions``) names it for the page."""
     return (
-        '<div class="lepton-example-grid" style="display:grid;'
+        f'<div class="lepton-example-grid lepton-{role}-grid" style="display:grid;'
         f'grid-template-columns:repeat({columns},max-content);gap:2px">{"".join(cards)}</div>'
     )
 
@@ -188,7 +189,7 @@ def text_grid_html(evaluation: Evaluation, dataset: Any = None) -> str:
         text_card(str(text), _caption(evaluation, entry), width=172, max_chars=150)
         for entry, text in test_examples(evaluation, dataset, evaluation.grid)
     ]
-    return _grid(cards) if cards else SPLIT_CHANGED
+    return _grid(cards, "predictions") if cards else SPLIT_CHANGED
 
 
 def worst_clips_html(evaluation: Evaluation, dataset: Any, limit: int = WORST_CLIPS) -> str:
@@ -198,7 +199,7 @@ def worst_clips_html(evaluation: Evaluation, dataset: Any, limit: int = WORST_CL
         audio_card(clip, rate, _caption(evaluation, entry))
         for entry, clip in test_examples(evaluation, dataset, evaluation.worst[:limit])
     ]
-    return _grid(cards) if cards else SPLIT_CHANGED
+    return _grid(cards, "worst") if cards else SPLIT_CHANGED
 
 
 def clip_grid_html(evaluation: Evaluation, dataset: Any) -> str:
@@ -208,4 +209,4 @@ def clip_grid_html(evaluation: Evaluation, dataset: Any) -> str:
         audio_card(clip, rate, _caption(evaluation, entry), waveform_thumbnail=False)
         for entry, clip in test_examples(evaluation, dataset, evaluation.grid)
     ]
-    return _grid(cards) if cards else SPLIT_CHANGED
+    return _grid(cards, "predictions") if cards else SPLIT_CHANGED

@@ -154,13 +154,19 @@ class AugmentationPreview(StaticSnapshot, ipywidgets.VBox):
                 low, high, step, snr_range = _SNR_RANGE
                 control = ipywidgets.FloatRangeSlider(
                     value=tuple(op.snr_db) if op is not None else snr_range, min=low, max=high, step=step,  # type: ignore[union-attr]
-                    description="snr_db", continuous_update=False, layout=ipywidgets.Layout(width="300px"),
+                    description="snr_db", continuous_update=False, readout_format=".0f",
+                    layout=ipywidgets.Layout(width="340px"), style={"description_width": "90px"},
                 )  # fmt: skip
             else:
                 parameter, low, high, step, default = _PARAMETERS[name]
+                # Audio parameter names are longer than the images' "factor": a wider label.
+                size: dict[str, Any] = {"layout": ipywidgets.Layout(width="300px")}
+                if self.kind == "audio":
+                    wide = ipywidgets.Layout(width="340px")
+                    size = {"layout": wide, "style": {"description_width": "90px"}}
                 control = FloatSlider(
                     value=getattr(op, parameter) if op is not None else default, min=low, max=high, step=step,
-                    description=parameter, layout=ipywidgets.Layout(width="300px"),
+                    description=parameter, **size,
                 )  # fmt: skip
             self.parameters[name] = control
             rows.append(ipywidgets.HBox([self.enabled[name], control]))

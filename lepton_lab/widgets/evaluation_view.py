@@ -108,11 +108,15 @@ class EvaluationView(StaticSnapshot, ipywidgets.VBox):
                 layout=ipywidgets.Layout(flex_flow="row wrap", align_items="flex-start"),
             ),
         ]
-        self.worst = ThumbnailGrid(columns=10, size=64)
-        self.predictions = ThumbnailGrid(columns=5, size=72)
+        # The image galleries exist only when shown: an anywidget model that no view renders can
+        # fail its front-end initialisation (a 2 s limit) and raise an error in the page.
+        self.worst: ThumbnailGrid | None = None
+        self.predictions: ThumbnailGrid | None = None
         #: The PredictionPad a click on the prediction grid opens (None until then).
         self.pad: Any = None
         if self.dataset is not None and getattr(self.dataset, "kind", "image") == "image":
+            self.worst = ThumbnailGrid(columns=10, size=64)
+            self.predictions = ThumbnailGrid(columns=5, size=72)
             self.worst.items = self._items(evaluation.worst, with_confidence=True)
             self.predictions.items = self._items(evaluation.grid, with_confidence=False)
             hint = " · click one to try it in a prediction pad" if self.run is not None else ""
@@ -127,7 +131,9 @@ class EvaluationView(StaticSnapshot, ipywidgets.VBox):
             if self.run is not None:
                 self.predictions.on_select(self.open_in_pad)
         elif self._kind(evaluation) == "text":
-            self.worst_texts = ipywidgets.HTML(worst_texts_html(evaluation, self.dataset))
+            # 25 texts make a long table: it scrolls in its own box, the grid stays in sight below.
+            table = worst_texts_html(evaluation, self.dataset)
+            self.worst_texts = ipywidgets.HTML(f'<div style="max-height:420px;overflow-y:auto">{table}</div>')
             self.text_grid = ipywidgets.HTML(text_grid_html(evaluation, self.dataset))
             children += [
                 ipywidgets.HTML("<b>Worst-classified test examples</b> (true → predicted, confidence)"),
