@@ -48,6 +48,7 @@ export type ILayerSpec =
  */
 export interface IApiSchemas {
   ActivationLayer?: IActivationLayer;
+  AudioNoiseOp?: IAudioNoiseOp;
   AugmentSpec?: IAugmentSpec;
   AveragePooling1DLayer?: IAveragePooling1DLayer;
   AveragePooling2DLayer?: IAveragePooling2DLayer;
@@ -102,6 +103,7 @@ export interface IApiSchemas {
   SweepObjective?: ISweepObjective;
   SweepSpec?: ISweepSpec;
   TextVectorizationSpec?: ITextVectorizationSpec;
+  TimeShiftOp?: ITimeShiftOp;
   TrainSpec?: ITrainSpec;
   TranslationOp?: ITranslationOp;
   Trial?: ITrial;
@@ -118,6 +120,25 @@ export interface IActivationLayer {
   activation: 'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'linear' | 'elu' | 'gelu' | 'selu' | 'swish' | 'leaky_relu';
 }
 /**
+ * Add white Gaussian noise at a signal-to-noise ratio drawn uniformly from ``snr_db`` per clip.
+ *
+ * The noise power is the clip's own mean power divided by ``10 ** (snr / 10)`` (a silent clip
+ * stays silent), as in audiomentations' ``AddGaussianSNR``.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "AudioNoiseOp".
+ */
+export interface IAudioNoiseOp {
+  op?: 'audio_noise';
+  /**
+   * [lowest, highest] SNR in dB.
+   *
+   * @minItems 2
+   * @maxItems 2
+   */
+  snr_db?: unknown[];
+}
+/**
  * Ordered augmentation pipeline, applied to training batches only.
  *
  * This interface was referenced by `IApiSchemas`'s JSON-Schema
@@ -127,7 +148,18 @@ export interface IAugmentSpec {
   /**
    * @maxItems 32
    */
-  ops?: (IFlipOp | IRotationOp | IZoomOp | ITranslationOp | ICropOp | IContrastOp | IBrightnessOp | INoiseOp)[];
+  ops?: (
+    | IFlipOp
+    | IRotationOp
+    | IZoomOp
+    | ITranslationOp
+    | ICropOp
+    | IContrastOp
+    | IBrightnessOp
+    | INoiseOp
+    | ITimeShiftOp
+    | IAudioNoiseOp
+  )[];
 }
 /**
  * Random horizontal and/or vertical flips.
@@ -208,6 +240,19 @@ export interface IBrightnessOp {
 export interface INoiseOp {
   op?: 'noise';
   stddev?: number;
+}
+/**
+ * Shift each clip in time by up to ``max_fraction`` of its length, either way, filling with silence.
+ *
+ * The shift of TensorFlow's speech-commands training (``time_shift_ms``): the sound moves,
+ * the clip keeps its length, samples shifted out are dropped and the gap is silent.
+ *
+ * This interface was referenced by `IApiSchemas`'s JSON-Schema
+ * via the `definition` "TimeShiftOp".
+ */
+export interface ITimeShiftOp {
+  op?: 'time_shift';
+  max_fraction?: number;
 }
 /**
  * ``keras.layers.AveragePooling1D``: the mean of each window along a sequence.
