@@ -17,6 +17,7 @@ import nbformat
 import pytest
 
 from lepton_lab.client import LabClient
+from lepton_lab.core import datasets
 from lepton_lab.core.run_store import load_run, runs
 from tests import notebooks as nbt
 from tests.lab_server import running_lab
@@ -25,6 +26,11 @@ from tests.sharing import network_urls
 pytestmark = pytest.mark.slow
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+#: Every player of an audio widget carries its clip as a WAV data URL (about 43 KB a second), and
+#: the EvaluationView of an audio run holds 25 grid clips and the worst ones: tutorial 08's saved
+#: notebook is heavier than the image tutorials'.
+MAX_AUDIO_NOTEBOOK_BYTES = 9_000_000
+MAX_AUDIO_OUTPUT_BYTES = 3_000_000
 #: A saved notebook must stay small enough to mail and diff; each plot well under 1 MB.
 MAX_NOTEBOOK_BYTES = 2_000_000
 MAX_OUTPUT_BYTES = 300_000
@@ -80,6 +86,8 @@ def test_every_notebook_has_a_tagged_parameters_cell_first():
         "04_background_jobs.ipynb",
         "05_fashion_mnist.ipynb",
         "06_deploy.ipynb",
+        "07_text.ipynb",
+        "08_audio.ipynb",
     ]
     for name in names:
         nb = nbt.load(name)
@@ -382,3 +390,77 @@ def test_deploy_exports_compares_deploys_serves_tf_serving_clients_and_monitors(
     assert nbt.stream_text(nbt.cell(nb, "undeploy")) == "deployed now: []\n"
     assert LabClient(lab.url, lab.token).models() == []
     assert_small(nb, path)
+
+
+def fortunes_missing() -> bool:
+    from lepton_lab.core.datasets import fortunes
+
+    return bool(fortunes.missing_packages("fortunes_languages"))
+
+
+@pytest.mark.skipif(fortunes_missing(), reason="the fortunes packages are not installed (make system-deps)")
+def test_text_tutorial_browses_compares_three_models_and_predicts_from_raw_strings(tmp_path):
+    nb, path = run_notebook("07_text.ipynb", tmp_path, SUBSET=800, EPOCHS=2)
+
+    assert "train=800" in nbt.text_plain(nbt.cell(nb, "load"))
+    assert "<b>fortunes_languages</b>" in nbt.widget_html(nb, nbt.cell(nb, "browser"))
+    layers = nbt.text_plain(nbt.cell(nb, "model"))
+    assert "TextVectorization" in layers and "(None, 100)" in layers and "Bidirectional" in layers
+
+    printed = dict(
+        re.findall(r"^(\w+): test accuracy ([0-9.]+)$", nbt.stream_text(nbt.cell(nb, "train")), re.M)
+    )
+    accuracy = {preset: float(value) for preset, value in printed.items()}
+    assert set(accuracy) == {"bag_of_words", "text_cnn", "text_bilstm"}
+    assert accuracy["bag_of_words"] > 0.5  # ten languages: chance is 0.1
+    found = {load_run(p).spec.model.preset: load_run(p) for p in (tmp_path / "lepton-runs").iterdir()}
+    assert set(found) == set(accuracy)
+    for preset, run in found.items():
+        assert run.status["status"] == "completed" and run.status["epoch"] == 2
+        assert abs(run.evaluation.accuracy - accuracy[preset]) < 1e-3
+    table = nbt.text_plain(nbt.cell(nb, "summary"))
+    assert all(f"languages-{preset}" in table for preset in accuracy)
+
+    best = max(accuracy, key=accuracy.get)
+    assert nbt.stream_text(nbt.cell(nb, "evaluate")).startswith(f"best: languages-{best} (")
+    assert "Test accuracy" in nbt.widget_html(nb, nbt.cell(nb, "evaluate"))
+
+    classes = set(datasets.load("fortunes_languages").class_names)
+    answers = nbt.stream_text(nbt.cell(nb, "predict")).splitlines()
+    assert len(answers) == 4 and all(line.split()[0] in classes for line in answers)
+    exported = nbt.stream_text(nbt.cell(nb, "export"))
+    assert "input: {'shape': [None], 'dtype': 'string', 'scale': 1.0}" in exported
+    agreement = printed_number(nbt.cell(nb, "export"), "agreement with the Keras model")
+    assert agreement >= 0.99
+    assert_small(nb, path)
+
+
+def test_audio_tutorial_listens_augments_trains_a_cnn_and_reports(tmp_path):
+    nb, path = run_notebook("08_audio.ipynb", tmp_path, CLIPS=400, EPOCHS=4)
+
+    assert "train=256" in nbt.text_plain(nbt.cell(nb, "load"))
+    assert nbt.widget_html(nb, nbt.cell(nb, "browser")).count("<audio") >= 6
+    preview = nbt.widget_html(nb, nbt.cell(nb, "preview"))
+    assert preview.count("<audio") >= 3 * 3  # three clips, each with two variants
+    augment = json.loads(nbt.stream_text(nbt.cell(nb, "augment")))
+    assert [op["op"] for op in augment["ops"]] == ["time_shift", "audio_noise"]
+    assert "MelSpectrogram" in nbt.text_plain(nbt.cell(nb, "model"))
+
+    accuracy = printed_number(nbt.cell(nb, "train"), "test accuracy")
+    assert accuracy > 0.2  # ten digits: chance is 0.1
+    (run_dir,) = (tmp_path / "lepton-runs").iterdir()
+    run = load_run(run_dir)
+    assert run.status["status"] == "completed" and run.status["epoch"] == 4
+    assert [op.op for op in run.spec.augment.ops] == ["time_shift", "audio_noise"]
+    assert abs(run.evaluation.accuracy - accuracy) < 1e-3
+    assert "<audio" in nbt.widget_html(nb, nbt.cell(nb, "evaluate"))
+
+    predicted, true = nbt.stream_text(nbt.cell(nb, "predict")).splitlines()
+    assert predicted.startswith("predicted: [") and true.startswith("true:      [")
+    report = tmp_path / "spoken-digits-report.html"
+    assert f"wrote {report.name}" in nbt.stream_text(nbt.cell(nb, "report"))
+    page = report.read_text(encoding="utf-8")
+    assert run.id in page and "<audio" in page and "data:audio/wav;base64," in page
+    assert network_urls(page) == []
+    assert path.stat().st_size < MAX_AUDIO_NOTEBOOK_BYTES
+    assert nbt.largest_output_bytes(nb) < MAX_AUDIO_OUTPUT_BYTES

@@ -112,3 +112,18 @@ def test_readme_deploy_example_exports_deploys_predicts_and_monitors(tmp_path, m
     assert model.name == "digits" and model.info["input"]["dtype"] == "uint8"
     (first, _second) = answer["predictions"]
     assert sum(first["probabilities"]) == pytest.approx(1.0, abs=1e-4) and 0 <= first["classes"] <= 9
+
+
+def test_readme_text_example_predicts_from_a_raw_string_and_exports(tmp_path, monkeypatch, capsys):
+    from lepton_lab.core.datasets import fortunes
+
+    if fortunes.missing_packages("fortunes_languages"):
+        pytest.skip("the fortunes packages are not installed (make system-deps)")
+    (example,) = [block for block in _blocks("python") if "fortunes_languages" in block]
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    accuracy, language = capsys.readouterr().out.splitlines()[-1].split()
+    assert float(accuracy) > 0.6 and language == "de"  # ten languages: chance is 0.1
+    (export,) = namespace["run"].exports()
+    assert export["input"]["dtype"] == "string" and export["agreement"] >= 0.99
