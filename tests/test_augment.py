@@ -355,11 +355,23 @@ def test_a_run_with_audio_augmentation_trains_records_its_ops_and_evaluates_unau
     assert run.spec_document["augment"]["ops"] == [
         {"op": "time_shift", "max_fraction": 0.1}, {"op": "audio_noise", "snr_db": [15.0, 30.0]},
     ]  # fmt: skip
-    model = run.load_model()
-    test = ds.as_tf_data("test", batch_size=64, augment=spec)
-    x, _ = next(iter(test))
-    # Evaluation sees the raw clips: the model's predictions on them are deterministic.
-    first = model.predict(x, verbose=0)
-    assert np.array_equal(
-        first, model.predict(ds.as_tf_data("test", batch_size=64).map(lambda a, b: a), verbose=0)
+    # evaluation.json holds the model's probabilities on the raw test clips, not augmented ones.
+    from lepton_lab.core.evaluate import evaluate_predictions
+
+    raw, labels = ds.arrays("test")
+    probabilities = run.load_model().predict(raw, verbose=0)
+    expected = evaluate_predictions(labels, probabilities, ds.class_names)
+    evaluation = run.evaluation
+    assert evaluation is not None and evaluation.confusion == expected.confusion
+    np.testing.assert_allclose(
+        [e["true_probability"] for e in evaluation.worst],
+        [e["true_probability"] for e in expected.worst],
+        atol=1e-4,
     )
+    noisy = augment.preview(raw, spec, n_variants=1, seed=0)[:, 0]
+    augmented = evaluate_predictions(labels, run.load_model().predict(noisy, verbose=0), ds.class_names)
+    assert not np.allclose(
+        [e["confidence"] for e in augmented.grid],
+        [e["confidence"] for e in evaluation.grid],
+        atol=1e-4,
+    ), "augmented clips would have given other probabilities"
