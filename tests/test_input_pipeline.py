@@ -122,6 +122,38 @@ def test_folder_training_batches_match_the_in_memory_path_epoch_by_epoch(
         assert orders[0] != orders[1] and orders[1] != orders[2]  # reshuffled every epoch
 
 
+def test_the_memory_cache_decodes_each_file_once_before_training(tmp_path: Path) -> None:
+    # Decoded into the dataset's store when the pipeline is built: epochs read no files (they may
+    # vanish), and a second pipeline (the probe's, then the run's) decodes nothing again.
+    from PIL import Image
+
+    root = tmp_path / "folder"
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (40, 8, 8), dtype=np.uint8)
+    for index, image in enumerate(pixels):
+        (root / f"c{index % 2}").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image, mode="L").save(root / f"c{index % 2}" / f"{index:02d}.png")
+    data = datasets.load(f"folder:{root}", image_size=8, validation_split=0.0)
+    rows = data._rows("train")
+    pillow = np.stack([np.asarray(Image.open(data._store.paths[row])) for row in rows])
+    assert not data._store.ready.any()
+    first = pipeline.batches(data, "train", 8, seed=1, options=InputOptions(cache="memory"))
+    assert data._store.ready[rows].all()
+    for path in root.rglob("*.png"):
+        path.unlink()
+    second = pipeline.batches(data, "train", 8, seed=1, options=InputOptions(cache="memory"))
+    for _epoch in range(2):
+        images, labels = _collect(first)
+        again = _collect(second)
+        np.testing.assert_array_equal(images, again[0])
+        np.testing.assert_array_equal(labels, again[1])
+    expected = _sorted_examples(
+        pillow[..., None].astype(np.float32) / 255, data._labels[rows].astype(np.int32)
+    )
+    np.testing.assert_allclose(_sorted_examples(images, labels)[0], expected[0], atol=1e-6)
+    np.testing.assert_array_equal(_sorted_examples(images, labels)[1], expected[1])
+
+
 def _sorted_examples(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     order = np.lexsort((*images.reshape(len(images), -1).T, labels))
     return images[order], labels[order]

@@ -8,11 +8,12 @@ Two shapes of pipeline, picked by where the examples live:
   example, which is what made the runner slower than a plain ``model.fit`` on small images.
 * Image folders: file paths go in; files are read and decoded by TensorFlow's native decoders in
   parallel (``AUTOTUNE``), resized, and optionally cached after the first epoch in memory or in
-  files on disk, so datasets larger than memory still train at the speed of the disk. The memory
-  cache is one uint8 tensor of the whole split, filled batch by batch as the first epoch decodes
-  it; later epochs gather whole batches from it by shuffled index, exactly as the in-memory path
-  does (a ``tf.data`` cache hands out one example at a time, and re-batching them cost a third of
-  the speed). Both paths draw the same index order for the same seed, epoch by epoch.
+  files on disk, so datasets larger than memory still train at the speed of the disk. With the
+  memory cache the split's files are decoded in parallel once, before the first epoch, into the
+  dataset's store of decoded images, and every epoch gathers whole batches from it by shuffled
+  index exactly as the in-memory path does: the same batches for the same seed, epoch by epoch
+  (a ``tf.data`` cache hands out one example at a time, and re-batching them cost a third of the
+  speed of a cached Keras pipeline).
 
 Both convert stored pixels to float32 per batch (and augment there), in parallel when
 ``parallel_map`` is set, and prefetch. Settings come from the runtime policy
@@ -103,21 +104,31 @@ def batches(
     rows = dataset._rows(split)
     store = dataset._store
     labels = dataset._labels[rows].astype(np.int32)
-    if isinstance(store, FolderStore):
+    stored: np.ndarray | None = None
+    if isinstance(store, FolderStore) and options.cache != "memory":
         data, scale, resize = _folder_batches(store, rows, labels, batch_size, shuffled, seed, options, split)
+    elif isinstance(store, FolderStore):  # decoded once into the store, then as in memory
+        _decode_into_store(store, rows, options)
+        stored, scale = store.raw(rows)
+        resize = None
     else:
         stored, scale = store.raw(rows)
         resize = store.resize
-        data = _gathered_batches(stored, labels, batch_size, shuffled, seed)
 
     def to_float(examples: tf.Tensor) -> tf.Tensor:
         values = tf.cast(examples, tf.float32) * tf.constant(scale, tf.float32)
         return values if resize is None else tf.image.resize(values, resize, method="bilinear")
 
+    if stored is not None:
+        # Without augmentation, the gather and the conversion run in one parallel map: each
+        # stage of a pipeline costs a hand-over per batch (about a quarter of the pipeline's time).
+        convert = to_float if dataset.kind != "text" and layers is None else None
+        data = _gathered_batches(stored, labels, batch_size, shuffled, seed, convert, parallel)
     if dataset.kind == "text":
         pass  # batches of tf.string: the model's own TextVectorization turns them into numbers
     elif layers is None:
-        data = data.map(lambda x, y: (to_float(x), y), num_parallel_calls=parallel)
+        if stored is None:
+            data = data.map(lambda x, y: (to_float(x), y), num_parallel_calls=parallel)
     else:
         # Random layers keep their state in a variable, and parallel map calls race on it;
         # drawing one seed per batch in order and applying the layers statelessly keeps
@@ -133,16 +144,28 @@ def batches(
 
 
 def _gathered_batches(
-    stored: np.ndarray, labels: np.ndarray, batch_size: int, shuffled: bool, seed: int
+    stored: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int,
+    shuffled: bool,
+    seed: int,
+    convert: Any = None,
+    parallel: int | None = None,
 ) -> tf.data.Dataset:
-    """Batches of stored rows: shuffled indices, one gather per batch (Keras's way for arrays)."""
+    """Batches of stored rows: shuffled indices, one gather per batch (Keras's way for arrays).
+
+    ``convert`` (stored batch to model input) runs in the same map as the gather, with
+    ``parallel`` calls; without it, batches are yielded as stored.
+    """
     from lepton_lab.core.tf_import import tf
 
     # from_tensors(...).repeat() hands the same tensors to every batch without copying, and
     # keeps them out of the map function's graph (a captured array would be a graph constant).
     source = tf.data.Dataset.from_tensors((stored, labels)).repeat()
+    change = convert if convert is not None else (lambda examples: examples)
     return tf.data.Dataset.zip(_index_batches(len(labels), batch_size, shuffled, seed), source).map(
-        lambda index, arrays: (tf.gather(arrays[0], index), tf.gather(arrays[1], index))
+        lambda index, arrays: (change(tf.gather(arrays[0], index)), tf.gather(arrays[1], index)),
+        num_parallel_calls=parallel if convert is not None else None,
     )
 
 
@@ -160,49 +183,30 @@ def _index_batches(count: int, batch_size: int, shuffled: bool, seed: int) -> tf
     return indices.batch(batch_size)
 
 
-def _memory_cached_batches(
-    decode: Any,
-    paths: list[str],
-    labels: np.ndarray,
-    shape: tuple[int, int, int],
-    batch_size: int,
-    shuffled: bool,
-    seed: int,
-    parallel: int | None,
-) -> tf.data.Dataset:
-    """Batches gathered by index from a uint8 tensor of the split, decoding files on first use.
+def _decode_into_store(store: FolderStore, rows: np.ndarray, options: InputOptions) -> None:
+    """Decode the files of ``rows`` not decoded yet into the store, in parallel with tf.data.
 
-    ``pixels`` holds the whole split and ``filled`` says which rows are decoded. A batch whose
-    rows are all filled is one gather (every epoch after the first); otherwise its files are
-    decoded (in parallel within the batch, and across batches by the parallel map), written into
-    ``pixels`` and only then marked filled, so a batch never reads a row before it is written.
-    Batches of one epoch hold distinct rows, so parallel writes never meet.
+    The store keeps every decoded image (:class:`FolderStore`), so the probe's pipelines, the
+    run's and the dataset's pages decode each file once in all. This is the memory cache: a
+    ``tf.data`` cache hands out one example at a time, and re-batching them made cached epochs
+    0.7x of a cached Keras pipeline; filling a ``tf.Variable`` batch by batch during the first
+    epoch (tried) was slower still, every batch paying a cond and a variable read in tf.data.
     """
     from lepton_lab.core.tf_import import tf
 
-    count = len(paths)
-    with tf.device("/CPU:0"):  # read inside tf.data's functions, which run on the CPU
-        pixels = tf.Variable(tf.zeros([count, *shape], tf.uint8), trainable=False, name="decoded_images")
-        filled = tf.Variable(tf.zeros([count], tf.bool), trainable=False, name="decoded_rows")
-    spec = tf.TensorSpec(shape, tf.uint8)
-
-    def fetch(index: tf.Tensor, files: tf.Tensor) -> tf.Tensor:
-        def decode_and_keep() -> tf.Tensor:
-            images = tf.map_fn(decode, tf.gather(files, index), fn_output_signature=spec)
-            with tf.control_dependencies([pixels.scatter_update(tf.IndexedSlices(images, index))]):
-                done = filled.scatter_update(tf.IndexedSlices(tf.ones_like(index, dtype=tf.bool), index))
-            with tf.control_dependencies([done]):
-                return tf.identity(images)
-
-        return tf.cond(
-            tf.reduce_all(tf.gather(filled, index)), lambda: tf.gather(pixels, index), decode_and_keep
-        )
-
-    source = tf.data.Dataset.from_tensors((tf.constant(paths, tf.string), labels)).repeat()
-    return tf.data.Dataset.zip(_index_batches(count, batch_size, shuffled, seed), source).map(
-        lambda index, arrays: (fetch(index, arrays[0]), tf.gather(arrays[1], index)),
-        num_parallel_calls=parallel,
-    )
+    missing = np.unique(rows[~store.ready[rows]])
+    if not len(missing):
+        return
+    paths = [str(store.paths[row]) for row in missing]
+    decode = _decoder(store, native=all(path.lower().endswith(TF_DECODABLE) for path in paths))
+    parallel = tf.data.AUTOTUNE if options.parallel_map else None
+    decoded = tf.data.Dataset.from_tensor_slices(paths).map(decode, num_parallel_calls=parallel)
+    start = 0
+    for images in decoded.batch(1024).prefetch(1):  # in order: map keeps it (deterministic)
+        done = missing[start : start + len(images)]
+        store.decoded[done] = images.numpy()
+        store.ready[done] = True
+        start += len(images)
 
 
 def _folder_batches(
@@ -215,20 +219,13 @@ def _folder_batches(
     options: InputOptions,
     split: str,
 ) -> tuple[tf.data.Dataset, float, None]:
-    """Batches of decoded uint8 images read from the files of ``rows``."""
+    """Batches of decoded uint8 images read from the files of ``rows`` (no cache, or on disk)."""
     from lepton_lab.core.tf_import import tf
 
     paths = [str(store.paths[row]) for row in rows]
     count = len(paths)
     decode = _decoder(store, native=all(path.lower().endswith(TF_DECODABLE) for path in paths))
     parallel = tf.data.AUTOTUNE if options.parallel_map else None
-    if options.cache == "memory":
-        shape = (store.size, store.size, store.channels)
-        return (
-            _memory_cached_batches(decode, paths, labels, shape, batch_size, shuffled, seed, parallel),
-            1 / 255,
-            None,
-        )
     files = tf.data.Dataset.from_tensor_slices((paths, labels))
     if options.cache == "none":
         if shuffled:  # shuffle names, not pixels: the buffer stays small
