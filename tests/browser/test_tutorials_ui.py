@@ -33,6 +33,8 @@ SETTINGS = {
     "04_background_jobs.ipynb": {"DATASET": {"name": "shapes", "image_size": 16}, "EPOCHS": 30},
     "05_fashion_mnist.ipynb": {"EPOCHS": 1, "SUBSET": 1000, "BATCH_SIZE": 32},
     "06_deploy.ipynb": {"DATASET": "digits", "SUBSET": None, "EPOCHS": 2, "BURST": 60, "NAME": "tutorial06"},
+    "07_text.ipynb": {"SUBSET": 800, "EPOCHS": 2},
+    "08_audio.ipynb": {"CLIPS": 400, "EPOCHS": 4},
 }
 
 _RUN_ALL = """
@@ -289,3 +291,55 @@ def test_06_deploy(tutorial_lab, small_page, artifacts):
     pad.get_by_role("button", name="next ▶").click()
     wait_for(lambda: kernel_value(page, "kernel_pad.example") == 1, 60, "the pad's next test image")
     wait_for(lambda: result.inner_text() != before, 30, "the pad's bars for the next image")
+
+
+def test_07_text(tutorial_lab, small_page, artifacts):
+    page = small_page
+    open_notebook(page, tutorial_lab, "07_text.ipynb")
+    run_all(page)
+    state = check_rendered(page)
+    assert state["plots"] >= 1  # the runs' comparison
+    save_outputs(page, "07_text.ipynb", artifacts)
+    printed = cell_text(page, "train")
+    assert all(
+        f"{preset}: test accuracy" in printed for preset in ("bag_of_words", "text_cnn", "text_bilstm")
+    )
+    assert "'dtype': 'string'" in cell_text(page, "export")
+
+    # Page the text browser: the next page shows other texts.
+    browser = cell_by_id(page, "browser")
+    shown = browser.locator(".lepton-text-page")
+    before = shown.inner_text()
+    browser.locator("button[title='next page']").click()
+    wait_for(lambda: shown.inner_text() != before, 30, "the next page of texts")
+
+
+# Whether an <audio> element decoded its clip: metadata loaded and a duration of one second.
+_AUDIO_STATE = """
+(audio) => new Promise(resolve => {
+  const done = () => resolve({ready: audio.readyState, duration: audio.duration, error: !!audio.error});
+  if (audio.readyState >= 1 || audio.error) { done(); return; }
+  audio.addEventListener('loadedmetadata', done, {once: true});
+  audio.addEventListener('error', done, {once: true});
+  audio.load();
+})
+"""
+
+
+def test_08_audio(tutorial_lab, small_page, artifacts):
+    page = small_page
+    open_notebook(page, tutorial_lab, "08_audio.ipynb")
+    run_all(page)
+    state = check_rendered(page)
+    assert state["plots"] >= 1  # the training plot
+    save_outputs(page, "08_audio.ipynb", artifacts)
+    assert "wrote spoken-digits-report.html" in cell_text(page, "report")
+
+    # The players hold real clips: Chromium decodes the WAV data of the browser's, the preview's
+    # and the evaluation's players, one second each.
+    for cell_id in ("browser", "preview", "evaluate"):
+        players = cell_by_id(page, cell_id).locator("audio")
+        assert players.count() >= 1, cell_id
+        decoded = players.first.evaluate(_AUDIO_STATE)
+        assert not decoded["error"] and decoded["ready"] >= 1, (cell_id, decoded)
+        assert abs(decoded["duration"] - 1.0) < 0.01, (cell_id, decoded)
