@@ -87,6 +87,7 @@ def report(
     path: str | os.PathLike[str] | None = None,
     *,
     runs_dir: str | os.PathLike[str] | None = None,
+    dataset: Dataset | None = None,
 ) -> Path:
     """Write a self-contained HTML report of ``run`` and return its path.
 
@@ -100,6 +101,10 @@ def report(
         it (unless the run directory is read-only, e.g. a copied archive).
     runs_dir
         Where to look up a run id (default ``lepton-runs``).
+    dataset
+        The run's dataset, already loaded (e.g. ``spoken_digits`` loaded with a ``count``, or an
+        in-memory dataset, which ``spec.json`` cannot rebuild); by default it is loaded from
+        the spec. Test examples are shown only if its test split is the one evaluated.
 
     Returns
     -------
@@ -110,7 +115,7 @@ def report(
     resolved = resolve_run(run, runs_dir)
     stored = resolved.dir.report_path
     target = Path(path) if path is not None else stored
-    text = render(resolved)
+    text = render(resolved, dataset)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     if target.resolve() != stored.resolve():
@@ -175,7 +180,7 @@ def _template() -> jinja2.Template:
 class _Page:
     """Everything one report needs, read once from the run directory."""
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, dataset: Dataset | None = None) -> None:
         self.run = run
         self.document = run.spec_document
         self.spec = run.spec
@@ -184,7 +189,7 @@ class _Page:
         self.evaluation: Evaluation | None = run.evaluation
         self.epochs = run.metrics("epoch")
         self.batches = run.metrics("batch")
-        self.dataset, self.dataset_problem = self._load_dataset()
+        self.dataset, self.dataset_problem = (dataset, None) if dataset is not None else self._load_dataset()
         self.figures: list[str] = []
 
     def _load_dataset(self) -> tuple[Dataset | None, str | None]:
@@ -422,11 +427,11 @@ def _environment(page: _Page) -> dict[str, Any]:
     }
 
 
-def render(run: Run) -> str:
+def render(run: Run, dataset: Dataset | None = None) -> str:
     """Render the report of ``run`` as one HTML document (what :func:`report` writes)."""
     from markupsafe import Markup
 
-    page = _Page(run)
+    page = _Page(run, dataset)
     # Every section is computed before the page is rendered: <main> states the figure count and
     # plotly.js goes in <head> once, as every figure's inline script calls Plotly.newPlot as it is parsed.
     sections = {
