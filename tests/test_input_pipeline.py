@@ -242,3 +242,28 @@ def test_a_probed_run_records_candidates_and_the_next_run_reuses_the_choice(tmp_
     assert second["policy"]["source"] == "cache"
     assert second["steps_per_execution"] == runtime["steps_per_execution"]
     assert second["tf_data"] == runtime["tf_data"]
+
+
+def test_a_folder_run_decodes_into_memory_once_says_so_and_reports_its_input_wait(
+    digit_folder: tuple[Path, np.ndarray, np.ndarray], tmp_path: Path
+) -> None:
+    from lepton_lab.core.events import read_events
+
+    root, _, _ = digit_folder
+    spec = JobSpec.model_validate(
+        {
+            "name": "folder",
+            "dataset": {"name": f"folder:{root}", "image_size": 8},
+            "model": {"preset": "mlp"},
+            "train": {"epochs": 2, "batch_size": 32, "runtime": {"probe": "never"}},
+        }
+    )
+    run_dir = RunDir.create(tmp_path, spec)
+    assert runner.run(spec, run_dir)["status"] == "completed"
+    assert run_dir.read_spec_document()["runtime"]["tf_data"]["cache"] == "memory"
+    events = read_events(run_dir.events_path)[0]
+    train_count = run_dir.read_spec_document()["runtime"]["examples"]["train"]
+    logs = [e["message"] for e in events if e["type"] == "log"]
+    assert any(f"decoded the {train_count} training images into memory in" in m for m in logs), logs
+    epochs = [e for e in events if e["type"] == "epoch"]
+    assert len(epochs) == 2 and all(e["metrics"][FIELD] >= 0 for e in epochs)

@@ -28,6 +28,7 @@ import os
 import shutil
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -265,7 +266,15 @@ def _train(
     rd.update_spec_document(runtime=runtime)
     settings = {**runtime, **runtime["tf_data"]}
     input_wait = InputWaitMeter()
+    started = time.perf_counter()
     train_data = input_wait.instrument(train_pipeline(settings, runtime["tf_data"]["cache"]))
+    if isinstance(data._store, pipeline.FolderStore) and runtime["tf_data"]["cache"] == "memory":
+        # The memory cache decodes a folder's images before the first epoch, outside its
+        # input_wait_s: say what it cost.
+        log.info(
+            f"decoded the {train_count} training images into memory in {time.perf_counter() - started:.1f} s",
+            event=True,
+        )
     # Scoring needs no gradients: bigger batches mean fewer steps and identical metrics.
     eval_batch_size = max(batch_size, 256)
 
