@@ -95,3 +95,68 @@ def test_a_failed_batch_fails_its_callers_only_and_closing_fails_the_queue():
 def test_max_batch_must_be_positive():
     with pytest.raises(ValueError, match="max_batch must be at least 1"):
         MicroBatcher(FakeModel(), max_batch=0)
+
+
+class GatedModel(FakeModel):
+    """A FakeModel whose batches each wait for the test to release them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.batches.append(len(images))
+        await self.release.wait()
+        classes = images.reshape(len(images), -1)[:, 0].astype(np.int64)
+        return np.eye(10, dtype=np.float32)[classes], classes
+
+
+async def _settle() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize("pipeline", [1, 2])
+def test_a_full_batch_goes_out_while_one_runs_and_a_partial_one_waits_for_it(pipeline):
+    async def scenario():
+        model = GatedModel()
+
+        async def window():  # the window closes at once: batch sizes depend on the queue alone
+            return
+
+        batcher = MicroBatcher(model, max_batch=4, window=window, pipeline=pipeline)
+        first = [asyncio.ensure_future(batcher.submit(image(k))) for k in range(4)]
+        await _settle()
+        second = [asyncio.ensure_future(batcher.submit(image(k))) for k in range(4, 8)]
+        await _settle()
+        full_while_running = list(model.batches)
+        third = [asyncio.ensure_future(batcher.submit(image(k))) for k in (8, 9)]
+        await _settle()
+        partial_while_running = list(model.batches)
+        model.release.set()
+        answers = await asyncio.gather(*first, *second, *third)
+        await batcher.close(RuntimeError("closed"))
+        return full_while_running, partial_while_running, model.batches, [c.tolist() for _, c in answers]
+
+    full, partial, batches, classes = run(scenario())
+    assert full == ([4, 4] if pipeline == 2 else [4])
+    assert partial == full  # two rows wait for a running batch's end (and never a third batch out)
+    assert batches == [4, 4, 2]
+    assert classes == [[k] for k in range(10)]
+
+
+def test_closing_fails_the_batches_out_and_pipeline_must_be_positive():
+    async def scenario():
+        model = GatedModel()
+        batcher = MicroBatcher(model, max_batch=1, max_wait_s=0.0)
+        out = [asyncio.ensure_future(batcher.submit(image(k))) for k in range(2)]
+        await _settle()
+        running = list(model.batches)
+        await batcher.close(RuntimeError("model undeployed"))
+        return running, await asyncio.gather(*out, return_exceptions=True)
+
+    running, outcomes = run(scenario())
+    assert running == [1, 1]
+    assert [str(o) for o in outcomes] == ["model undeployed"] * 2
+    with pytest.raises(ValueError, match="pipeline must be at least 1"):
+        MicroBatcher(FakeModel(), pipeline=0)

@@ -1,9 +1,10 @@
 """Model workers: one model-server process per deployed model, seen from the server.
 
 :class:`ModelWorker` starts ``python -m lepton_lab.serving.worker VERSION_DIR`` with pipes,
-waits (bounded) for its ``ready`` frame and sends it batches (:meth:`ModelWorker.infer`), one
-at a time, in :mod:`lepton_lab.serving.protocol`'s frames. A reader task takes the answers; when
-the process ends, the batch in flight fails at once with :class:`WorkerDied` naming how it ended
+waits (bounded) for its ``ready`` frame and sends it batches (:meth:`ModelWorker.infer`) in
+:mod:`lepton_lab.serving.protocol`'s frames, which it answers in order (a batch sent while another
+runs waits in the pipe). A reader task takes the answers; when the process ends, the batches in
+flight fail at once with :class:`WorkerDied` naming how it ended
 and the last lines it wrote to standard error, so no caller waits for an answer that cannot
 come. A batch that gets no answer within ``batch_timeout_s`` kills the worker (it is stuck).
 
@@ -146,14 +147,16 @@ class ModelWorker:
         RuntimeError
             The worker answered that this batch failed (it keeps serving).
         """
-        async with self._lock:  # one batch at a time: the worker answers in order
-            if self._exited is None or self._exited.done() or self._process is None:
-                raise WorkerDied(self.exit_message or "the model worker is not running")
-            self._next_id += 1
-            request_id = self._next_id
-            answer = asyncio.get_running_loop().create_future()
-            self._pending[request_id] = answer
-            try:
+        if self._exited is None or self._exited.done() or self._process is None:
+            raise WorkerDied(self.exit_message or "the model worker is not running")
+        self._next_id += 1
+        request_id = self._next_id
+        answer = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = answer
+        try:
+            # Frames are written whole, one after another; the worker answers them in order, by id,
+            # so a second batch may be sent while the first runs (it waits in the pipe, not here).
+            async with self._lock:
                 assert self._process.stdin is not None
                 self._process.stdin.write(
                     encode(
@@ -163,16 +166,16 @@ class ModelWorker:
                 )
                 with contextlib.suppress(ConnectionError):  # a dead worker is reported by the reader
                     await self._process.stdin.drain()
-                try:
-                    header, payload = await asyncio.wait_for(asyncio.shield(answer), self.batch_timeout_s)
-                except asyncio.TimeoutError:
-                    self.kill()
-                    raise WorkerDied(
-                        f"the model worker (pid {self.pid}) did not answer a batch of {len(images)} "
-                        f"within {self.batch_timeout_s:g} s and was killed"
-                    ) from None
-            finally:
-                self._pending.pop(request_id, None)
+            try:
+                header, payload = await asyncio.wait_for(asyncio.shield(answer), self.batch_timeout_s)
+            except asyncio.TimeoutError:
+                self.kill()
+                raise WorkerDied(
+                    f"the model worker (pid {self.pid}) did not answer a batch of {len(images)} "
+                    f"within {self.batch_timeout_s:g} s and was killed"
+                ) from None
+        finally:
+            self._pending.pop(request_id, None)
         if header["type"] == "error":
             raise RuntimeError(f"the model worker could not run the batch: {header['error']}")
         return decode_result(header, payload)

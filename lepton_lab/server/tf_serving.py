@@ -330,8 +330,10 @@ def format_predictions(result: Mapping[str, Any], *, columnar: bool) -> dict[str
 
 def _float32_rows(values: np.ndarray) -> list[list[float]]:
     # str() of a float32 is its shortest round-trip text (0.1, not 0.10000000149011612), so answers
-    # carry what the model computed in about a third of the bytes.
-    return [[float(str(v)) for v in row] for row in values.reshape(values.shape[0], -1)]
+    # carry what the model computed in about a third of the bytes. astype(str) is that same text,
+    # made in one call instead of one numpy scalar per value.
+    rows = values.reshape(values.shape[0], -1).astype(str).tolist()
+    return [[float(text) for text in row] for row in rows]
 
 
 def error_body(message: str) -> dict[str, str]:
