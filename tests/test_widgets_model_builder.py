@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import ipywidgets
 import pytest
 
@@ -187,6 +189,19 @@ def test_a_text_model_keeps_its_vectorizer_and_the_embedding_takes_its_vocabular
     assert "keras.layers.Embedding(input_dim=500, output_dim=8)," in builder.code_text()
     builder.remove(1)
     assert "GlobalMaxPooling1D" in _offered(builder) and "(30, 8)" in builder.palette_note.value
+
+
+def test_after_a_tf_idf_vectorizer_the_palette_leaves_out_the_embedding_and_says_why():
+    spec = {
+        "layers": [],
+        "preprocessing": {"type": "TextVectorization", "max_tokens": 500, "output_mode": "tf_idf"},
+    }
+    builder = ModelBuilder((), 4, spec)
+    assert "Embedding" not in _offered(builder) and "Dense" in _offered(builder)
+    note = html.unescape(builder.palette_note.value)
+    assert "the TextVectorization's output_mode 'tf_idf' gives one vector per text" in note
+    builder = ModelBuilder((), 4, {**spec, "preprocessing": {**spec["preprocessing"], "output_mode": "int"}})
+    assert "Embedding" in _offered(builder)
 
 
 def test_on_text_the_builder_starts_from_a_text_preset_and_offers_only_text_presets():

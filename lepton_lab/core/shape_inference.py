@@ -574,11 +574,14 @@ _RANK: dict[str, int] = {
 }
 
 
-def unavailable(layer_type: str, shape: Sequence[int], at_input: bool) -> str | None:
+def unavailable(
+    layer_type: str, shape: Sequence[int], at_input: bool, vectorizer_mode: str | None = None
+) -> str | None:
     """Why a ``layer_type`` layer cannot come next after ``shape``, or None when it can.
 
     ``at_input`` says that ``shape`` is the input's (no layer yet). Only the rank is judged here
-    (sizes and arguments are the layer's own checks); layers that take any rank always fit.
+    (sizes and arguments are the layer's own checks); layers that take any rank always fit, except
+    an ``Embedding`` after a TextVectorization whose ``vectorizer_mode`` gives one vector per text.
 
     Examples
     --------
@@ -593,6 +596,11 @@ def unavailable(layer_type: str, shape: Sequence[int], at_input: bool) -> str | 
             return "Embedding turns the input's token ids into vectors, so it only comes first"
         if len(shape) != 1:
             return f"Embedding needs one sequence of token ids per example; {so_far}"
+        if vectorizer_mode not in (None, "int"):
+            return (
+                f"Embedding needs token ids; the TextVectorization's output_mode {vectorizer_mode!r} gives "
+                "one vector per text (set output_mode='int' to embed tokens)"
+            )
         return None
     rank = _RANK.get(layer_type)
     if rank is None or len(shape) == rank:

@@ -465,7 +465,8 @@ class ModelBuilder(StaticSnapshot, ipywidgets.VBox):
         if end is None:
             return {}  # the highlighted problem comes first; every layer may be part of its fix
         shape, at_input = end
-        reasons = {name: shape_inference.unavailable(name, shape, at_input) for name in LAYER_ARGS}
+        mode = getattr(self._preprocessing, "output_mode", None)  # a TextVectorization's
+        reasons = {name: shape_inference.unavailable(name, shape, at_input, mode) for name in LAYER_ARGS}
         return {name: reason for name, reason in reasons.items() if reason is not None}
 
     def _refresh_palette(self) -> None:
