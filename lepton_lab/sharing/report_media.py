@@ -177,7 +177,8 @@ def worst_texts_html(evaluation: Evaluation, dataset: Any = None) -> str:
     if not rows:
         return SPLIT_CHANGED
     return (
-        '<table class="lepton-table lepton-worst-texts" style="font-size:12px">'
+        # The notebook's HTML widget sets a 28 px line height: a text would be double-spaced.
+        '<table class="lepton-table lepton-worst-texts" style="font-size:12px;line-height:1.35">'
         "<thead><tr><th>#</th><th>true</th><th>predicted</th><th>confidence</th><th>text</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
