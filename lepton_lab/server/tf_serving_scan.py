@@ -41,6 +41,8 @@ _CODES = np.zeros(256, dtype=np.uint8)
 _CODES[np.frombuffer(b"0123456789", dtype=np.uint8)] = _NUMBER
 _CODES[ord("[")], _CODES[ord("]")], _CODES[ord(",")] = _OPEN, _CLOSE, _COMMA
 _CODES[np.frombuffer(b" \t\n\r", dtype=np.uint8)] = _SPACE  # JSON's whitespace, no other
+#: The same table for ``bytes.translate`` (one C pass, faster than numpy's ``take``).
+_CODE_TABLE = _CODES.tobytes()
 
 _WS = rb"[ \t\n\r]*"
 _SIGNATURE = rb'"signature_name"' + _WS + rb":" + _WS + rb'"serving_default"'
@@ -100,9 +102,9 @@ def scan_batch(body: bytes, instance_shape: tuple[int, ...], dtype: str) -> tupl
     if stop <= start or (_NAMED_TAIL if named else _TAIL).match(body, stop) is None:
         return None
     text = np.frombuffer(body, dtype=np.uint8, count=stop - start, offset=start)
-    codes = _CODES.take(text)
-    if not codes.all():
-        return None  # a sign, fraction, exponent, string, object or literal: not this path's
+    # A byte of code 0 (a sign, fraction, exponent, string, object or literal) stays a token of
+    # its own, which no canonical token sequence has: such bodies are left to the general reader.
+    codes = np.frombuffer(body[start:stop].translate(_CODE_TABLE), dtype=np.uint8)
     numbers = _numbers(text, codes, instance_shape, max_digits)
     if numbers is None:
         return None
