@@ -9,7 +9,8 @@ shared machine hits every figure alike:
 - **1 client**: latency p50/p99 of one image per request, sequential, through
   ``POST v1/models/{name}:predict`` (TF Serving's body, the token header);
 - **8 and 32 clients**: that many concurrent clients, ``k`` images per request for each ``k`` of
-  ``--images-per-request`` (default 1 and 16), each sending as soon as its last answer came:
+  ``--images-per-request`` (default 1, 16 and 64; ``--per-client`` requests each, scaled down by
+  16/k above 16 images), each sending as soon as its last answer came:
   images per second (the server micro-batches the requests; the mean worker batch comes from the
   model's metrics);
 - **in-process limit**: the same SavedModel signature loaded in this process and called directly
@@ -206,7 +207,8 @@ async def measure(args: argparse.Namespace, run_dir: Path, saved: Path, raw: np.
                 for k in ks:
                     for clients in client_counts:
                         for target in targets:
-                            rate, batch = await target.throughput(bodies[k], clients, args.per_client, k)
+                            per_client = max(4, args.per_client * 16 // max(k, 16))
+                            rate, batch = await target.throughput(bodies[k], clients, per_client, k)
                             add(f"{target.label}.x{k}.c{clients}.images_per_s", rate)
                             add(f"{target.label}.x{k}.c{clients}.mean_batch", batch)
                             limit = _limit(serve, tf, raw, batch)
@@ -301,10 +303,16 @@ def main() -> int:
     parser.add_argument("--run", type=Path, help="a trained run directory to reuse instead of training one")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument(
-        "--images-per-request", type=int, nargs="+", default=[1, 16], help="images in each concurrent request"
+        "--images-per-request",
+        type=int,
+        nargs="+",
+        default=[1, 16, 64],
+        help="images in each concurrent request",
     )
     parser.add_argument("--requests", type=int, default=200, help="1-client requests per round")
-    parser.add_argument("--per-client", type=int, default=20, help="requests per client per round")
+    parser.add_argument(
+        "--per-client", type=int, default=20, help="requests per client per round (fewer above 16 images)"
+    )
     parser.add_argument(
         "--baseline", help="also measure lepton_lab as of this git commit, in the same rounds"
     )
