@@ -231,7 +231,7 @@ def decide(
     budget = Budget(float("inf"), clock)
     current = {name: options[0] for name, options in space.items()}
     best = measure(current)
-    candidates = [{"settings": dict(current), "step_ms": round(1000 * best, 4)}]
+    candidates: list[dict[str, Any]] = [{"settings": dict(current), "step_ms": round(1000 * best, 4)}]
     incumbent = candidates[0]
     budget.limit_s = budget_share * best * total_steps
 
