@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import types
 
 import numpy as np
@@ -178,6 +179,19 @@ def test_the_dashboard_trains_with_the_audio_augmentation_its_preview_shows(spok
     )
     assert dashboard.tabs.titles[:2] == ("Data", "Augmentation")
     assert list(dashboard.augmentation.enabled) == ["time_shift", "audio_noise"]
+    before = dashboard.augmentation.refreshes
     dashboard.augmentation.parameters["time_shift"].value = 0.15
     assert dashboard.job_spec().augment == dashboard.augmentation.spec
     assert dashboard.job_spec().augment.ops[0].max_fraction == 0.15
+    # The debounced redraw runs TensorFlow in a timer thread: let it finish before the test ends
+    # (a process that exits while it runs aborts in TensorFlow's thread pools).
+    deadline = time.monotonic() + 120
+    while dashboard.augmentation.refreshes == before:
+        assert time.monotonic() < deadline, "the preview never redrew after the change"
+        time.sleep(0.05)
+    np.testing.assert_array_equal(
+        dashboard.augmentation.variants,
+        augment.preview(
+            dashboard.augmentation.images, dashboard.augmentation.spec, 2, dashboard.augmentation.seed
+        ),
+    )
