@@ -455,3 +455,50 @@ def test_an_export_in_a_verbose_session_prints_nothing(
     out, err = capfd.readouterr()
     assert "Assets written" not in err and "XNNPACK" not in err and "fully_quantize" not in err
     assert out == ""
+
+
+@slow
+def test_a_deployed_text_model_answers_tf_serving_instances_of_raw_strings(
+    text_run: Run, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from lepton_lab.server import tf_serving
+    from lepton_lab.server.model_registry import ModelRegistry
+
+    exported = text_run.export("savedmodel", name="languages")
+    texts = [
+        "Der frühe Vogel fängt den Wurm.",
+        "The early bird catches the worm.",
+        "Chi dorme non piglia pesci.",
+    ]
+    expected = text_run.load_model().predict(np.array(texts, dtype=object), verbose=0)
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any], str, str]:
+        registry = ModelRegistry(tmp_path, None)
+        await registry.start()
+        try:
+            await registry.deploy(export_dir=(text_run.path / exported["path"]).parent)
+            spec = registry.input_spec("languages")
+            rows = tf_serving.parse_predict_body({"instances": texts}, spec)
+            named = tf_serving.parse_predict_body({"inputs": {"text": texts[:1]}}, spec)
+            answer = tf_serving.format_predictions(
+                await registry.predict("languages", rows.images), columnar=False
+            )
+            columns = tf_serving.format_predictions(
+                await registry.predict("languages", named.images), columnar=True
+            )
+            with pytest.raises(tf_serving.PredictRequestError) as bad:
+                tf_serving.parse_predict_body({"instances": ["ok", 7]}, spec)
+            with pytest.raises(tf_serving.PredictRequestError) as unnamed:
+                tf_serving.parse_predict_body({"instances": [{"images": "text"}]}, spec)
+            return answer, columns, str(bad.value), str(unnamed.value)
+        finally:
+            await registry.stop()
+
+    answer, columns, bad, unnamed = asyncio.run(scenario())
+    assert [p["classes"] for p in answer["predictions"]] == expected.argmax(axis=1).tolist()
+    np.testing.assert_allclose([p["probabilities"] for p in answer["predictions"]], expected, atol=1e-4)
+    assert columns["outputs"]["classes"] == expected[:1].argmax(axis=1).tolist()
+    assert bad == "instances[1] is number 7; expected a string per instance"
+    assert "the model has one named input, 'text'" in unnamed

@@ -314,6 +314,15 @@ class ModelRegistry:
     @staticmethod
     def _check_input(deployment: Deployment, images: Any) -> None:
         spec = deployment.record.get("input")
+        if spec and spec.get("dtype") == "string":  # a text model: one string per example
+            if not isinstance(images, np.ndarray) or images.dtype.kind not in "OU" or images.ndim != 1:
+                got = (
+                    f"{images.dtype} {list(images.shape)}"
+                    if isinstance(images, np.ndarray)
+                    else type(images).__name__
+                )
+                raise BadInput(f"model {deployment.name!r} takes a batch of strings [n]; got {got}")
+            return
         expected = list(spec["shape"][1:]) if spec else None
         if (
             not isinstance(images, np.ndarray)

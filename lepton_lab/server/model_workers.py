@@ -25,7 +25,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from lepton_lab.serving.protocol import decode_result, encode, header_length
+from lepton_lab.serving.protocol import batch_payload, decode_result, encode, header_length
 
 __all__ = ["WORKER_MODULE", "ModelWorker", "WorkerDied"]
 
@@ -161,7 +161,7 @@ class ModelWorker:
                 self._process.stdin.write(
                     encode(
                         {"type": "predict", "id": request_id, "shape": list(images.shape)},
-                        np.ascontiguousarray(images).tobytes(),
+                        batch_payload(images),
                     )
                 )
                 with contextlib.suppress(ConnectionError):  # a dead worker is reported by the reader

@@ -28,8 +28,10 @@ import numpy as np
 from lepton_lab.server.bodies import parse_json_body
 from lepton_lab.server.tf_serving_scan import scan_batch
 
-#: The SavedModel's one named input (export: ``serving_default`` takes ``images``).
+#: The SavedModel's one named input (export: ``serving_default`` takes ``images``; a text
+#: model's, whose input dtype is ``string``, takes ``text``: one JSON string per instance).
 INPUT_NAME = "images"
+TEXT_INPUT_NAME = "text"
 #: The only signature served.
 SIGNATURE_NAME = "serving_default"
 #: The signature's named outputs, in the order answers list them.
@@ -71,6 +73,8 @@ def expected_text(spec: Mapping[str, Any], *, per_instance: bool) -> str:
     """Say what the model takes: ``[8, 8, 1] of uint8 (0-255) per instance`` or ``[n, 8, 8, 1] ...``."""
     shape = _instance_shape(spec)
     dtype = str(spec.get("dtype", "uint8"))
+    if dtype == "string":
+        return "a string per instance" if per_instance else "[n] of strings"
     bounds = _INTEGER_RANGES.get(dtype)
     kind = f"{dtype} ({bounds[0]}-{bounds[1]})" if bounds else dtype
     if per_instance:
@@ -193,29 +197,36 @@ def _named_value(item: Any, where: str, spec: Mapping[str, Any]) -> Any:
     """Return the value of the one named input: ``item`` itself, or ``item["images"]``."""
     if not isinstance(item, dict):
         return item
-    unknown = sorted(set(item) - {INPUT_NAME})
-    if unknown or INPUT_NAME not in item:
+    name = TEXT_INPUT_NAME if spec.get("dtype") == "string" else INPUT_NAME
+    unknown = sorted(set(item) - {name})
+    if unknown or name not in item:
         names = ", ".join(repr(k) for k in unknown) or "no names"
         raise PredictRequestError(
-            f"{where} names {names}; the model has one named input, {INPUT_NAME!r}: "
-            f'{{"{INPUT_NAME}": {expected_text(spec, per_instance=where != "inputs")}}}'
+            f"{where} names {names}; the model has one named input, {name!r}: "
+            f'{{"{name}": {expected_text(spec, per_instance=where != "inputs")}}}'
         )
-    return item[INPUT_NAME]
+    return item[name]
 
 
 def _array_or_none(values: list[Any], spec: Mapping[str, Any], n: int) -> np.ndarray | None:
     """Return the batch as ``spec``'s dtype if every value is right (the fast path), else None."""
+    if spec.get("dtype") == "string" and not all(isinstance(value, str) for value in values):
+        return None  # numpy would turn a number into its text
     try:
         array = np.asarray(values)
     except (ValueError, TypeError, OverflowError):
         return None  # ragged nesting or mixed types: the slow path says where
     if array.shape != (n, *_instance_shape(spec)) or not _values_fit(array, spec):
         return None
+    if spec.get("dtype") == "string":
+        return array.astype(object)  # str objects: what tf.constant makes a tf.string batch of
     return array.astype(str(spec.get("dtype", "uint8")), copy=False)
 
 
 def _values_fit(array: np.ndarray, spec: Mapping[str, Any]) -> bool:
     dtype = str(spec.get("dtype", "uint8"))
+    if dtype == "string":
+        return array.dtype.kind == "U"
     bounds = _INTEGER_RANGES.get(dtype)
     if bounds is None:  # a float input: any number
         return array.dtype.kind in "iuf"
@@ -240,6 +251,10 @@ def _check_instance(value: Any, where: str, spec: Mapping[str, Any]) -> None:
         raise PredictRequestError(f"{where} has shape {_shape_text(shape)}; expected {expected}{hint}")
     array = np.asarray(value, dtype=object)
     dtype = str(spec.get("dtype", "uint8"))
+    if dtype == "string":
+        if not isinstance(value, str):
+            raise PredictRequestError(f"{where} is {_json_type(value)} {_short(value)}; expected {expected}")
+        return
     bounds = _INTEGER_RANGES.get(dtype)
     for index in np.ndindex(array.shape):
         item = array[index]

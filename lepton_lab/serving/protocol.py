@@ -8,6 +8,8 @@ number formatting.
 Server to worker::
 
     {"type": "predict", "id": 7, "shape": [n, H, W, C], "nbytes": ...}   payload: uint8 images
+                                                                           (a text model's strings:
+                                                                           a JSON list, UTF-8)
 
 Worker to server::
 
@@ -30,7 +32,15 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-__all__ = ["decode_result", "encode", "header_length", "read_frame", "result_payload"]
+__all__ = [
+    "batch_payload",
+    "decode_batch",
+    "decode_result",
+    "encode",
+    "header_length",
+    "read_frame",
+    "result_payload",
+]
 
 _LENGTH = struct.Struct(">I")
 #: Largest header accepted: a header is a few hundred bytes, anything bigger is a corrupt stream.
@@ -78,6 +88,20 @@ def parse_header_and_payload(prefix: bytes, read: Any) -> tuple[dict[str, Any], 
     header = json.loads(read(header_length(prefix)))
     payload = read(int(header.get("nbytes", 0))) if header.get("nbytes") else b""
     return header, payload
+
+
+def batch_payload(batch: np.ndarray) -> bytes:
+    """Encode the payload of a ``predict`` frame: raw bytes, or for strings a UTF-8 JSON list."""
+    if batch.dtype.kind in "OUS":  # a text model's batch: variable-length strings have no raw layout
+        return json.dumps([str(text) for text in batch.reshape(-1).tolist()]).encode("utf-8")
+    return np.ascontiguousarray(batch).tobytes()
+
+
+def decode_batch(payload: bytes, shape: list[int], dtype: str) -> np.ndarray:
+    """Decode the batch of a ``predict`` frame for a model input of ``dtype`` (``"string"``: str objects)."""
+    if dtype == "string":
+        return np.array(json.loads(payload.decode("utf-8")), dtype=object).reshape(shape)
+    return np.frombuffer(payload, dtype=dtype).reshape(shape)
 
 
 def result_payload(probabilities: np.ndarray, classes: np.ndarray) -> bytes:

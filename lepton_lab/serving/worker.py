@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from lepton_lab.serving.protocol import encode, read_frame, result_payload
+from lepton_lab.serving.protocol import decode_batch, encode, read_frame, result_payload
 
 #: Key of the signature's input and outputs (the exporter's names).
 INPUT_KEY = "images"
@@ -72,7 +72,10 @@ class Model:
 
 def serve(model: Model, frames_in: BinaryIO, frames_out: BinaryIO) -> None:
     """Answer ``predict`` frames until ``frames_in`` ends; a failing batch is answered with an error."""
-    warm = np.zeros([1, *[d or 1 for d in model.shape[1:]]], dtype=model.dtype)
+    if model.dtype == "string":  # a text model: raw strings in
+        warm = np.array([""], dtype=object)
+    else:
+        warm = np.zeros([1, *[d or 1 for d in model.shape[1:]]], dtype=model.dtype)
     classes = int(model(warm)[0].shape[1])
     frames_out.write(
         encode(
@@ -90,7 +93,7 @@ def serve(model: Model, frames_in: BinaryIO, frames_out: BinaryIO) -> None:
         header, payload = frame
         reply: bytes
         try:
-            images = np.frombuffer(payload, dtype=model.dtype).reshape(header["shape"])
+            images = decode_batch(payload, header["shape"], model.dtype)
             probabilities, predicted = model(images)
             reply = encode(
                 {
