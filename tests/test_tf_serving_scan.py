@@ -207,7 +207,9 @@ def test_invalid_utf8_is_the_general_readers_400():
 def test_a_string_input_is_never_scanned():
     spec = {"shape": [None], "dtype": "string"}
     assert scan_batch(b'{"instances": [1, 2]}', (), "string") is None
-    assert _assert_same(b'{"instances": ["a", "b"]}', spec) == _general(b'{"instances": ["a", "b"]}', spec)
+    texts, columnar = _assert_same(b'{"instances": ["a", "b"]}', spec)
+    assert texts.tolist() == ["a", "b"] and columnar is False
+    assert _assert_same(b'{"instances": [1, 2]}', spec)[0] is PredictRequestError  # a number: the 400
 
 
 def test_mutated_bodies_are_read_or_refused_exactly_as_the_general_reader_does():
