@@ -498,3 +498,47 @@ def test_epoch_events_reach_the_file_at_once_and_are_fsynced_off_the_training_th
     syncs = [thread for name, thread in writer.calls if name == "sync"]
     assert syncs[0] != training and syncs[-1] == training
     assert [name for name, _ in writer.calls if name != "sync"] == ["emit epoch", "flush"] * 2
+
+
+def _summaries(folder: Path) -> dict[str, list[tuple[int, float]]]:
+    import tensorflow as tf
+
+    found: dict[str, list[tuple[int, float]]] = {}
+    for path in sorted(folder.glob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                number = (
+                    float(tf.make_ndarray(value.tensor)) if value.HasField("tensor") else value.simple_value
+                )
+                found.setdefault(value.tag, []).append((event.step, number))
+    return found
+
+
+def test_epoch_tensorboard_writes_what_keras_tensorboard_writes(tmp_path: Path) -> None:
+    from lepton_lab.core.callbacks.tensorboard import EpochTensorBoard
+
+    data = datasets.load({"name": "digits", "subset": 200})
+    x, y = data.arrays("train")
+    written = {}
+    for name, make in {
+        "keras": lambda d: keras.callbacks.TensorBoard(d, update_freq="epoch", write_graph=False),
+        "ours": EpochTensorBoard,
+    }.items():
+        keras.utils.set_random_seed(3)
+        model = keras.Sequential([keras.Input(x.shape[1:]), keras.layers.Flatten(), keras.layers.Dense(10)])
+        model.compile(
+            "adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
+        )
+        folder = tmp_path / name
+        model.fit(
+            x, y, epochs=3, batch_size=32, validation_split=0.25, verbose=0, callbacks=[make(str(folder))]
+        )
+        written[name] = {part: _summaries(folder / part) for part in ("train", "validation")}
+    assert written["ours"]["train"]["epoch_loss"] and "epoch_learning_rate" in written["ours"]["train"]
+    assert "evaluation_loss_vs_iterations" in written["ours"]["validation"]
+    for part in ("train", "validation"):
+        assert written["ours"][part].keys() == written["keras"][part].keys()
+        for tag, values in written["keras"][part].items():
+            ours = written["ours"][part][tag]
+            assert [step for step, _ in ours] == [step for step, _ in values], tag
+            np.testing.assert_allclose([v for _, v in ours], [v for _, v in values], rtol=1e-5, err_msg=tag)

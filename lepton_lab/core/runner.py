@@ -197,6 +197,7 @@ def _train(
     """Fit and evaluate; return the status fields of the outcome."""
     from lepton_lab.core.callbacks import EpochCheckpoint, MetricsCallback, NaNGuard, RunCancelled, StopGuard
     from lepton_lab.core.callbacks.input_wait import InputWaitCallback, InputWaitMeter
+    from lepton_lab.core.callbacks.tensorboard import EpochTensorBoard
     from lepton_lab.core.evaluate import evaluate
     from lepton_lab.core.tf_import import keras
 
@@ -309,8 +310,9 @@ def _train(
         nan_guard,
         checkpoint,
     ]
-    # Per epoch only: TensorBoard's per-batch summaries cost more than the small steps they log.
-    tensorboard = keras.callbacks.TensorBoard(str(rd.tensorboard_dir), update_freq="epoch", write_graph=False)
+    # Per epoch only: TensorBoard's per-batch summaries cost more than the small steps they log;
+    # and written in a thread, so the epoch does not wait for its summaries.
+    tensorboard = EpochTensorBoard(str(rd.tensorboard_dir))
     callbacks.append(tensorboard)
     if train.early_stopping_patience:
         callbacks.append(

@@ -13,6 +13,8 @@ its record.
   says at which step.
 - :mod:`~lepton_lab.core.callbacks.epoch_checkpoint` -- ``EpochCheckpoint`` saves atomically
   for resuming (``CheckpointDamaged`` when it cannot be read back).
+- :mod:`~lepton_lab.core.callbacks.tensorboard` -- ``EpochTensorBoard``, Keras's per-epoch
+  TensorBoard summaries written in a background thread.
 
 Importing this package imports Keras (and TensorFlow).
 """
