@@ -620,6 +620,26 @@ def test_progress_on_a_terminal_is_a_rich_bar_and_elsewhere_a_plain_line() -> No
     assert log.getvalue().startswith("decoding: 2/4 (50%") and "━" not in log.getvalue()
 
 
+def test_progress_in_a_jupyter_kernel_goes_to_stdout_not_the_red_stderr(monkeypatch) -> None:
+    kernel_stderr = type("OutStream", (io.StringIO,), {"__module__": "ipykernel.iostream"})()
+    stdout = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", kernel_stderr)
+    monkeypatch.setattr(sys, "stdout", stdout)
+    with Progress("generating 40 spoken digits", total=40, delay=0.0) as progress:
+        progress.update(20)
+    assert stdout.getvalue().startswith("generating 40 spoken digits: 20/40 (50%")
+    assert kernel_stderr.getvalue() == ""
+
+
+def test_progress_outside_a_kernel_stays_on_stderr(monkeypatch) -> None:
+    stderr, stdout = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    monkeypatch.setattr(sys, "stdout", stdout)
+    with Progress("decoding", total=2, delay=0.0) as progress:
+        progress.update(1)
+    assert stderr.getvalue().startswith("decoding: 1/2") and stdout.getvalue() == ""
+
+
 def test_importing_datasets_and_augment_and_listing_does_not_load_tensorflow() -> None:
     code = (
         "import sys; from lepton_lab.core import datasets, augment; datasets.available(); "

@@ -3,7 +3,8 @@
 Fast work stays silent: nothing appears until the work has run for ``delay`` seconds, so
 ``load("digits")`` prints nothing while parsing 60 000 Fashion-MNIST images or decoding a large
 image folder shows where it is. On a terminal rich draws a progress bar; anywhere else (a
-worker's log file, a notebook's stderr, CI) one plain line is rewritten in place.
+worker's log file, a notebook, CI) one plain line is rewritten in place. In a Jupyter kernel the
+line goes to stdout: the notebook draws stderr as an error, and progress is none.
 """
 
 from __future__ import annotations
@@ -15,6 +16,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from rich.progress import Progress as RichProgress
+
+
+def default_stream() -> TextIO:
+    """Where progress goes by default: stderr, except stdout in a Jupyter (ipykernel) kernel."""
+    # ipykernel replaces sys.stderr with its OutStream, which the notebook shows in red.
+    if type(sys.stderr).__module__.startswith("ipykernel."):
+        return sys.stdout
+    return sys.stderr
 
 
 class Progress:
@@ -29,7 +38,7 @@ class Progress:
     delay : float
         Seconds the work must run before anything is shown.
     stream : TextIO, optional
-        Where to write; ``sys.stderr`` when omitted.
+        Where to write; when omitted ``sys.stderr``, or ``sys.stdout`` in a Jupyter kernel.
 
     Examples
     --------
@@ -45,7 +54,7 @@ class Progress:
         self.description = description
         self.total = total
         self.delay = delay
-        self.stream = stream if stream is not None else sys.stderr
+        self.stream = stream if stream is not None else default_stream()
         self.shown = False
         self._start = time.monotonic()
         self._last_draw = 0.0
