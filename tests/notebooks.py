@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,23 @@ def stream_text(cell: Any) -> str:
     """Everything the cell printed (stdout and stderr)."""
     outputs = cell.get("outputs", [])
     return "".join(output.get("text", "") for output in outputs if output.output_type == "stream")
+
+
+def alarming_outputs(nb: Any) -> list[tuple[str, str]]:
+    """``(cell id, text)`` of what a reader takes for an error in a cell that worked.
+
+    Every stderr stream (the notebook draws it red) and any printed TensorFlow warning or error
+    (TensorFlow's logger may write them to stdout).
+    """
+    found = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.output_type != "stream":
+                continue
+            text = output.get("text", "")
+            if output.get("name") == "stderr" or re.search(r"^(WARNING|ERROR):tensorflow", text, re.M):
+                found.append((cell.get("id", "?"), text))
+    return found
 
 
 def text_plain(cell: Any) -> str:

@@ -42,6 +42,8 @@ def run_notebook(name: str, cwd: Path, **parameters) -> tuple[object, Path]:
     nbt.execute(nb, cwd, timeout=600)
     path = nbt.save(nb, cwd / name)
     assert nbt.errors(nb) == [], nbt.errors(nb)
+    # A reader takes red text for an error: a tutorial that works prints none.
+    assert nbt.alarming_outputs(nb) == [], nbt.alarming_outputs(nb)
     return nb, path
 
 

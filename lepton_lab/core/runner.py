@@ -40,6 +40,7 @@ from lepton_lab.core.events import EventWriter
 from lepton_lab.core.optimizers import compile_model
 from lepton_lab.core.rundir import FINISHED_STATUSES, RunDir
 from lepton_lab.core.specs import AugmentSpec, DatasetSpec, JobSpec, ModelSpec, TrainSpec, parse, parse_job
+from lepton_lab.core.tf_logging import one_trace_per_model
 
 if TYPE_CHECKING:
     import keras
@@ -328,14 +329,15 @@ def _train(
     try:
         if stop is not None and stop.is_set():
             raise RunCancelled("cancelled before training started")
-        model.fit(
-            train_data,
-            validation_data=validation_data,
-            epochs=train.epochs,
-            verbose=0,
-            callbacks=callbacks,
-            shuffle=False,  # the tf.data pipeline shuffles (seeded); fit would only warn
-        )
+        with one_trace_per_model():  # a notebook that trains several models: one trace each
+            model.fit(
+                train_data,
+                validation_data=validation_data,
+                epochs=train.epochs,
+                verbose=0,
+                callbacks=callbacks,
+                shuffle=False,  # the tf.data pipeline shuffles (seeded); fit would only warn
+            )
         if stop is not None and stop.is_set():
             raise RunCancelled(f"cancelled after epoch {metrics.epochs_done}")
     except BaseException as error:

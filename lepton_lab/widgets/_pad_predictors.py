@@ -10,37 +10,13 @@ values the dataset stores, in TF Serving's row format (``{"instances": [...]}``)
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
+from lepton_lab.core.tf_logging import one_trace_per_model
 from lepton_lab.model_client import DeployedModel
 from lepton_lab.widgets._pad_image import to_raw
-
-
-class _DropRetracingWarning(logging.Filter):
-    """Drop TensorFlow's "N out of the last N calls ... triggered tf.function retracing" warning."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "triggered tf.function retracing" not in record.getMessage()
-
-
-@contextlib.contextmanager
-def _one_trace_per_model_is_expected() -> Iterator[None]:
-    # Every Keras model loaded in a kernel traces its own predict function, and TensorFlow counts
-    # the traces of all of them together (they share one Python function): the fifth model a
-    # notebook predicts with prints a red "excessive retracing" warning about what is one trace per
-    # model, not a bug (seen in tutorial 06 after its exports). Other warnings still show.
-    quiet = _DropRetracingWarning()
-    logger = logging.getLogger("tensorflow")
-    logger.addFilter(quiet)
-    try:
-        yield
-    finally:
-        logger.removeFilter(quiet)
 
 
 class Predictor:
@@ -95,7 +71,7 @@ class KerasPredictor(Predictor):
         # predict_on_batch runs model.predict's compiled function (the same numbers, also under
         # mixed precision) without predict's per-call set-up: ~1 ms instead of ~200 ms for one
         # digit (bench/bench_prediction_pad.py), so the bars can follow a stroke.
-        with _one_trace_per_model_is_expected():
+        with one_trace_per_model():  # each pad's model traces once; TensorFlow counts them together
             return np.asarray(self.model.predict_on_batch(images), np.float64)
 
 
