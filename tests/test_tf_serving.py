@@ -19,6 +19,7 @@ from lepton_lab.server.tf_serving import (
     format_predictions,
     model_status,
     parse_predict_body,
+    parse_predict_bytes,
 )
 
 SPEC = {"shape": [None, 3, 2, 1], "dtype": "uint8"}
@@ -109,7 +110,7 @@ def test_out_of_range_float_string_and_null_values_are_named_with_their_position
     image[1][0][0] = "7"
     assert "holds string '7' at [1, 0, 0]" in _error({"instances": [image]})
     image[1][0][0] = None
-    assert "holds null None at [1, 0, 0]" in _error({"instances": [image]})
+    assert "holds null at [1, 0, 0]" in _error({"instances": [image]})
     image[1][0][0] = -1
     assert "holds -1 at [1, 0, 0], out of range" in _error({"inputs": [image]})
 
@@ -173,3 +174,20 @@ def test_model_status_follows_get_model_status_response():
     assert status["status"] == {"error_code": "UNKNOWN", "error_message": "worker exited with code 1"}
     restarting = model_status({"version": 1, "state": "restarting"})
     assert restarting["model_version_status"][0]["state"] == "LOADING"
+
+
+@pytest.mark.parametrize("form", ["instances", "inputs"])
+def test_a_json_boolean_among_the_pixels_is_refused_not_read_as_one(form):
+    image = _image(7).tolist()
+    image[1][0][0] = True  # numpy alone would read [true, 3] as [1, 3]
+    body = json.dumps({form: [_image(6).tolist(), image]}).encode()
+    with pytest.raises(PredictRequestError, match=r"\[1\] holds boolean true at \[1, 0, 0\]"):
+        parse_predict_bytes(body, SPEC, limit=1 << 20)
+
+
+def test_a_boolean_word_inside_a_string_still_reads_the_batch():
+    images = [_image(1).tolist(), _image(2).tolist()]
+    for form in ("instances", "inputs"):
+        body = json.dumps({form: images, "comment": "true or false"}).encode()
+        read = parse_predict_bytes(body, SPEC, limit=1 << 20)
+        np.testing.assert_array_equal(read.images, np.array(images, np.uint8))

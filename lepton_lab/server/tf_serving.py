@@ -19,6 +19,8 @@ https://www.tensorflow.org/tfx/serving/api_rest:
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +40,8 @@ SIGNATURE_NAME = "serving_default"
 OUTPUT_NAMES = ("probabilities", "classes")
 
 #: Value range of each integer dtype an input may have.
+#: A JSON true or false (also inside a string, which only costs the value-by-value check).
+_JSON_BOOLEAN = re.compile(rb"\b(?:true|false)\b")
 _INTEGER_RANGES = {"uint8": (0, 255), "int8": (-128, 127), "int32": (-(2**31), 2**31 - 1)}
 
 #: TF Serving's model states (``ModelVersionStatus.State``) for each deployment state.
@@ -111,10 +115,12 @@ def parse_predict_bytes(body: bytes, spec: Mapping[str, Any], *, limit: int) -> 
         scanned = scan_batch(body, _instance_shape(spec), str(spec.get("dtype", "uint8")))
         if scanned is not None:
             return PredictRequest(scanned[0], columnar=scanned[1])
-    return parse_predict_body(parse_json_body(body, limit), spec)
+    # numpy reads [true, 3] as [1, 3]: a body with a JSON boolean anywhere is checked value by value.
+    each = spec.get("dtype") != "string" and _JSON_BOOLEAN.search(body) is not None
+    return parse_predict_body(parse_json_body(body, limit), spec, check_each=each)
 
 
-def parse_predict_body(body: Any, spec: Mapping[str, Any]) -> PredictRequest:
+def parse_predict_body(body: Any, spec: Mapping[str, Any], *, check_each: bool = False) -> PredictRequest:
     """Validate a TF Serving predict body against the model's input spec.
 
     Parameters
@@ -123,6 +129,9 @@ def parse_predict_body(body: Any, spec: Mapping[str, Any]) -> PredictRequest:
         The parsed JSON body.
     spec
         The model's input: ``{"shape": [None, H, W, C], "dtype": "uint8"}``.
+    check_each
+        Check every value's JSON type before reading the batch with numpy (which takes a boolean
+        among numbers for 0 or 1); :func:`parse_predict_bytes` asks for it when the body holds one.
 
     Returns
     -------
@@ -149,19 +158,22 @@ def parse_predict_body(body: Any, spec: Mapping[str, Any]) -> PredictRequest:
     if "instances" in body and "inputs" in body:
         raise PredictRequestError(f'a request has either "instances" or "inputs", not both: {usage}')
     if "instances" in body:
-        return PredictRequest(_parse_instances(body["instances"], spec), columnar=False)
+        return PredictRequest(_parse_instances(body["instances"], spec, check_each), columnar=False)
     if "inputs" in body:
-        return PredictRequest(_parse_inputs(body["inputs"], spec), columnar=True)
+        return PredictRequest(_parse_inputs(body["inputs"], spec, check_each), columnar=True)
     keys = ", ".join(repr(k) for k in body) or "no keys"
     raise PredictRequestError(f'the body has neither "instances" nor "inputs" (it has {keys}): {usage}')
 
 
-def _parse_instances(instances: Any, spec: Mapping[str, Any]) -> np.ndarray:
+def _parse_instances(instances: Any, spec: Mapping[str, Any], check_each: bool = False) -> np.ndarray:
     expected = expected_text(spec, per_instance=True)
     if not isinstance(instances, list) or not instances:
         what = "an empty list" if isinstance(instances, list) else f"a {_json_type(instances)}"
         raise PredictRequestError(f'"instances" is {what}; expected a list of instances, each {expected}')
     values = [_named_value(item, f"instances[{i}]", spec) for i, item in enumerate(instances)]
+    if check_each:
+        for i, value in enumerate(values):
+            _check_instance(value, f"instances[{i}]", spec)
     batch = _array_or_none(values, spec, len(values))
     if batch is not None:
         return batch
@@ -170,7 +182,7 @@ def _parse_instances(instances: Any, spec: Mapping[str, Any]) -> np.ndarray:
     raise PredictRequestError(f'"instances" could not be read as a batch; each instance must be {expected}')
 
 
-def _parse_inputs(inputs: Any, spec: Mapping[str, Any]) -> np.ndarray:
+def _parse_inputs(inputs: Any, spec: Mapping[str, Any], check_each: bool = False) -> np.ndarray:
     value = _named_value(inputs, "inputs", spec)
     expected = expected_text(spec, per_instance=False)
     if not isinstance(value, list) or not value:
@@ -179,9 +191,16 @@ def _parse_inputs(inputs: Any, spec: Mapping[str, Any]) -> np.ndarray:
             f'"inputs" is {what}; expected the batch as a nested list {expected} '
             "(n instances, even for one: [[...]])"
         )
+    if check_each:
+        _check_columnar(value, spec, expected)
     batch = _array_or_none(value, spec, len(value))
     if batch is not None:
         return batch
+    _check_columnar(value, spec, expected)  # the batch is wrong somewhere: say where
+    raise PredictRequestError(f'"inputs" could not be read as a batch; expected {expected}')
+
+
+def _check_columnar(value: list[Any], spec: Mapping[str, Any], expected: str) -> None:
     shape = _nested_shape(value)
     if shape is not None and len(shape) == len(_instance_shape(spec)):
         raise PredictRequestError(
@@ -190,7 +209,6 @@ def _parse_inputs(inputs: Any, spec: Mapping[str, Any]) -> np.ndarray:
         )
     for i, item in enumerate(value):
         _check_instance(item, f"inputs[{i}]", spec)
-    raise PredictRequestError(f'"inputs" could not be read as a batch; expected {expected}')
 
 
 def _named_value(item: Any, where: str, spec: Mapping[str, Any]) -> Any:
@@ -253,7 +271,7 @@ def _check_instance(value: Any, where: str, spec: Mapping[str, Any]) -> None:
     dtype = str(spec.get("dtype", "uint8"))
     if dtype == "string":
         if not isinstance(value, str):
-            raise PredictRequestError(f"{where} is {_json_type(value)} {_short(value)}; expected {expected}")
+            raise PredictRequestError(f"{where} is {_value_text(value)}; expected {expected}")
         return
     bounds = _INTEGER_RANGES.get(dtype)
     for index in np.ndindex(array.shape):
@@ -262,7 +280,7 @@ def _check_instance(value: Any, where: str, spec: Mapping[str, Any]) -> None:
         number = isinstance(item, (int, float)) and not isinstance(item, bool)
         if not number:
             raise PredictRequestError(
-                f"{where} holds {_json_type(item)} {_short(item)} at {position}; expected {expected}"
+                f"{where} holds {_value_text(item)} at {position}; expected {expected}"
             )
         if bounds is None:
             continue
@@ -314,6 +332,15 @@ def _json_type(value: Any) -> str:
     if isinstance(value, list):
         return "list"
     return type(value).__name__
+
+
+def _value_text(value: Any) -> str:
+    """Describe a JSON value as the client wrote it, with its type: ``null``, ``boolean true``, ``string 'x'``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean {json.dumps(value)}"
+    return f"{_json_type(value)} {_short(value)}"
 
 
 def _short(value: Any) -> str:
