@@ -335,7 +335,7 @@ def _json_type(value: Any) -> str:
 
 
 def _value_text(value: Any) -> str:
-    """Describe a JSON value as the client wrote it, with its type: ``null``, ``boolean true``, ``string 'x'``."""
+    """Describe a JSON value as its client wrote it: ``null``, ``boolean true``, ``string 'x'``."""
     if value is None:
         return "null"
     if isinstance(value, bool):
