@@ -38,6 +38,13 @@ def _spec(distribute: str = "mirrored", **train: Any) -> JobSpec:
     )
 
 
+def _text_spec() -> JobSpec:
+    document = _spec().model_dump()
+    document["dataset"] = {"name": "fortunes_languages", "subset": 300}
+    document["model"] = {"preset": "bag_of_words"}
+    return JobSpec.model_validate(document)
+
+
 # -- the spec ------------------------------------------------------------------------------------
 
 
@@ -131,10 +138,10 @@ def _start_worker(run_dir: RunDir, logical_cpus: str | None) -> subprocess.Popen
 def worker_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[RunDir, int]]:
     """Three workers run side by side: two logical CPUs, one CPU, and a bad device count."""
     root = tmp_path_factory.mktemp("distribute")
-    cases = {"two_cpus": "2", "one_cpu": None, "bad_count": "two"}
+    cases = {"two_cpus": "2", "one_cpu": None, "bad_count": "two", "text_two_cpus": "2"}
     started = {}
     for name, logical_cpus in cases.items():
-        run_dir = RunDir.create(root / name, _spec())
+        run_dir = RunDir.create(root / name, _text_spec() if name.startswith("text") else _spec())
         started[name] = (run_dir, _start_worker(run_dir, logical_cpus))
     return {name: (run_dir, worker.wait(timeout=600)) for name, (run_dir, worker) in started.items()}
 
@@ -175,6 +182,16 @@ def test_mirrored_run_that_sees_one_device_trains_one_replica_and_says_so(worker
     assert runtime["note"] in logged and "trained on one replica" in runtime["note"]
     losses = _epoch_losses(run_dir)
     assert len(losses) == 3 and losses[-1] < losses[0]
+
+
+def test_a_mirrored_text_run_trains_on_one_replica_and_says_why(worker_runs):
+    run_dir, code = worker_runs["text_two_cpus"]
+    status = run_dir.read_status()
+    assert code == 0 and status["status"] == "completed", status.get("traceback")
+    runtime = run_dir.read_spec_document()["runtime"]
+    assert runtime["replicas"] == 1 and runtime["global_batch_size"] == PER_REPLICA
+    assert "text model reads raw strings" in runtime["note"] and "one replica" in runtime["note"]
+    assert len(_epoch_losses(run_dir)) == 3 and run_dir.model_path.is_file()
 
 
 def test_worker_with_a_bad_logical_device_count_fails_naming_the_variable(worker_runs):

@@ -220,6 +220,13 @@ def _train(
             "a model passed in ready-made was built outside the strategy's scope, so it trains on one "
             "replica; pass its spec (a preset, a ModelSpec or its layers) to mirror it"
         )
+    if data.kind == "text" and placement.replicas > 1:
+        # Tested on 2 logical CPUs: MirroredStrategy's fit fails on a batch of raw strings (an AddN
+        # of strings, "Value for attr 'T' of string is not in the list of allowed values").
+        placement = placement.single(
+            "a text model reads raw strings, which tf.distribute.MirroredStrategy cannot train on "
+            "(TensorFlow has no sum of strings to combine its replicas), so it trains on one replica"
+        )
     if placement.note:
         log.info(placement.note, event=True)
     # train.batch_size is per replica: the pipeline yields global batches, which the strategy splits.
