@@ -656,3 +656,19 @@ def test_digits_load_from_package_data_without_scikit_learn() -> None:
         "assert sum(ds.count(split) for split in ('train', 'validation', 'test')) == 1797"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_a_generated_datasets_count_is_part_of_its_spec_so_reloading_makes_the_same_data() -> None:
+    shapes = datasets.load("shapes", count=40, image_size=16)
+    assert shapes.spec.count == 40
+    assert sum(shapes.count(split) for split in ("train", "validation", "test")) == 40
+    again = datasets.load(shapes.spec)  # what a run's spec.json reloads
+    test = again.count("test")
+    first, second = (d.page(0, test, split="test").images for d in (shapes, again))
+    np.testing.assert_array_equal(first, second)
+    assert datasets.load(DatasetSpec.model_validate_json(shapes.spec.model_dump_json())).spec.count == 40
+
+
+def test_count_on_a_dataset_that_is_not_generated_names_subset_instead() -> None:
+    with pytest.raises(SpecError, match=r"count: 'digits' is not generated.*use subset"):
+        datasets.load("digits", count=100)

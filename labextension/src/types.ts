@@ -484,6 +484,10 @@ export interface IDatasetSpec {
    * Seed for splitting, subsetting and generated data (numpy's range).
    */
   seed?: number;
+  /**
+   * How many examples to generate, for the generated datasets: 'shapes' (default 3000) and 'spoken_digits' (default 2000).
+   */
+  count?: number | null;
 }
 /**
  * ``keras.layers.Dense`` (on the last axis).

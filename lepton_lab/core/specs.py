@@ -75,6 +75,8 @@ def presets_for(kind: str) -> list[str]:
 SEED_MAX = 2**32 - 1
 #: Largest count a spec may hold (subset): a 32-bit signed int, safe in JSON, SQLite and TypeScript.
 COUNT_MAX = 2**31 - 1
+#: Registry datasets generated on this machine, whose size ``DatasetSpec.count`` chooses.
+GENERATED_DATASETS = ("shapes", "spoken_digits")
 #: At most this many tags, each 1..TAG_MAX_LENGTH characters: tags travel in every listing and
 #: stream message.
 TAGS_MAX = 32
@@ -112,6 +114,22 @@ class DatasetSpec(_Spec):
     seed: int = Field(
         0, ge=0, le=SEED_MAX, description="Seed for splitting, subsetting and generated data (numpy's range)."
     )
+    count: int | None = Field(
+        None,
+        gt=0,
+        le=COUNT_MAX,
+        description="How many examples to generate, for the generated datasets: 'shapes' (default 3000) "
+        "and 'spoken_digits' (default 2000).",
+    )
+
+    @model_validator(mode="after")
+    def _count_only_when_generated(self) -> DatasetSpec:
+        if self.count is not None and self.name not in GENERATED_DATASETS:
+            raise ValueError(
+                f"count: {self.name!r} is not generated, so it has no count to choose; use subset to "
+                f"train on fewer examples (count applies to {', '.join(GENERATED_DATASETS)})"
+            )
+        return self
 
     @field_validator("name")
     @classmethod

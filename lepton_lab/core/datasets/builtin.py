@@ -205,15 +205,17 @@ def from_spec(spec: DatasetSpec, count: int | None = None) -> Dataset:
     ----------
     spec : DatasetSpec
         A registry name or ``folder:<path>``; ``memory:`` names are refused with the fix.
-    count : int
+    count : int, optional
         Number of generated examples: ``shapes`` images (default :data:`SHAPES_COUNT`) or
-        ``spoken_digits`` clips (default 2000); other datasets ignore it.
+        ``spoken_digits`` clips (default 2000); ``spec.count`` when omitted; other datasets
+        ignore it.
 
     Raises
     ------
     DatasetUnavailable
         The data is not on this machine and cannot be fetched; the message says how to get it.
     """
+    count = spec.count if count is None else count
     if spec.name == "digits":
         return _load_digits(spec)
     if spec.name == "shapes":

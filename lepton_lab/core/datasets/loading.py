@@ -38,9 +38,9 @@ def load(spec_or_name: Any, **overrides: Any) -> Dataset:
         a pair of arrays (see :func:`from_arrays`), a DataFrame or a ``.csv`` path (pass
         ``target=``, and ``text=`` for a text column; see :func:`from_dataframe`).
     **overrides
-        DatasetSpec fields (``validation_split``, ``subset``, ``seed``, ``image_size``)
-        overriding those of the spec; ``count`` for ``shapes`` (default 3000) and ``spoken_digits``
-        (default 2000); for arrays and DataFrames the keyword arguments of :func:`from_arrays` /
+        DatasetSpec fields (``validation_split``, ``subset``, ``seed``, ``image_size``, and
+        ``count`` for ``shapes`` (default 3000) and ``spoken_digits`` (default 2000))
+        overriding those of the spec; for arrays and DataFrames the keyword arguments of :func:`from_arrays` /
         :func:`from_dataframe`.
 
     Raises
@@ -60,8 +60,7 @@ def load(spec_or_name: Any, **overrides: Any) -> Dataset:
         if "target" not in overrides:
             raise ValueError("loading a CSV file needs the label column: load('reviews.csv', target='label')")
         return from_csv(spec_or_name, **overrides)
-    count = overrides.pop("count", None)
     spec = _spec(spec_or_name, overrides)
-    dataset = from_spec(spec, None if count is None else int(count))
-    dataset.spec = spec
+    dataset = from_spec(spec)
+    dataset.spec = spec  # with its count, so load(dataset.spec) makes the same clips or images
     return dataset
