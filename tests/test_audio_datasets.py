@@ -192,3 +192,23 @@ def test_doctor_lists_the_audio_datasets_with_their_availability(capsys: pytest.
     assert f"[{mark}] spoken_digits " in out
     assert "[no ] speech_commands " in out  # KERAS_HOME is an empty folder here
     assert "speech_commands_v0.02.tar.gz" in out
+
+
+@needs_espeak
+def test_clips_cached_by_another_espeak_version_are_generated_again(tmp_path: Path, monkeypatch) -> None:
+    calls: list[list[str]] = []
+
+    def counting(command: list[str]) -> bytes:
+        calls.append(command)
+        return spoken_digits._run(command)
+
+    spoken_digits.load(10, seed=5, root=tmp_path, runner=counting)
+    with np.load(spoken_digits.cache_file(10, 5, tmp_path)) as stored:
+        assert str(stored["espeak_version"]) == spoken_digits.espeak_version()
+    spoken_digits.load(10, seed=5, root=tmp_path, runner=counting)
+    assert len(calls) == 10  # the same espeak-ng: read from the cache
+    monkeypatch.setattr(spoken_digits, "espeak_version", lambda: "eSpeak NG text-to-speech: 9.99")
+    spoken_digits.load(10, seed=5, root=tmp_path, runner=counting)
+    assert len(calls) == 20  # another espeak-ng: generated again, and cached under its version
+    with np.load(spoken_digits.cache_file(10, 5, tmp_path)) as stored:
+        assert str(stored["espeak_version"]) == "eSpeak NG text-to-speech: 9.99"

@@ -63,6 +63,18 @@ def espeak_ng() -> str | None:
     return shutil.which("espeak-ng")
 
 
+def espeak_version() -> str | None:
+    """Return the installed espeak-ng's version line (``"eSpeak NG text-to-speech: 1.51 ..."``)."""
+    executable = espeak_ng()
+    if executable is None:
+        return None
+    try:
+        result = subprocess.run([executable, "--version"], capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.decode(errors="replace").split("Data at:")[0].strip() or None
+
+
 def _run(command: list[str]) -> bytes:
     result = subprocess.run(command, capture_output=True, timeout=60)
     if result.returncode != 0 or not result.stdout:
@@ -194,6 +206,8 @@ def load(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the clips of ``(count, seed)`` from the cache, generating and caching them when absent.
 
+    A cache written by another espeak-ng version than the installed one is generated again.
+
     Parameters are those of :func:`generate`; ``root`` is the cache directory (default
     :func:`~lepton_lab.core.runtime_policy.cache_dir`).
 
@@ -203,17 +217,22 @@ def load(
         Not cached and espeak-ng is not installed; the message says how to install it.
     """
     path = cache_file(count, seed, root)
+    version = espeak_version()
     if path.is_file():
         try:
             with np.load(path) as stored:
-                return stored["waveforms"], stored["labels"]
+                made_by = str(stored["espeak_version"]) if "espeak_version" in stored else None
+                # Another espeak-ng speaks differently: its clips are not "the same seed's clips".
+                # Without espeak-ng (or for a cache older than this check) the cache is all there is.
+                if version is None or made_by is None or made_by == version:
+                    return stored["waveforms"], stored["labels"]
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache file is regenerated below
     waveforms, labels = generate(count, seed, runner=runner, progress=progress)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.partial.npz")
-        np.savez(partial, waveforms=waveforms, labels=labels)
+        np.savez(partial, waveforms=waveforms, labels=labels, espeak_version=np.str_(version or "unknown"))
         os.replace(partial, path)  # atomic: another process never reads half a file
     except OSError:
         pass  # a read-only cache costs a regeneration next time, nothing else
