@@ -30,6 +30,9 @@ class _PlotWriter:
         self.plot.on_event(event)
         return event
 
+    def flush(self) -> None:
+        """Nothing buffered: each event reached the plot when written."""
+
     def sync(self) -> None:
         """Nothing to make durable; the plot redraws on its own schedule."""
 
