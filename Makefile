@@ -85,7 +85,7 @@ ts-test: install
 	$(BIN)/jlpm test
 
 py-test: install
-	$(BIN)/pytest -m "not browser"
+	$(BIN)/pytest -m "not browser" -n 2 --dist loadfile
 
 browser-test: install system-deps
 	$(BIN)/pytest -m browser

@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -93,6 +94,12 @@ class RayCluster:
     def lose_node(self) -> None:
         """Kill the second node abruptly (SIGKILL to its process group): a node lost mid-job."""
         self.second.stop(signal.SIGKILL)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _signal_group(pid: int, sig: int) -> None:
@@ -203,7 +210,16 @@ def local_ray_cluster() -> Iterator[RayCluster]:
         head = _start_ready_node(
             "head",
             root,
-            ["--head", "--port=0", "--include-dashboard=false", "--resources", json.dumps({"head": 1})],
+            [
+                "--head",
+                "--port=0",
+                # Ray's client server takes port 10001 by default: a free one lets two clusters
+                # (two pytest-xdist workers) run side by side.
+                f"--ray-client-server-port={_free_port()}",
+                "--include-dashboard=false",
+                "--resources",
+                json.dumps({"head": 1}),
+            ],
             env,
             "write its address",
             lambda node: _head_address(node.temp_dir) is not None,

@@ -23,7 +23,9 @@ stage schema jlpm check:types  # labextension/src/types.ts is current with the p
 stage types mypy
 stage typescript bash -c "jlpm build:test && node --test --test-reporter=spec --test-reporter=junit \
   --test-reporter-destination=stdout --test-reporter-destination=$results/typescript.xml build-test/labextension/test/"
-stage python pytest -m "not browser" --junitxml="$results/python.xml"
+# Two processes, one per core: most Python tests wait on worker processes, servers and kernels.
+# --dist loadfile keeps each file's module fixtures (a Ray cluster, trained runs) in one process.
+stage python pytest -m "not browser" -n 2 --dist loadfile --junitxml="$results/python.xml"
 stage browser pytest -m browser --junitxml="$results/browser.xml"
 
 echo
