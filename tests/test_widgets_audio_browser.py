@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lepton_lab.widgets import _audio_media
+from lepton_lab.sharing import audio_media as _audio_media
 
 RATE = 16_000
 
@@ -122,7 +122,7 @@ def test_media_helpers_do_not_import_tensorflow():
 
     code = (
         "import sys, numpy as np\n"
-        "from lepton_lab.widgets import _audio_media as m\n"
+        "from lepton_lab.sharing import audio_media as m\n"
         "m.spectrogram_png(np.zeros(4000, np.float32), 16000); m.waveform_png(np.zeros(10))\n"
         "print('tensorflow' in sys.modules, 'matplotlib' in sys.modules)\n"
     )

@@ -6,7 +6,7 @@ filtered by split and class, above the class distribution per split. Each page a
 of 100 000 WAV files reads the dozen on screen.
 
 The page is one HTML widget whose players carry their WAV as a ``data:`` URL
-(:func:`~lepton_lab.widgets._audio_media.audio_data_url`): the widget's static snapshot, a
+(:func:`~lepton_lab.sharing.audio_media.audio_data_url`): the widget's static snapshot, a
 saved notebook and nbconvert's HTML keep playable clips with no kernel and no network.
 """
 
@@ -18,9 +18,9 @@ from typing import Any
 import ipywidgets
 import numpy as np
 
+from lepton_lab.sharing.audio_media import audio_data_url, spectrogram_png, waveform_png
 from lepton_lab.sharing.images import data_uri
 from lepton_lab.widgets import _plots
-from lepton_lab.widgets._audio_media import audio_data_url, spectrogram_png, waveform_png
 from lepton_lab.widgets._pager import PagedBrowser, load_dataset
 from lepton_lab.widgets.dataset_browser import distribution_figure
 
