@@ -20,6 +20,7 @@ from lepton_lab.server.tf_serving import (
     model_status,
     parse_predict_body,
     parse_predict_bytes,
+    predictions_json,
 )
 
 SPEC = {"shape": [None, 3, 2, 1], "dtype": "uint8"}
@@ -79,6 +80,46 @@ def test_columnar_answer_is_an_object_of_named_outputs():
     answer = format_predictions(_result(1), columnar=True)
     assert answer == {"outputs": {"probabilities": [[0.7, 0.1, 0.1, 0.1]], "classes": [0]}}
     assert type(answer["outputs"]["classes"][0]) is int
+
+
+@pytest.mark.parametrize("columnar", [False, True], ids=["predictions", "outputs"])
+@pytest.mark.parametrize("kind", ["probabilities", "any float32", "notation edges"])
+def test_answer_text_is_json_dumps_of_the_answer_exactly(columnar, kind):
+    # The predict route writes the answer's JSON text directly; it must be the very text json.dumps
+    # writes for format_predictions, value by value, wherever numpy and Python write numbers apart.
+    rng = np.random.default_rng(len(kind) + columnar)
+    if kind == "probabilities":
+        values = rng.dirichlet(np.ones(10), size=64).astype(np.float32)
+    elif kind == "any float32":
+        values = (rng.standard_normal((40, 7)) * 10.0 ** rng.integers(-45, 38, (40, 7))).astype(np.float32)
+    else:
+        edges = [
+            1e-4,
+            9.9999e-5,
+            1.0001e-4,
+            1e6,
+            999999.94,
+            1e16,
+            1e-45,
+            -0.0,
+            0.0,
+            1.0,
+            np.nan,
+            np.inf,
+            -np.inf,
+        ]
+        values = np.array([edges, edges[::-1]], dtype=np.float32)
+    result = {"probabilities": values, "classes": values.argmax(axis=1)}
+    text = predictions_json(result, columnar=columnar)
+    assert text == json.dumps(format_predictions(result, columnar=columnar))
+
+
+def test_answer_text_of_an_empty_batch():
+    result = {"probabilities": np.zeros((0, 3), dtype=np.float32), "classes": np.zeros(0, dtype=np.int64)}
+    assert json.loads(predictions_json(result, columnar=False)) == {"predictions": []}
+    assert json.loads(predictions_json(result, columnar=True)) == {
+        "outputs": {"probabilities": [], "classes": []}
+    }
 
 
 def _error(body, spec=SPEC) -> str:

@@ -54,10 +54,10 @@ def _handlers(
             if scheme.lower() not in ("bearer", "token") or not hmac.compare_digest(given.strip(), token):
                 self.answer(401, error_body("missing or wrong token: send Authorization: Bearer <token>"))
 
-        def answer(self, status: int, body: dict[str, Any]) -> None:
+        def answer(self, status: int, body: dict[str, Any] | str) -> None:
             self.set_status(status)
             self.set_header("Content-Type", "application/json")
-            self.finish(json.dumps(body))
+            self.finish(body if isinstance(body, str) else json.dumps(body))
 
         def write_error(self, status_code: int, **kwargs: Any) -> None:
             self.answer(status_code, error_body(self._reason))

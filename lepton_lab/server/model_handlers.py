@@ -181,8 +181,8 @@ class ModelPredictHandler(ModelHandlerBase):
                 self._answer(status, answer)
                 return
         limit: int = self.extensionapp.max_body_bytes  # type: ignore[attr-defined]
-        status, answer = await model_service.predict(self.registry, model, self.request.body, limit=limit)
-        self._answer(status, answer)
+        status, text = await model_service.predict(self.registry, model, self.request.body, limit=limit)
+        self._answer(status, text)
 
     def _check_version(self, model: str, version: str) -> tuple[int, dict[str, Any]]:
         try:
@@ -199,10 +199,11 @@ class ModelPredictHandler(ModelHandlerBase):
             )
         return 200, {}
 
-    def _answer(self, status: int, answer: dict[str, Any]) -> None:
+    def _answer(self, status: int, answer: dict[str, Any] | str) -> None:
+        """Write ``answer`` (a JSON-able dict, or JSON text already written) with ``status``."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(answer))
+        self.finish(answer if isinstance(answer, str) else json.dumps(answer))
 
 
 class ModelStatusHandler(ModelHandlerBase):

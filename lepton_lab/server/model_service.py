@@ -1,4 +1,4 @@
-"""One TF Serving predict call, end to end: body bytes in, (HTTP status, JSON answer) out.
+"""One TF Serving predict call, end to end: body bytes in, (HTTP status, JSON text) out.
 
 Shared by the Jupyter extension's ``models/{model}:predict`` routes and ``lepton-lab serve``, so
 both answer every request, and every error, the same way. No Tornado and no Jupyter here: the
@@ -7,6 +7,7 @@ callers write the answer.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -17,8 +18,8 @@ from lepton_lab.server.bodies import BodyError
 from lepton_lab.server.tf_serving import (
     PredictRequestError,
     error_body,
-    format_predictions,
     parse_predict_bytes,
+    predictions_json,
 )
 
 
@@ -59,15 +60,16 @@ async def predict(
     *,
     limit: int,
     clock: Callable[[], float] = time.monotonic,
-) -> tuple[int, dict[str, Any]]:
+) -> tuple[int, str]:
     """Answer a TF Serving predict request for model ``name``.
 
     Returns
     -------
     tuple
-        ``(200, {"predictions": ...} or {"outputs": ...})``, or ``(status, {"error": message})``:
-        404 for an unknown model, 400 (413) for a body TF Serving would refuse, 503 while the
-        model's worker is restarting or failed.
+        ``(200, '{"predictions": ...}' or '{"outputs": ...}')``, or ``(status, '{"error": message}')``:
+        the answer's JSON text (written directly, the hot path's costliest step otherwise); 404 for
+        an unknown model, 400 (413) for a body TF Serving would refuse, 503 while the model's
+        worker is restarting or failed.
 
     Notes
     -----
@@ -80,17 +82,17 @@ async def predict(
         status = error_status(error)
         if status is None:
             raise
-        return status, error_body(str(error))
+        return status, json.dumps(error_body(str(error)))
     try:
         request = parse_predict_bytes(body, spec, limit=limit)
     except (BodyError, PredictRequestError) as error:
         registry.metrics(name).observe(max(0.0, clock() - start), 0, [], error=True)
-        return error_status(error) or 400, error_body(str(error))
+        return error_status(error) or 400, json.dumps(error_body(str(error)))
     try:
         result = await registry.predict(name, request.images)
     except Exception as error:
         status = error_status(error)
         if status is None:
             raise
-        return status, error_body(str(error))
-    return 200, format_predictions(result, columnar=request.columnar)
+        return status, json.dumps(error_body(str(error)))
+    return 200, predictions_json(result, columnar=request.columnar)

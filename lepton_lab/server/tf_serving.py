@@ -370,6 +370,46 @@ def format_predictions(result: Mapping[str, Any], *, columnar: bool) -> dict[str
     }
 
 
+def predictions_json(result: Mapping[str, Any], *, columnar: bool) -> str:
+    """``json.dumps(format_predictions(result, columnar=columnar))``, written directly.
+
+    The same text, character for character, in about a tenth of the time: the numbers' texts come
+    from one numpy call and are joined as strings, with no Python float or dict per value (for a
+    64-image answer the general way costs about 0.6 ms of the server's event loop).
+    """
+    values = np.asarray(result["probabilities"], dtype=np.float32)
+    values = values.reshape(len(values), int(np.prod(values.shape[1:])))
+    classes = [str(int(k)) for k in np.asarray(result["classes"]).reshape(-1)]
+    if len(classes) != len(values):
+        raise ValueError(f"{len(values)} rows of probabilities but {len(classes)} classes")
+    rows = [", ".join(row) for row in _json_floats(values).tolist()]
+    if columnar:
+        table = "[" + "], [".join(rows) + "]" if rows else ""
+        return f'{{"outputs": {{"probabilities": [{table}], "classes": [{", ".join(classes)}]}}}}'
+    items = ", ".join(
+        f'{{"probabilities": [{row}], "classes": {k}}}' for row, k in zip(rows, classes, strict=True)
+    )
+    return f'{{"predictions": [{items}]}}'
+
+
+def _json_floats(values: np.ndarray) -> np.ndarray:
+    """Each float32 as ``json.dumps(float(str(value)))`` writes it, an array of strings.
+
+    numpy's ``str`` of a float32 is its shortest round-trip text, the one :func:`_float32_rows`
+    gives json.dumps; json.dumps then writes Python's ``repr`` of that float, which is the same
+    text except where the two choose notation differently: numpy writes 1e+06 where Python writes
+    1000000.0 (numpy switches to an exponent from 1e6, Python from 1e16), a float32 just below 1e-4
+    rounds to the text 1e-04 that Python writes 0.0001, and non-finite values (NaN, Infinity).
+    Only those few are redone the general way.
+    """
+    texts = values.astype(str)
+    magnitude = np.abs(values)
+    differ = ~np.isfinite(values) | (magnitude >= 1e6) | ((magnitude > 9e-5) & (magnitude < 1.1e-4))
+    for index in zip(*np.nonzero(differ), strict=True):
+        texts[index] = json.dumps(float(texts[index]))
+    return texts
+
+
 def _float32_rows(values: np.ndarray) -> list[list[float]]:
     # str() of a float32 is its shortest round-trip text (0.1, not 0.10000000149011612), so answers
     # carry what the model computed in about a third of the bytes. astype(str) is that same text,
