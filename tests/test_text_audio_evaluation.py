@@ -9,12 +9,9 @@ the reports, real short training runs.
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import os
 import re
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +22,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from lepton_lab.core import datasets
 from lepton_lab.core.evaluate import Evaluation, evaluate_predictions
-from lepton_lab.sharing import report_media
+from lepton_lab.sharing import audio_media, report_media
 from lepton_lab.widgets.evaluation_view import EvaluationView
 from tests.sharing import element_urls, network_urls
+from tests.wav_files import MULAW, PCM, mulaw_tolerance, players
 
 TOPICS = {
     "food": ["pizza", "soup", "bread", "cheese", "salad", "noodles"],
@@ -64,15 +62,24 @@ def _evaluation(dataset: datasets.Dataset, texts: bool = False) -> Evaluation:
     return evaluate_predictions(labels, probabilities, dataset.class_names, texts=examples)
 
 
-def _wavs(markup: str) -> list[np.ndarray]:
-    """Every ``<audio ... src="data:audio/wav;base64,...">`` in ``markup``, decoded to float samples."""
+def _wavs(markup: str, preview: bool = True) -> list[np.ndarray]:
+    """Every ``<audio ... src="data:audio/wav;base64,...">`` in ``markup``, decoded to float samples.
+
+    Widget players are previews (mu-law at 8 kHz); a report's players are 16-bit PCM at 16 kHz.
+    """
+    expected = (MULAW, audio_media.PREVIEW_RATE) if preview else (PCM, 16_000)
     clips = []
-    for encoded in re.findall(r'<audio controls[^>]*src="data:audio/wav;base64,([^"]+)"', markup):
-        with wave.open(io.BytesIO(base64.b64decode(encoded))) as reader:
-            assert (reader.getnchannels(), reader.getsampwidth(), reader.getframerate()) == (1, 2, 16_000)
-            frames = reader.readframes(reader.getnframes())
-        clips.append(np.frombuffer(frames, "<i2").astype(np.float32) / 32768)
+    for wav in players(markup):
+        assert (wav.format, wav.rate) == expected
+        clips.append(wav.samples)
     return clips
+
+
+def _assert_preview_of(played: np.ndarray, clip: np.ndarray) -> None:
+    """``played`` is the preview of ``clip``: mu-law of the clip band-limited to 8 kHz."""
+    expected = audio_media.resample(clip, 16_000, audio_media.PREVIEW_RATE)
+    assert len(played) == len(expected)
+    assert np.all(np.abs(played - expected) <= mulaw_tolerance(expected))
 
 
 # -- evaluation.json ---------------------------------------------------------------------------------
@@ -132,14 +139,14 @@ def test_audio_view_plays_the_worst_clips_and_a_5x5_grid_of_players_with_spectro
     worst = _wavs(view.worst_clips.value)
     assert len(worst) == report_media.WORST_CLIPS
     for played, entry in zip(worst, evaluation.worst, strict=False):
-        np.testing.assert_allclose(played, test_clips[entry["index"]], atol=1 / 16_000)
+        _assert_preview_of(played, test_clips[entry["index"]])
     assert view.worst_clips.value.count('class="lepton-spectrogram"') == 10
     assert view.worst_clips.value.count('class="lepton-waveform"') == 10
     grid = view.clip_grid.value
     played = _wavs(grid)
     assert len(played) == 25 and "grid-template-columns:repeat(5," in grid
     for clip, entry in zip(played, evaluation.grid, strict=True):
-        np.testing.assert_allclose(clip, test_clips[entry["index"]], atol=1 / 16_000)
+        _assert_preview_of(clip, test_clips[entry["index"]])
     assert grid.count('class="lepton-spectrogram"') == 25 and 'class="lepton-waveform"' not in grid
     wrong = sum(entry["true"] != entry["predicted"] for entry in evaluation.grid)
     assert grid.count("color:#c62828") == wrong > 0
@@ -155,7 +162,7 @@ def test_spoken_digit_evaluation_view_plays_one_second_clips():
     dataset = datasets.load("spoken_digits", count=60, seed=5)
     view = EvaluationView(_evaluation(dataset), dataset=dataset)
     clips = _wavs(view.clip_grid.value)
-    assert len(clips) == min(25, dataset.count("test")) and all(len(clip) == 16_000 for clip in clips)
+    assert len(clips) == min(25, dataset.count("test")) and all(len(clip) == 8000 for clip in clips)
     assert np.abs(clips[0]).max() > 0.05  # a spoken digit, not silence
 
 
@@ -220,7 +227,7 @@ def test_report_of_an_audio_run_holds_decodable_wav_players_of_the_test_clips(tm
     assert len(worst) == min(report_media.WORST_CLIPS, len(test_clips)) and len(grid) == len(test_clips)
     for cards, entries in ((worst, evaluation.worst), (grid, evaluation.grid)):
         for card, entry in zip(cards, entries, strict=False):
-            (clip,) = _wavs(card)
+            (clip,) = _wavs(card, preview=False)  # a report keeps the clips as they are
             np.testing.assert_allclose(clip, test_clips[entry["index"]], atol=1 / 16_000)
             assert 'class="spectrogram" src="data:image/png;base64,' in card
     assert network_urls(page) == []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import re
 import wave
 
 import numpy as np
@@ -12,6 +11,8 @@ import pytest
 from PIL import Image
 
 from lepton_lab.sharing import audio_media as _audio_media
+from tests.wav_files import MULAW, mulaw_decode, mulaw_tolerance, read_wav
+from tests.wav_files import players as _preview_players
 
 RATE = 16_000
 
@@ -57,6 +58,61 @@ def test_audio_data_url_is_the_base64_wav():
     prefix = "data:audio/wav;base64,"
     assert url.startswith(prefix)
     assert base64.b64decode(url[len(prefix) :]) == _audio_media.wav_bytes(clip, RATE)
+
+
+def test_mulaw_codes_are_g711s_and_decode_within_three_percent():
+    # Known G.711 codes: silence is 0xFF, full scale 0x80 (positive) and 0x00 (negative).
+    known = np.array([0, 32767, -32768], np.int16)
+    assert _audio_media.mulaw(known).tolist() == [255, 128, 0]
+    every = np.arange(-32124, 32125, dtype=np.int16)  # below G.711's clip level
+    decoded = mulaw_decode(_audio_media.mulaw(every))
+    assert np.all(np.abs(decoded - every) / 32768 <= mulaw_tolerance(every / 32768))
+    audible = np.abs(every.astype(np.int32)) >= 8
+    assert np.array_equal(np.sign(decoded[audible]), np.sign(every[audible]))
+    assert np.array_equal(_audio_media.mulaw(every / 32768), _audio_media.mulaw(every))  # floats as int16
+
+
+def test_resample_keeps_what_the_slower_rate_can_carry_and_removes_the_rest():
+    t8 = np.arange(8000) / 8000
+    kept = _audio_media.resample(_tone(3000), RATE, 8000)
+    assert len(kept) == 8000
+    # A 3 kHz tone is the same tone at 8 kHz (away from the clip's abrupt start and end).
+    np.testing.assert_allclose(kept[400:-400], 0.5 * np.sin(2 * np.pi * 3000 * t8)[400:-400], atol=1e-3)
+    removed = _audio_media.resample(_tone(6000), RATE, 8000)
+    assert np.abs(removed[400:-400]).max() < 0.02  # above 4 kHz: filtered out, not aliased to 2 kHz
+    assert len(_audio_media.resample(np.zeros(22050), 22050, 8000)) == 8000  # any ratio, same duration
+    slow = _tone(440, 0.1)
+    np.testing.assert_array_equal(_audio_media.resample(slow, RATE, 44_100), slow.astype(np.float64))
+
+
+def test_preview_wav_is_an_8khz_mulaw_file_of_the_clip():
+    clip = _tone(440)
+    data = _audio_media.preview_wav_bytes(clip, RATE)
+    preview = read_wav(data)
+    assert (preview.format, preview.rate, preview.bits) == (MULAW, 8000, 8)
+    assert len(data) < len(_audio_media.wav_bytes(clip, RATE)) / 3.9  # a quarter of the 16-bit file
+    expected = clip[::2].astype(np.float64)  # 440 Hz is below 4 kHz: the even samples are the tone
+    inner = slice(400, -400)
+    assert np.all(np.abs(preview.samples - expected)[inner] <= mulaw_tolerance(expected[inner]) + 1e-3)
+    odd = read_wav(_audio_media.preview_wav_bytes(_tone(440, 0.7), 11_025))  # odd length, padded
+    assert (odd.rate, len(odd.samples)) == (8000, round(0.7 * RATE * 8000 / 11_025))
+    slow = read_wav(_audio_media.preview_wav_bytes(_tone(440, 0.5), 4000))
+    assert (slow.rate, len(slow.samples)) == (4000, 8000)  # a slower clip keeps its rate
+    url = _audio_media.preview_data_url(clip, RATE)
+    assert base64.b64decode(url.removeprefix("data:audio/wav;base64,")) == data
+
+
+def test_spectrogram_png_is_a_small_palette_image_of_the_same_colours():
+    # noise under a swelling tone: a busy picture, as speech makes
+    noise = np.random.default_rng(0).normal(0, 0.05, RATE) * np.linspace(0, 1, RATE)
+    clip = _tone(440) * np.linspace(1, 0, RATE) + noise
+    image = Image.open(io.BytesIO(_audio_media.spectrogram_png(clip, RATE)))
+    assert image.mode == "P" and len(image.getpalette()) // 3 <= _audio_media.SPECTROGRAM_LEVELS
+    drawn = np.asarray(image.convert("RGB")).astype(int)
+    exact = _audio_media.spectrogram_pixels(clip, RATE).astype(int)
+    assert np.abs(drawn - exact).max() <= 3  # half a level of the ramp
+    rgb = _audio_media.images.png(exact.astype(np.uint8))
+    assert len(_audio_media.spectrogram_png(clip, RATE)) < len(rgb) / 2
 
 
 @pytest.mark.parametrize(
@@ -148,11 +204,9 @@ def tones():
     )
 
 
-def _players(markup):
-    return [
-        base64.b64decode(src)
-        for src in re.findall(r'<audio controls[^>]*src="data:audio/wav;base64,([^"]+)"', markup)
-    ]
+def _preview_of(clip: np.ndarray) -> np.ndarray:
+    """What a preview player of ``clip`` should play: the clip band-limited to 8 kHz."""
+    return _audio_media.resample(clip, RATE, _audio_media.PREVIEW_RATE)
 
 
 def test_page_shows_a_player_waveform_and_spectrogram_per_clip(tones):
@@ -160,12 +214,13 @@ def test_page_shows_a_player_waveform_and_spectrogram_per_clip(tones):
 
     browser = AudioBrowser(tones, page_size=5)
     page = tones.page(0, 5)
-    players = _players(browser.clips.value)
+    players = _preview_players(browser.clips.value)
     assert len(players) == 5
-    for data, clip in zip(players, page.images, strict=True):
-        samples, rate, channels, _ = _read_wav(data)
-        assert (rate, channels) == (RATE, 1)
-        assert np.max(np.abs(samples / 32768 - clip)) < 1e-4  # the clip itself, not another one
+    for played, clip in zip(players, page.images, strict=True):
+        assert (played.format, played.rate) == (MULAW, _audio_media.PREVIEW_RATE)
+        expected = _preview_of(clip)
+        # the clip itself (mu-law of its 8 kHz version), not another one
+        assert np.all(np.abs(played.samples - expected) <= mulaw_tolerance(expected))
     assert browser.clips.value.count('class="lepton-waveform"') == 5
     assert browser.clips.value.count('class="lepton-spectrogram"') == 5
     for label, index in zip(page.labels, page.indices, strict=True):
@@ -207,9 +262,9 @@ def test_snapshot_keeps_playable_clips_offline(tones):
 
     browser = AudioBrowser(tones, page_size=3)
     snapshot = browser._repr_mimebundle_()["text/html"]
-    players = _players(snapshot)
+    players = _preview_players(snapshot)
     assert len(players) == 3
-    assert _read_wav(players[0])[1] == RATE
+    assert players[0].rate == _audio_media.PREVIEW_RATE and players[0].format == MULAW
     assert snapshot.count("data:image/png;base64,") >= 6
     assert "<svg" in snapshot  # the class distribution, drawn without plotly.js
 
@@ -222,7 +277,7 @@ def test_dataset_browser_returns_the_audio_browser_for_spoken_digits():
     digits = datasets.load("spoken_digits", count=30, seed=5, validation_split=0.2)
     browser = DatasetBrowser(digits, page_size=4, columns=16)
     assert isinstance(browser, AudioBrowser)
-    assert len(_players(browser.clips.value)) == 4
+    assert len(_preview_players(browser.clips.value)) == 4
     assert "16,000 Hz" in browser.header.value
     browser.class_picker.value = digits.class_names.index("three")
     assert "<b>three</b>" in browser.clips.value
@@ -256,9 +311,9 @@ def test_nbconvert_without_widget_state_shows_both_browsers_offline(tmp_path):
     assert '<script type="application/vnd.jupyter.widget-view+json">' not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; hello" in page and "<script>alert(1)" not in page
     assert "plain words here" in page and "lepton-token" in page
-    players = _players(page)
+    players = _preview_players(page)
     assert len(players) == 3
-    assert len(_read_wav(players[0])[0]) == 4000
+    assert len(players[0].samples) == 2000  # 0.25 s at the preview's 8 kHz
     assert page.count('class="lepton-spectrogram"') == 3
 
 
@@ -277,6 +332,8 @@ def test_a_wav_folder_is_read_only_page_by_page(tmp_path):
     assert decoded.sum() == 4
     browser.go(1)
     assert decoded.sum() == 8
-    samples = _read_wav(_players(browser.clips.value)[0])[0]
+    samples = _preview_players(browser.clips.value)[0].samples
     # the folder's 0.2 s clip padded with silence to the dataset's clip length
-    assert len(samples) == folder.clip_samples and not samples[int(0.21 * RATE) :].any()
+    rate = _audio_media.PREVIEW_RATE
+    assert len(samples) == folder.clip_samples * rate // RATE
+    assert np.abs(samples[int(0.21 * rate) :]).max() < 0.01  # silence (the cut-off rings a little)

@@ -13,7 +13,9 @@ from PIL import Image
 
 from lepton_lab.core import augment, datasets
 from lepton_lab.core.specs import AugmentSpec
+from lepton_lab.sharing.audio_media import PREVIEW_RATE, resample
 from lepton_lab.widgets.augmentation_preview import AugmentationPreview
+from tests.wav_files import MULAW, mulaw_tolerance, players
 
 
 @pytest.fixture(scope="module")
@@ -104,16 +106,11 @@ def spoken():
 
 
 def _wavs(markup):
-    """The WAV files of every ``<audio src="data:audio/wav;base64,...">`` in ``markup``, decoded."""
-    import base64
-    import re
-    import wave
-
+    """``(rate, float samples)`` of every ``<audio src="data:audio/wav;base64,...">`` in ``markup``."""
     decoded = []
-    for encoded in re.findall(r'<audio controls[^>]*src="data:audio/wav;base64,([^"]+)"', markup):
-        with wave.open(io.BytesIO(base64.b64decode(encoded))) as reader:
-            frames = reader.readframes(reader.getnframes())
-            decoded.append((reader.getframerate(), np.frombuffer(frames, "<i2").astype(np.float32) / 32768))
+    for wav in players(markup):
+        assert wav.format == MULAW  # a preview player
+        decoded.append((wav.rate, wav.samples))
     return decoded
 
 
@@ -126,11 +123,13 @@ def test_audio_preview_offers_audio_ops_and_plays_originals_and_the_training_var
     assert preview.images.shape == (3, 16_000) and preview.variants.shape == (3, 2, 16_000)
     markup = preview.clips.value
     clips = _wavs(markup)
-    assert len(clips) == 3 * 3 and all(rate == 16_000 for rate, _ in clips)
-    # Row by row: the original, then its variants, each as played back (16-bit PCM of the waveform).
+    assert len(clips) == 3 * 3 and all(rate == PREVIEW_RATE for rate, _ in clips)
+    # Row by row: the original, then its variants, each as played back (mu-law of the waveform
+    # band-limited to the preview's 8 kHz).
     shown = [preview.images[0], *expected[0]]
     for (_, played), waveform in zip(clips[:3], shown, strict=True):
-        np.testing.assert_allclose(played, waveform, atol=1 / 16_000)
+        band_limited = resample(waveform, 16_000, PREVIEW_RATE)
+        assert np.all(np.abs(played - band_limited) <= mulaw_tolerance(band_limited))
     assert not np.allclose(clips[1][1], clips[0][1], atol=1e-3), "the variant sounds different"
     assert markup.count('class="lepton-waveform"') == 9 and markup.count('class="lepton-spectrogram"') == 9
     assert "each row: an original clip, then 2 variants" in preview.caption.value
@@ -168,7 +167,7 @@ def test_audio_preview_snapshot_keeps_playable_clips(spoken):
 
     preview = AugmentationPreview(spoken, AUDIO_SPEC, n_images=1, n_variants=1, debounce_s=0)
     clips = _wavs(snapshot_html(preview))
-    assert len(clips) == 2 and len(clips[0][1]) == 16_000
+    assert len(clips) == 2 and len(clips[0][1]) == PREVIEW_RATE  # one second each
 
 
 def test_the_dashboard_trains_with_the_audio_augmentation_its_preview_shows(spoken):

@@ -4,7 +4,9 @@ Reports, the EvaluationView and the AugmentationPreview show non-image examples 
 
 - a **text card** holds the (escaped, shortened) text under a caption;
 - an **audio card** holds an ``<audio controls>`` player whose source is a ``data:audio/wav``
-  URL, a waveform and a spectrogram thumbnail (PNG ``data:`` URLs), under a caption.
+  URL of a preview (:func:`~lepton_lab.sharing.audio_media.preview_data_url`: mu-law at 8 kHz,
+  a quarter of a 16 kHz clip's bytes), a waveform and a spectrogram thumbnail (PNG ``data:``
+  URLs), under a caption.
 
 Everything is inline, so a saved notebook, a static snapshot or a report file plays and shows
 offline. Numpy and Pillow only (through :mod:`lepton_lab.sharing.audio_media`): no TensorFlow.
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lepton_lab.sharing.audio_media import audio_data_url, spectrogram_png, waveform_png
+from lepton_lab.sharing.audio_media import preview_data_url, spectrogram_png, waveform_png
 from lepton_lab.sharing.images import data_uri
 
 if TYPE_CHECKING:
@@ -108,14 +110,14 @@ def audio_card(
     return (
         f'<div class="lepton-card lepton-audio-card" style="{_CARD_STYLE};width:{width + 14}px">'
         f'<div class="lepton-card-caption">{caption}</div>'
-        f'<audio controls preload="metadata" src="{audio_data_url(waveform, sample_rate)}" '
+        f'<audio controls preload="metadata" src="{preview_data_url(waveform, sample_rate)}" '
         f'style="width:{width}px;height:28px;margin-top:3px"></audio>{thumbnails}</div>'
     )
 
 
 # -- a run's test examples (EvaluationView and reports) ----------------------------------------------
 
-#: Worst-classified clips shown with players (each is a full WAV inside the page).
+#: Worst-classified clips shown with players (each is a preview WAV inside the page).
 WORST_CLIPS = 10
 #: Shown instead of examples that cannot be matched to the test split loaded now.
 SPLIT_CHANGED = (

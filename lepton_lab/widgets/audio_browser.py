@@ -5,9 +5,10 @@ filtered by split and class, above the class distribution per split. Each page a
 :meth:`Dataset.page <lepton_lab.core.datasets.Dataset.page>` for its clips only, so a folder
 of 100 000 WAV files reads the dozen on screen.
 
-The page is one HTML widget whose players carry their WAV as a ``data:`` URL
-(:func:`~lepton_lab.sharing.audio_media.audio_data_url`): the widget's static snapshot, a
-saved notebook and nbconvert's HTML keep playable clips with no kernel and no network.
+The page is one HTML widget whose players carry their WAV as a ``data:`` URL: the widget's
+static snapshot, a saved notebook and nbconvert's HTML keep playable clips with no kernel and no
+network. The players are previews (:func:`~lepton_lab.sharing.audio_media.preview_data_url`:
+mu-law at 8 kHz, a quarter of the bytes), so a saved notebook that shows a few pages stays small.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import ipywidgets
 import numpy as np
 
-from lepton_lab.sharing.audio_media import audio_data_url, spectrogram_png, waveform_png
+from lepton_lab.sharing.audio_media import preview_data_url, spectrogram_png, waveform_png
 from lepton_lab.sharing.images import data_uri
 from lepton_lab.widgets import _plots
 from lepton_lab.widgets._pager import PagedBrowser, load_dataset
@@ -31,7 +32,7 @@ SPECTROGRAM_HEIGHT = 64
 
 
 def clip_card(waveform: np.ndarray, sample_rate: int, caption: str, title: str) -> str:
-    """One clip as HTML: caption, waveform and spectrogram thumbnails and an offline player."""
+    """One clip as HTML: caption, waveform and spectrogram thumbnails and an offline preview player."""
     seconds = len(waveform) / sample_rate
     wave_src = data_uri(waveform_png(waveform, THUMB_WIDTH, WAVE_HEIGHT))
     spectrum_src = data_uri(spectrogram_png(waveform, sample_rate, THUMB_WIDTH, SPECTROGRAM_HEIGHT))
@@ -44,7 +45,7 @@ def clip_card(waveform: np.ndarray, sample_rate: int, caption: str, title: str) 
         f'alt="waveform" style="display:block">'
         f'<img class="lepton-spectrogram" src="{spectrum_src}" width="{THUMB_WIDTH}" '
         f'height="{SPECTROGRAM_HEIGHT}" alt="spectrogram" style="display:block;margin-top:2px">'
-        f'<audio controls preload="none" src="{audio_data_url(waveform, sample_rate)}" '
+        f'<audio controls preload="none" src="{preview_data_url(waveform, sample_rate)}" '
         f'style="width:{THUMB_WIDTH}px;height:32px;margin-top:2px"></audio>'
         f'<div style="font-size:11px;color:#777">{seconds:.2f} s</div></figure>'
     )
