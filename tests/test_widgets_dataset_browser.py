@@ -106,3 +106,19 @@ def test_a_page_reaches_the_front_end_as_one_message(digits, comms):
     browser.go(3)
     assert len(grid_comm.messages) == before + 1  # items and selected in one update (hold_sync)
     assert len(grid_comm.updates("items")[-1]) == 64
+
+
+def test_header_names_the_input_shape_and_the_page_line_counts_the_matching_examples(digits):
+    browser = DatasetBrowser(digits, page_size=32)
+    assert f"image {digits.input_shape}" in browser.header.value
+    browser.class_picker.value = 3
+    matching = int((digits.labels("train") == 3).sum())
+    assert f"examples 1-32 of {matching:,}" in browser.page_label.value
+    assert browser.page_picker.max == browser.page_count == -(-matching // 32)
+
+
+def test_a_table_has_no_page_controls():
+    frame = pd.DataFrame({"size": np.arange(40.0), "colour": ["red", "blue"] * 20, "kind": ["a", "b"] * 20})
+    browser = DatasetBrowser(datasets.load(frame, target="kind"), page_size=5)
+    shown = {id(widget) for box in browser.children for widget in getattr(box, "children", ())}
+    assert id(browser.split_picker) in shown and id(browser.next) not in shown

@@ -1,9 +1,9 @@
-"""PagedBrowser: split and class pickers, page buttons and a redraw hook for the text and audio browsers.
+"""PagedBrowser: split and class pickers, page buttons and a redraw hook for the dataset browsers.
 
-The image DatasetBrowser predates it and keeps its own controls; the text and audio browsers
-differ only in which examples match (a text search as well as the class) and how a page is
-drawn, so those two are the methods a subclass writes: :meth:`PagedBrowser._match_count` and
-:meth:`PagedBrowser._show_page`.
+DatasetBrowser (images, tables), TextBrowser and AudioBrowser share these controls and differ
+in which examples match (a text search as well as the class, for texts) and how a page is
+drawn, so those two are the methods a subclass writes: :meth:`PagedBrowser._match_count` (by
+default the split's examples of the chosen class) and :meth:`PagedBrowser._show_page`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import html
 from typing import Any
 
 import ipywidgets
+import numpy as np
 import traitlets
 
 from lepton_lab.sharing.snapshot import StaticSnapshot
@@ -29,9 +30,14 @@ def load_dataset(dataset: Any) -> Any:
 
 
 def header_html(dataset: Any) -> str:
-    """Name, kind, classes and split sizes of ``dataset`` (its description below, if any)."""
+    """Name, kind, input shape (or audio rate), classes and split sizes of ``dataset``; its description."""
     counts = ", ".join(f"{name} {dataset.count(name):,}" for name in SPLITS)
-    detail = f" · {dataset.sample_rate:,} Hz, {dataset.clip_samples:,} samples" if dataset.sample_rate else ""
+    if dataset.sample_rate:
+        detail = f" · {dataset.sample_rate:,} Hz, {dataset.clip_samples:,} samples"
+    elif dataset.kind in ("image", "tabular"):
+        detail = f" {dataset.input_shape}"
+    else:
+        detail = ""  # a text's shape, (), says nothing
     description = (
         f"<div style='color:#555;font-size:12px'>{html.escape(dataset.description)}</div>"
         if dataset.description
@@ -139,8 +145,10 @@ class PagedBrowser(StaticSnapshot, ipywidgets.VBox):
         )
 
     def _match_count(self) -> int:
-        """Examples of the split that pass the filters."""
-        raise NotImplementedError
+        """Examples of the split that pass the filters: by default, those of the chosen class."""
+        if self.label_filter is None:
+            return int(self.dataset.count(self.split))
+        return int(np.count_nonzero(self.dataset.labels(self.split) == self.label_filter))
 
     def _show_page(self) -> int:
         """Draw page :attr:`page`; return how many examples it shows."""

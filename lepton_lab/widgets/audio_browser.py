@@ -93,11 +93,6 @@ class AudioBrowser(PagedBrowser):
         controls = ipywidgets.HBox([self.split_picker, self.class_picker, *self.paging_controls()])
         return [self.header, controls, self.clips, self.distribution]
 
-    def _match_count(self) -> int:
-        if self.label_filter is None:
-            return int(self.dataset.count(self.split))
-        return int(np.count_nonzero(self.dataset.labels(self.split) == self.label_filter))
-
     def _show_page(self) -> int:
         self.current = self.dataset.page(self.page, self.page_size, self.split, self.label_filter)
         names = self.dataset.class_names
