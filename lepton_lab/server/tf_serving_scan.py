@@ -18,31 +18,60 @@ JSON), which the general reader then reads and answers with its own error. Accep
   (no sign, fraction or exponent; no leading zeros, which JSON forbids) within the dtype's range,
   or of any size that a float input takes.
 
-How the structure is checked: every byte of ``<batch>`` must be a digit, ``[``, ``]``, ``,`` or JSON
-whitespace; the tokens that remain after dropping whitespace and merging digit runs into numbers
-must equal, token for token, those of the one canonical nested list of shape ``[n, *shape]``.
-That single comparison checks brackets, commas (none missing, doubled or trailing), nesting depth
-and regularity at once.
+How the structure is checked, without ever listing the tokens: ``<batch>`` is read as it is when it
+has no whitespace or exactly one space after every comma (as ``json.dumps`` writes it), and with its
+whitespace dropped otherwise (after checking that no whitespace splits a number, ``1 2``). Then:
+
+1. every byte may only be followed by what the nested list's grammar allows: after ``[`` or ``,``
+   a ``[`` or a number, after ``]`` or a number a ``]`` or ``,``, the one space right after a
+   comma; one table lookup per byte and a comparison of neighbours rejects any other byte too;
+2. the numbers are the maximal digit runs: ``n * prod(instance_shape)`` of them, each as long as
+   the dtype allows, without a leading zero;
+3. between consecutive numbers, where the canonical list closes ``a`` lists and opens ``a`` again
+   (``]]],[[[`` between two images of rank 3), the bytes are exactly ``2a + 1`` (plus the space)
+   long with the comma ``a + 1`` bytes after the number, and the batch opens and closes with
+   ``rank + 1`` brackets.
+
+By (1) the bytes between two numbers are some ``]``, one comma and some ``[``; (3) fixes how many of
+each, so the tokens are, one for one, those of the canonical nested list of shape ``[n, *shape]``:
+brackets, commas (none missing, doubled or trailing), depth and regularity are all checked.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import re
 
 import numpy as np
 
 __all__ = ["scan_batch"]
 
-#: Token codes; 0 marks a byte that may not appear in a numeric batch.
-_NUMBER, _OPEN, _CLOSE, _COMMA, _SPACE = 1, 2, 3, 4, 5
+# Byte codes: the high nibble is the byte's class, the low nibble the classes that may follow it
+# (a class shifted right by 4), so ``(code[i] << 4) & code[i + 1]`` is nonzero exactly for an
+# allowed pair. A byte outside the alphabet has code 0: nothing may follow it, it may follow nothing.
+_OPENING, _CLOSING, _SPACE, _DIGIT = 0x10, 0x20, 0x40, 0x80  # ``[``; ``]`` and ``,``; `` ``; 0-9
 
-_CODES = np.zeros(256, dtype=np.uint8)
-_CODES[np.frombuffer(b"0123456789", dtype=np.uint8)] = _NUMBER
-_CODES[ord("[")], _CODES[ord("]")], _CODES[ord(",")] = _OPEN, _CLOSE, _COMMA
-_CODES[np.frombuffer(b" \t\n\r", dtype=np.uint8)] = _SPACE  # JSON's whitespace, no other
-#: The same table for ``bytes.translate`` (one C pass, faster than numpy's ``take``).
-_CODE_TABLE = _CODES.tobytes()
+
+def _code_table(spaced: bool) -> bytes:
+    """Build the ``bytes.translate`` table of byte codes; ``spaced``: one space after each comma."""
+    codes = np.zeros(256, dtype=np.uint8)
+    value = (_OPENING | _DIGIT) >> 4
+    codes[np.frombuffer(b"0123456789", dtype=np.uint8)] = _DIGIT | (_CLOSING | _DIGIT) >> 4
+    codes[ord("[")] = _OPENING | value
+    codes[ord("]")] = _CLOSING | _CLOSING >> 4
+    codes[ord(",")] = _CLOSING | (_SPACE >> 4 if spaced else value)
+    if spaced:
+        codes[ord(" ")] = _SPACE | value
+    return codes.tobytes()
+
+
+_TIGHT, _SPACED = _code_table(spaced=False), _code_table(spaced=True)
+_WHITESPACE = b" \t\n\r"  # JSON's whitespace, no other
+_COMMA = ord(",")
+#: Bytes put before a batch that the body does not have enough bytes before: :func:`_digits` reads
+#: up to ``max_digits`` bytes before a number's last digit (and masks those past its first).
+_PAD = b"[" * 16
 
 _WS = rb"[ \t\n\r]*"
 _SIGNATURE = rb'"signature_name"' + _WS + rb":" + _WS + rb'"serving_default"'
@@ -90,8 +119,8 @@ def scan_batch(body: bytes, instance_shape: tuple[int, ...], dtype: str) -> tupl
         largest, max_digits = None, _FLOAT_DIGITS
     else:
         return None
-    if len(instance_shape) > _MAX_RANK:
-        return None  # deeper than the general reader's nesting limit allows
+    if len(instance_shape) > _MAX_RANK or 0 in instance_shape:
+        return None  # deeper than the general reader's nesting limit allows, or no numbers at all
     head = _HEAD.match(body)
     if head is None or body[head.end() : head.end() + 1] != b"[":
         return None
@@ -101,84 +130,130 @@ def scan_batch(body: bytes, instance_shape: tuple[int, ...], dtype: str) -> tupl
     start, stop = head.end(), body.rfind(b"]") + 1
     if stop <= start or (_NAMED_TAIL if named else _TAIL).match(body, stop) is None:
         return None
-    text = np.frombuffer(body, dtype=np.uint8, count=stop - start, offset=start)
-    # A byte of code 0 (a sign, fraction, exponent, string, object or literal) stays a token of
-    # its own, which no canonical token sequence has: such bodies are left to the general reader.
-    codes = np.frombuffer(body[start:stop].translate(_CODE_TABLE), dtype=np.uint8)
-    numbers = _numbers(text, codes, instance_shape, max_digits)
+    numbers = _read_batch(body, start, stop, tuple(instance_shape), max_digits)
     if numbers is None:
         return None
     values, count = numbers
-    if largest is not None and values.size and int(values.max()) > largest:
+    if largest is not None and int(values.max()) > largest:
         return None
     return values.astype(dtype).reshape(count, *instance_shape), key == b"inputs"
 
 
-def _numbers(
-    text: np.ndarray, codes: np.ndarray, shape: tuple[int, ...], max_digits: int
+def _read_batch(
+    body: bytes, start: int, stop: int, shape: tuple[int, ...], max_digits: int
 ) -> tuple[np.ndarray, int] | None:
-    """Read the batch's numbers in order and count its instances, if its tokens are the canonical ones.
-
-    Whole-body passes are elementwise on slices (no shifted copies); digits are then read at the
-    numbers' last positions only, with ``take`` (numpy's boolean and fancy indexing cost several
-    times more per element).
-    """
-    per_instance = int(np.prod(shape, dtype=np.int64))
-    if per_instance == 0:
+    """Read the numbers of the batch ``body[start:stop]`` in order and count its instances, or None."""
+    if all(body.find(space, start, stop) < 0 for space in (b"\t", b"\n", b"\r")):
+        # As written (json.dumps' ", " or no whitespace at all): no copy without the whitespace.
+        spaced = body.find(b" ", start, stop) >= 0
+        if start >= max_digits:
+            numbers = _read_layout(body, start, stop, shape, max_digits, spaced)
+        else:
+            padded = _PAD + body[start:stop]
+            numbers = _read_layout(padded, len(_PAD), len(padded), shape, max_digits, spaced)
+        if numbers is not None or not spaced:
+            return numbers
+    # Any other whitespace: dropped first, once it is clear that none splits a number ("1 2").
+    compact = _PAD + body[start:stop].translate(None, _WHITESPACE)
+    numbers = _read_layout(compact, len(_PAD), len(compact), shape, max_digits, spaced=False)
+    if numbers is None:
         return None
-    digit = codes == _NUMBER
-    continued = np.zeros_like(digit)  # a digit that continues the number before it
-    np.logical_and(digit[1:], digit[:-1], out=continued[1:])
-    ending = digit.copy()  # the last digit of a number
-    ending[:-1] &= ~digit[1:]
-    lasts = np.flatnonzero(ending)
+    text = np.frombuffer(body, dtype=np.uint8, count=stop - start, offset=start)
+    digit = (text - ord("0")) < 10
+    if np.count_nonzero(np.greater(digit[:-1], digit[1:])) != numbers[0].size:
+        return None  # whitespace joined two numbers into one
+    return numbers
+
+
+def _read_layout(
+    text: bytes, start: int, stop: int, shape: tuple[int, ...], max_digits: int, spaced: bool
+) -> tuple[np.ndarray, int] | None:
+    """:func:`_read_batch` of a batch with no whitespace, or (``spaced``) one space after each comma.
+
+    ``text[start:stop]`` is the batch, from its ``[`` to its ``]``; ``start >= max_digits``, for the
+    digit reads (:func:`_digits`). The checks are numbered as in the module docstring.
+    """
+    codes = np.frombuffer(text.translate(_SPACED if spaced else _TIGHT), dtype=np.uint8)[start:stop]
+    follows = codes[:-1] * np.uint8(16)  # the low nibble to the high one (numpy's left_shift is slower)
+    np.bitwise_and(follows, codes[1:], out=follows)
+    if follows.min() == 0:
+        return None  # (1): a byte that may not follow the one before it, or one outside the alphabet
+    per_instance, separators, commas_after = _layout(shape, spaced)
+    digit = codes >= _DIGIT
+    lasts = np.flatnonzero(np.greater(digit[:-1], digit[1:]))  # each number's last digit
     if lasts.size == 0 or lasts.size % per_instance:
         return None
     count = lasts.size // per_instance
-    tokens = codes.take(np.flatnonzero((codes != _SPACE) & ~continued))
-    if not _canonical_batch(tokens, shape, count):
+    read = _digits(text, start, stop, lasts, max_digits)
+    if read is None:
         return None
-    values: np.ndarray = text.take(lasts).astype(np.int64 if max_digits > 9 else np.int32) - ord("0")
+    values, lengths = read
+    depth = len(shape) + 1
+    if lasts[0] + 1 - lengths[0] != depth or stop - start - 1 - lasts[-1] != depth:
+        return None  # (3): the batch opens and closes with depth brackets
+    gaps = np.diff(lasts)
+    gaps -= lengths[1:]  # bytes between a number's last digit and the next one's first
+    whole = (count - 1) * per_instance
+    if not (gaps[:whole].reshape(count - 1, per_instance) == separators).all():
+        return None
+    if not (gaps[whole:] == separators[:-1]).all():
+        return None
+    commas = (lasts.reshape(count, per_instance) + commas_after).ravel()
+    batch = np.frombuffer(text, dtype=np.uint8, count=stop - start, offset=start)
+    if not (batch.take(commas[:-1], mode="wrap") == _COMMA).all():  # the last number's is the final ``]``
+        return None
+    return values, count
+
+
+def _digits(
+    text: bytes, start: int, stop: int, lasts: np.ndarray, max_digits: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Read the values and digit counts of the numbers ending at ``lasts``; None if one is not JSON's.
+
+    The digit ``place`` places before each number's last is read for all numbers at once (``take``
+    on a view of ``text`` shifted by ``place``) and counted where every byte since is a digit; the
+    reads past a number's first digit (into the bytes before it, or before the batch) are masked.
+    """
+
+    def before(place: int) -> np.ndarray:
+        shifted = np.frombuffer(text, dtype=np.uint8, count=stop - start, offset=start - place)
+        read: np.ndarray = shifted.take(lasts, mode="wrap")  # in range; "wrap" skips the bounds check
+        read -= ord("0")
+        return read
+
+    kind = np.int16 if max_digits <= 4 else np.int32 if max_digits <= 9 else np.int64
+    values: np.ndarray = before(0).astype(kind)
+    lengths = np.ones(lasts.size, dtype=np.uint8)
     longer = np.ones(lasts.size, dtype=bool)  # the number has a digit ``place`` places before its last
+    zero_first = np.zeros(lasts.size, dtype=bool)  # its first digit so far is a 0 (and not its last)
     for place in range(1, max_digits + 1):
-        before = lasts - place  # never below -1, which is the batch's closing bracket
-        longer &= digit.take(before)
+        digits = before(place)
+        np.logical_and(longer, digits < 10, out=longer)
         if not longer.any():
             break
         if place == max_digits:
             return None  # more digits than the dtype's largest value has
-        digits = text.take(before) - ord("0")
-        values = values + np.where(longer, digits, 0).astype(values.dtype) * 10**place
-        leading = longer & (digits == 0) & ~digit.take(before - 1)
-        if leading.any():
-            return None  # a number with a leading zero: not JSON
-    return values, count
+        flags = longer.view(np.uint8)  # 0 or 1: arithmetic without a cast from bool
+        lengths += flags
+        digits *= flags
+        np.add(values, np.multiply(digits, 10**place, dtype=kind), out=values)
+        np.copyto(zero_first, digits == 0, where=longer)
+    if zero_first.any():
+        return None  # a number of two digits or more that starts with 0: not JSON
+    return values, lengths
 
 
-def _canonical_batch(tokens: np.ndarray, shape: tuple[int, ...], count: int) -> bool:
-    """Whether ``tokens`` are those of a nested list of ``count`` instances of ``shape``."""
-    instance = _canonical(shape)
-    width = instance.size + 1  # an instance and the comma after it
-    if tokens.size != count * width + 1 or tokens[0] != _OPEN or tokens[-1] != _CLOSE:
-        return False
-    inner = tokens[1:-1]
-    if count > 1 and not bool(
-        (inner[: (count - 1) * width].reshape(count - 1, width) == _canonical_with_comma(shape)).all()
-    ):
-        return False
-    return bool(np.array_equal(inner[(count - 1) * width :], instance))
+@functools.lru_cache(maxsize=32)
+def _layout(shape: tuple[int, ...], spaced: bool) -> tuple[int, np.ndarray, np.ndarray]:
+    """Numbers per instance; for each number, the bytes to the next and the offset of the comma.
 
-
-@functools.lru_cache(maxsize=16)
-def _canonical(shape: tuple[int, ...]) -> np.ndarray:
-    """Tokens of a nested list of ``shape`` (numbers as single tokens, no whitespace)."""
-    if not shape:
-        return np.array([_NUMBER], dtype=np.uint8)
-    inner = _canonical(shape[1:])
-    items = np.tile(np.append(inner, np.uint8(_COMMA)), shape[0])[:-1] if shape[0] else inner[:0]
-    return np.concatenate([[np.uint8(_OPEN)], items, [np.uint8(_CLOSE)]]).astype(np.uint8)
-
-
-@functools.lru_cache(maxsize=16)
-def _canonical_with_comma(shape: tuple[int, ...]) -> np.ndarray:
-    return np.append(_canonical(shape), np.uint8(_COMMA))
+    A number closes ``a`` lists after it (the last number of an instance all of them), and the
+    canonical bytes to the next number are ``]`` * a, ``,``, a space when ``spaced``, ``[`` * a.
+    """
+    per_instance = math.prod(shape)
+    closed = np.zeros(per_instance, dtype=np.int64)
+    size = 1
+    for extent in reversed(shape):
+        size *= extent
+        closed[size - 1 :: size] += 1
+    return per_instance, 2 * closed + (2 if spaced else 1), closed + 1
