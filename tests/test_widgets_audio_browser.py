@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from lepton_lab.sharing import audio_media as _audio_media
-from tests.wav_files import MULAW, mulaw_decode, mulaw_tolerance, read_wav
+from tests.wav_files import MULAW, PCM, mulaw_decode, mulaw_tolerance, read_wav
 from tests.wav_files import players as _preview_players
 
 RATE = 16_000
@@ -255,6 +255,23 @@ def test_paging_and_split_filter(tones):
     assert browser.page == 0
     assert browser.match_count == tones.count("test")
     assert browser.current.indices.tolist() == tones.page(0, 2, "test").indices.tolist()
+
+
+def test_the_clip_chosen_to_listen_to_closely_plays_at_full_quality(tones):
+    from lepton_lab.widgets.audio_browser import AudioBrowser
+
+    browser = AudioBrowser(tones, page_size=4)
+    assert browser.selected == -1 and "<audio" not in browser.detail.value
+    chosen = int(browser.current.indices[2])
+    assert [value for _, value in browser.clip_picker.options] == [-1, *browser.current.indices.tolist()]
+    browser.clip_picker.value = chosen
+    assert browser.selected == chosen
+    (played,) = _preview_players(browser.detail.value)
+    assert (played.format, played.rate) == (PCM, RATE)  # the clip as it is, 16-bit
+    assert np.max(np.abs(played.samples - browser.current.images[2])) <= 0.5 / 32768 + 1e-7
+    browser.go(1)  # another page: its clips, none chosen
+    assert browser.selected == -1 and "<audio" not in browser.detail.value
+    assert chosen not in [value for _, value in browser.clip_picker.options]
 
 
 def test_snapshot_keeps_playable_clips_offline(tones):

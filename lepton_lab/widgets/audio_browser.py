@@ -1,14 +1,16 @@
 """AudioBrowser: listen to an audio dataset and look at its clips before training on it.
 
 A page of clips, each with a player, a waveform and a spectrogram thumbnail and its label,
-filtered by split and class, above the class distribution per split. Each page asks
+filtered by split and class; the clip chosen to listen to closely, at full quality; the class
+distribution per split. Each page asks
 :meth:`Dataset.page <lepton_lab.core.datasets.Dataset.page>` for its clips only, so a folder
 of 100 000 WAV files reads the dozen on screen.
 
 The page is one HTML widget whose players carry their WAV as a ``data:`` URL: the widget's
 static snapshot, a saved notebook and nbconvert's HTML keep playable clips with no kernel and no
-network. The players are previews (:func:`~lepton_lab.sharing.audio_media.preview_data_url`:
-mu-law at 8 kHz, a quarter of the bytes), so a saved notebook that shows a few pages stays small.
+network. The page's players are previews (:func:`~lepton_lab.sharing.audio_media.preview_data_url`:
+mu-law at 8 kHz, a quarter of the bytes), so a saved notebook that shows a few pages stays small;
+the clip chosen in the "full quality" picker plays as it is (16-bit PCM at the dataset's rate).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from typing import Any
 
 import ipywidgets
 import numpy as np
+import traitlets
 
-from lepton_lab.sharing.audio_media import preview_data_url, spectrogram_png, waveform_png
+from lepton_lab.sharing.audio_media import audio_data_url, preview_data_url, spectrogram_png, waveform_png
 from lepton_lab.sharing.images import data_uri
 from lepton_lab.widgets import _plots
 from lepton_lab.widgets._pager import PagedBrowser, load_dataset
@@ -67,12 +70,18 @@ class AudioBrowser(PagedBrowser):
     ----------
     current : Page
         The clips on screen (waveforms, labels, positions in the split).
+    clip_picker : ipywidgets.Dropdown
+        Chooses the clip of the page played at full quality (sets :attr:`selected`).
 
     Examples
     --------
     >>> import lepton_lab as ll  # doctest: +SKIP
     >>> ll.AudioBrowser("spoken_digits")  # doctest: +SKIP
     """
+
+    selected = traitlets.Int(
+        -1, help="Index (within the split) of the clip on the page played at full quality; -1 for none."
+    )
 
     def __init__(self, dataset: Any, split: str = "train", page_size: int = 12, **kwargs: Any) -> None:
         dataset = load_dataset(dataset)
@@ -83,15 +92,24 @@ class AudioBrowser(PagedBrowser):
             )
         self.clips = ipywidgets.HTML()
         self.clips.add_class("lepton-audio-page")
+        self.clip_picker = ipywidgets.Dropdown(
+            options=[("none", -1)], value=-1, description="full quality",
+            style={"description_width": "initial"}, layout=ipywidgets.Layout(width="320px"),
+        )  # fmt: skip
+        self.detail = ipywidgets.HTML()
+        self.detail.add_class("lepton-audio-detail")
         self.distribution = _plots.FigureView(layout=ipywidgets.Layout(min_height="360px"))
         super().__init__(dataset, page_size=page_size, split=split, **kwargs)
         self.add_class("lepton-audio-browser")
         self.distribution.show(distribution_figure(dataset), "class distribution")
+        self.clip_picker.observe(lambda change: setattr(self, "selected", change["new"]), "value")
+        self.observe(lambda _: self._show_detail(), "selected")
         self.refilter()
 
     def _children(self) -> list[ipywidgets.Widget]:
         controls = ipywidgets.HBox([self.split_picker, self.class_picker, *self.paging_controls()])
-        return [self.header, controls, self.clips, self.distribution]
+        closely = ipywidgets.HBox([self.clip_picker, self.detail])
+        return [self.header, controls, self.clips, closely, self.distribution]
 
     def _show_page(self) -> int:
         self.current = self.dataset.page(self.page, self.page_size, self.split, self.label_filter)
@@ -112,4 +130,29 @@ class AudioBrowser(PagedBrowser):
             if cards
             else "<i style='color:#555'>No clips match these filters.</i>"
         )
+        # Another page holds other clips: none is chosen until the user picks one of these.
+        options = [("none", -1)] + [
+            (f"#{int(index):,} · {names[int(label)]}", int(index))
+            for label, index in zip(self.current.labels, self.current.indices, strict=True)
+        ]
+        self.clip_picker.options = options
+        self.clip_picker.value = -1
+        self._show_detail()
         return len(self.current)
+
+    def _show_detail(self) -> None:
+        """Show the chosen clip's full-quality player, or how to choose one."""
+        rate = int(self.dataset.sample_rate)
+        positions = np.flatnonzero(self.current.indices == self.selected)
+        if self.selected < 0 or len(positions) == 0:
+            self.detail.value = (
+                f"<span style='color:#555'>choose a clip to hear it as it is ({rate:,} Hz, 16-bit); "
+                "the page plays 8 kHz previews</span>"
+            )
+            return
+        waveform = self.current.images[int(positions[0])]
+        self.detail.value = (
+            f'<audio controls preload="metadata" src="{audio_data_url(waveform, rate)}" '
+            f'style="height:32px;vertical-align:middle"></audio> '
+            f"<span style='color:#555'>{self.split} #{self.selected:,} · {rate:,} Hz, 16-bit</span>"
+        )

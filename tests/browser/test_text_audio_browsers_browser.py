@@ -3,7 +3,8 @@
 A notebook shows ``ll.TextBrowser`` on a subset of the language fortunes and ``ll.DatasetBrowser``
 on a few spoken digits (which returns an AudioBrowser). The test picks a class in each browser's
 class dropdown as a person would and waits until the page holds only that class, searches the
-texts, and loads one clip's WAV in Chromium's own audio element: it must decode to a 1 s clip.
+texts, and loads one clip's WAV in Chromium's own audio element: it must decode to a 1 s clip,
+as must the full-quality player of the clip chosen to listen to closely.
 Screenshots go to tests/artifacts.
 """
 
@@ -42,10 +43,10 @@ _CLIP_CLASSES = """
   .map(b => b.textContent)
 """
 
-# Load the first clip's WAV in its <audio> element and report what Chromium decoded.
+# Load the first clip's WAV in its <audio> element (under a selector) and report what Chromium decoded.
 _LOAD_FIRST_CLIP = """
-async () => {
-  const audio = document.querySelector('.lepton-audio-browser audio');
+async (selector) => {
+  const audio = document.querySelector(selector + ' audio');
   const loaded = new Promise((resolve, reject) => {
     audio.addEventListener('loadedmetadata', resolve, {once: true});
     audio.addEventListener('error', () => reject(new Error('audio error ' + audio.error.code)), {once: true});
@@ -123,10 +124,19 @@ def test_text_and_audio_browsers_render_filter_by_class_and_play(lab, page, arti
     assert audio.locator("img.lepton-waveform").count() == 6
     assert audio.locator("img.lepton-spectrogram").count() == 6
     assert audio.locator("img.lepton-spectrogram").first.evaluate("img => img.naturalWidth") == 160
-    played = page.evaluate(_LOAD_FIRST_CLIP)
+    played = page.evaluate(_LOAD_FIRST_CLIP, ".lepton-audio-browser .lepton-audio-page")
     assert played["src"] == "data:audio/wav;base64,"
     assert played["canPlay"] in ("maybe", "probably")
-    assert abs(played["duration"] - 1.0) < 0.01  # the 16 000-sample clip, decoded by Chromium
+    assert abs(played["duration"] - 1.0) < 0.01  # the preview of the 1 s clip, decoded by Chromium
+
+    # listen closely: the chosen clip's full-quality player
+    closely = audio.locator(".widget-dropdown").filter(has=page.locator("label", has_text="full quality"))
+    chosen = kernel_value(page, "int(audio.current.indices[1])")
+    closely.locator("select").select_option(index=2)  # "none", then the page's clips in order
+    audio.locator(".lepton-audio-detail audio").wait_for(timeout=30_000)
+    assert kernel_value(page, "audio.selected") == chosen
+    full = page.evaluate(_LOAD_FIRST_CLIP, ".lepton-audio-browser .lepton-audio-detail")
+    assert abs(full["duration"] - 1.0) < 0.01
 
     before = page.evaluate(_CLIP_CLASSES)
     _class_select(page, "lepton-audio-browser").select_option(label="three")
