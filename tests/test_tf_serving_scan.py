@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from typing import Any
 
 import numpy as np
@@ -237,3 +238,216 @@ def test_mutated_bodies_are_read_or_refused_exactly_as_the_general_reader_does()
         _assert_same(body)
         scanned += _scanned(body) is not None
     assert scanned > 0  # some mutants (digit changes within range) stay on the fast path
+
+
+# The fast path reads a body laid out as json.dumps writes it (", " or no whitespace) as it is, drops
+# any other whitespace first, finds numbers as digit runs and checks the bytes between consecutive
+# numbers by their length and comma offset: the cases below are what that makes delicate.
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"instances": [[[[1], [2]], [[3], [4]], [[5], [6]]]]}',  # json.dumps: the spaced layout
+        '{"instances":[[[[1],[2]],[[3],[4]],[[5],[6]]]]}',  # no whitespace
+        '{"instances": [[[[1],[2]], [[3], [4]],[[5], [6]]]]}',  # a space after some commas only
+        '{"instances": [ [[[1], [2]], [[3], [4]], [[5], [6]]] ]}',  # spaces inside brackets
+        '{"instances": [[[[1] , [2]], [[3], [4]], [[5], [6]]]]}',  # a space before a comma
+        '{"instances": [[[[1],  [2]], [[3], [4]], [[5], [6]]]]}',  # two spaces after a comma
+        '{"instances": [[[[1],\t[2]], [[3], [4]], [[5], [6]]]]}',  # a tab after a comma
+        '{"instances": [[[[ 1 ], [2]], [[3], [4]], [[5], [6 ]]]]}',  # spaces around numbers
+        '{"instances": [[[[1],\n[2]],\r\n[[3], [4]], [[5], [6]]]\n]}',  # line breaks
+    ],
+    ids=[
+        "spaced",
+        "tight",
+        "mixed",
+        "inside brackets",
+        "before comma",
+        "two spaces",
+        "tab",
+        "around",
+        "lines",
+    ],
+)
+def test_whitespace_between_tokens_is_read_wherever_it_is(text):
+    images, _ = _assert_same(text.encode())
+    assert _scanned(text.encode()) is not None
+    np.testing.assert_array_equal(images.ravel(), [1, 2, 3, 4, 5, 6])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"instances": [[[[1], [2 5]], [[3], [4]], [[5], [6]]]]}',
+        '{"instances": [[[[1], [2\t5]], [[3], [4]], [[5], [6]]]]}',
+        '{"instances": [[[[1], [2\n5]], [[3], [4]], [[5], [6]]]]}',
+        '{"instances":[[[[1],[2 5]],[[3],[4]],[[5],[6]]]]}',
+        '{"instances": [[[[1], [2]], [[3], [4]], [[5], [6 0]]]]}',
+        '{"instances": [[[[1 2], [2]], [[3], [4]], [[5], [6]]]]}',
+    ],
+    ids=["space", "tab", "newline", "space in a tight body", "last number", "first number"],
+)
+def test_whitespace_inside_a_number_is_never_read_as_one_number(text):
+    general = _assert_same(text.encode())
+    assert general[0] is BodyError  # not JSON: two values in a row
+    assert _scanned(text.encode()) is None
+
+
+@pytest.mark.parametrize(
+    ("dtype", "good", "bad"),
+    [
+        ("uint8", [0, 7, 10, 99, 100, 255], [256, 999, 1000, 65535]),
+        ("int8", [0, 9, 10, 99, 100, 127], [128, 999, 1000]),
+        ("int32", [0, 1, 10**8, 999999999, 10**9, 2**31 - 1], [2**31, 9999999999, 10**10]),
+        ("float32", [0, 5, 10**9, 10**14, 10**15 - 1], [10**15, 10**16, 10**20]),
+        ("float64", [0, 123456789012345, 999999999999999], [1000000000000000]),
+    ],
+)
+def test_every_digit_count_up_to_the_dtypes_is_read_and_longer_numbers_are_left_to_the_general_reader(
+    dtype, good, bad
+):
+    spec = {"shape": [None, len(good)], "dtype": dtype}
+    for dumps in (json.dumps, lambda v: json.dumps(v, separators=(",", ":"))):
+        body = dumps({"instances": [good, good[::-1]]}).encode()
+        images, _ = _assert_same(body, spec)
+        assert _scanned(body, spec) is not None
+        np.testing.assert_array_equal(images, np.array([good, good[::-1]]).astype(dtype))
+        for value in bad:  # out of range or more digits than the dtype takes, first, inside and last
+            for at in (0, len(good) // 2, len(good) - 1):
+                row = list(good)
+                row[at] = value
+                body = dumps({"instances": [good, row]}).encode()
+                _assert_same(body, spec)
+                assert _scanned(body, spec) is None, body
+
+
+@pytest.mark.parametrize("number", ["00", "01", "007", "010", "0255", "0000000001"])
+@pytest.mark.parametrize("at", [0, 3, 5])
+def test_leading_zeros_anywhere_are_the_general_readers_400(number, at):
+    values = ["1", "2", "3", "4", "5", "6"]
+    values[at] = number
+    numbers = iter(values)
+    text = re.sub(r"\d", lambda _: next(numbers), '{"instances": [[[[1], [2]], [[3], [4]], [[5], [6]]]]}')
+    assert _assert_same(text.encode())[0] is BodyError
+    assert _scanned(text.encode()) is None
+
+
+def test_the_first_number_right_after_a_short_head_is_read_whole():
+    """``{"inputs":[`` is 11 bytes, fewer than a float's 15 digits that are read back from a number's end."""
+    spec = {"shape": [None, 2], "dtype": "float64"}
+    for first in ("123456789012345", "7", "1000000000000000"):
+        body = ('{"inputs":[[' + first + ",2]]}").encode()
+        answer = _assert_same(body, spec)
+        assert (_scanned(body, spec) is not None) is (len(first) <= 15)
+        if len(first) <= 15:
+            assert answer[0].tolist() == [[float(first), 2.0]]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"instances": [[[[1], [2]], [[3], [4]]], [[[5], [6]]], [[7], [8]]]]}',  # a ] moved over a comma
+        '{"instances": [[[[1], [2]], [[3], [4]], [[5], [6]], [[[7], [8]], [[9], [1]], [[2], [3]]]]}',
+        '{"instances": [[[[1], [2]], [[3], [4]], [[5], [6]]]], [[[7], [8]], [[9], [1]], [[2], [3]]]]}',
+        '{"instances": [[[[1], [2]], [[3], [4]], [[5], [6]]]], [[[[7], [8]], [[9], [1]], [[2], [3]]]]}',
+        '{"instances": [[[[1], [2]]], [[[3], [4]], [[5], [6]]]]}',
+        '{"instances": [[[[1], [2]], [[3], [4]], [[5]], [[6]]]]}',
+        '{"instances": [[[[1], [2]], [[3], [4]], [[5], [6]]]][[[[1], [2]], [[3], [4]], [[5], [6]]]]}',
+    ],
+    ids=[
+        "moved bracket",
+        "one closing too few",
+        "one too many",
+        "two batches",
+        "split",
+        "regrouped",
+        "glued",
+    ],
+)
+def test_brackets_moved_between_numbers_are_refused(text):
+    assert _assert_same(text.encode())[0] in (BodyError, PredictRequestError)
+    assert _scanned(text.encode()) is None
+
+
+# Each is the one-image body of SPEC with the bytes between two numbers changed so that only one of
+# the fast path's checks refuses it (the others pass: same byte counts, same comma offsets, ...).
+_ONE_CHECK = {
+    "] moved over the comma": '{"instances": [[[[1], [2]]], [[3], [4]], [[5], [6]]]]}',
+    "[ moved over the comma": '{"instances": [[[[1], [2], [[[3], [4]], [[5], [6]]]]}',
+    "[ for a ]": '{"instances": [[[[1], [2]], [[3], [4]], [[5][, [6]]]]}',
+    "] for a [": '{"instances": [[[[1], [2]], [[3], [4]], [[5], ]6]]]]}',
+    "} for a ]": '{"instances": [[[[1],[2]],[[3],[4]],[[5]},[6]]]]}',
+    "an extra [": '{"instances": [[[[1], [[2]], [[3], [4]], [[5], [6]]]]}',
+    "a [ too few": '{"instances": [[[[1], 2]], [[3], [4]], [[5], [6]]]]}',
+    "an extra ]": '{"instances": [[[[1]], [2]], [[3], [4]], [[5], [6]]]]}',
+    "a 4-digit number for a [": '{"instances": [[[[1], [2]], [[3], 4123]], [[5], [6]]]]}',
+}
+
+
+@pytest.mark.parametrize("text", list(_ONE_CHECK.values()), ids=list(_ONE_CHECK))
+def test_bytes_between_numbers_must_be_the_canonical_ones(text):
+    assert _assert_same(text.encode())[0] in (BodyError, PredictRequestError)
+    assert _scanned(text.encode()) is None
+
+
+@pytest.mark.parametrize(
+    ("shape", "n"),
+    [((), 5), ((1,), 3), ((4,), 2), ((2, 1, 2, 1, 1, 2), 2), ((1,) * 28, 2), ((3, 1, 1), 1)],
+    ids=["scalars", "one", "row", "rank 6", "rank 28", "rank 3"],
+)
+def test_shapes_of_any_rank_up_to_the_nesting_limit_are_read(shape, n):
+    spec = {"shape": [None, *shape], "dtype": "uint8"}
+    batch = _images(n, shape=shape, seed=len(shape))
+    for dumps in (
+        json.dumps,
+        lambda v: json.dumps(v, separators=(",", ":")),
+        lambda v: json.dumps(v, indent=1),
+    ):
+        body = dumps({"instances": batch.tolist()}).encode()
+        images, _ = _assert_same(body, spec)
+        assert _scanned(body, spec) is not None
+        np.testing.assert_array_equal(images, batch)
+
+
+def test_a_shape_deeper_than_the_nesting_limit_is_left_to_the_general_reader():
+    spec = {"shape": [None, *(1,) * 29], "dtype": "uint8"}
+    body = json.dumps({"instances": np.zeros((1, *(1,) * 29), dtype=int).tolist()}).encode()
+    assert _scanned(body, spec) is None
+    _assert_same(body, spec)
+
+
+@pytest.mark.parametrize("text", ['{"instances": []}', '{"instances": [ ]}', '{"inputs": [[]]}'])
+def test_an_empty_batch_is_the_general_readers_400(text):
+    assert _assert_same(text.encode())[0] is PredictRequestError
+    assert _scanned(text.encode()) is None
+
+
+@pytest.mark.parametrize("separators", [(", ", ": "), (",", ":")], ids=["default", "compact"])
+def test_a_batch_of_full_size_images_is_read_as_the_general_reader_reads_it(separators):
+    """64 28x28x1 images, as the served model takes them (digit counts 1 to 3 everywhere)."""
+    spec = {"shape": [None, 28, 28, 1], "dtype": "uint8"}
+    batch = _images(64, shape=(28, 28, 1), seed=64)
+    batch[:, :10] //= 40  # background: runs of one-digit numbers, as in Fashion-MNIST
+    body = json.dumps({"instances": batch.tolist()}, separators=separators).encode()
+    images, _ = _assert_same(body, spec)
+    assert _scanned(body, spec) is not None
+    np.testing.assert_array_equal(images, batch)
+
+
+def test_whitespace_inserted_anywhere_gets_the_general_readers_answer():
+    """Seeded: runs of JSON whitespace put at random places, between tokens and inside numbers."""
+    rng = random.Random(12)
+    bodies = [
+        json.dumps({"instances": _images(2, seed=4).tolist()}),
+        json.dumps({"inputs": _images(2, seed=5).tolist()}, separators=(",", ":")),
+    ]
+    scanned = 0
+    for _ in range(200):
+        text = list(rng.choice(bodies))
+        for _ in range(rng.choice([1, 2, 3])):
+            text.insert(rng.randrange(len(text)), "".join(rng.choices(" \t\n\r", k=rng.choice([1, 1, 2]))))
+        body = "".join(text).encode()
+        _assert_same(body)
+        scanned += _scanned(body) is not None
+    assert scanned > 50  # most insertions fall between tokens, which the fast path reads
