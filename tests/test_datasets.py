@@ -487,6 +487,17 @@ def test_dataframe_becomes_a_tabular_dataset_standardised_on_train_rows() -> Non
         datasets.load(df, target="kind")
 
 
+def test_dataframe_of_only_numeric_features_loads_and_leaves_the_frame_unchanged() -> None:
+    # Every feature a float column: pandas may hand out a read-only view of the frame's own block,
+    # which standardising in place once refused ("assignment destination is read-only").
+    df = pd.DataFrame({"size": np.arange(40.0), "weight": np.arange(40.0) ** 2, "kind": ["a", "b"] * 20})
+    before = df.copy()
+    ds = datasets.load(df, target="kind")
+    train, _ = ds.arrays("train")
+    assert np.allclose(train.mean(axis=0), 0, atol=1e-5)
+    pd.testing.assert_frame_equal(df, before)
+
+
 # --- tf.data -------------------------------------------------------------------------------------
 
 

@@ -223,7 +223,9 @@ def from_dataframe(
     encoded = pd.get_dummies(features, dtype=np.float32)
     labels, names = _encode_labels(df[target].to_numpy(), None)
     splits = stratified_split(labels, seed, validation_split, test_split=test_split, subset=subset)
-    values = encoded.to_numpy(dtype=np.float32)
+    # A copy of its own: standardised in place below, and with copy-on-write (pandas 3) to_numpy of
+    # an all-float frame is a read-only view of the user's data.
+    values = encoded.to_numpy(dtype=np.float32, copy=True)
     if standardize and len(numeric):
         columns = [encoded.columns.get_loc(column) for column in numeric]
         train = values[splits["train"]][:, columns]
