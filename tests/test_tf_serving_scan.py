@@ -370,14 +370,15 @@ def test_brackets_moved_between_numbers_are_refused(text):
     assert _scanned(text.encode()) is None
 
 
-# Each is the one-image body of SPEC with the bytes between two numbers changed so that only one of
-# the fast path's checks refuses it (the others pass: same byte counts, same comma offsets, ...).
+# Each is the one-image body of SPEC with the bytes between two numbers changed so that most of the
+# fast path's checks pass (same byte counts, same comma offsets, ...), each refused by one or two.
 _ONE_CHECK = {
     "] moved over the comma": '{"instances": [[[[1], [2]]], [[3], [4]], [[5], [6]]]]}',
     "[ moved over the comma": '{"instances": [[[[1], [2], [[[3], [4]], [[5], [6]]]]}',
     "[ for a ]": '{"instances": [[[[1], [2]], [[3], [4]], [[5][, [6]]]]}',
     "] for a [": '{"instances": [[[[1], [2]], [[3], [4]], [[5], ]6]]]]}',
-    "} for a ]": '{"instances": [[[[1],[2]],[[3],[4]],[[5]},[6]]]]}',
+    "} for a ]": '{"instances": [[[[1],[2]],[[3],[4]],[[5},[6]]]]}',
+    ", for a ]": '{"instances": [[[[1],[2]],[[3],[4]],[[5,,[6]]]]}',
     "an extra [": '{"instances": [[[[1], [[2]], [[3], [4]], [[5], [6]]]]}',
     "a [ too few": '{"instances": [[[[1], 2]], [[3], [4]], [[5], [6]]]]}',
     "an extra ]": '{"instances": [[[[1]], [2]], [[3], [4]], [[5], [6]]]]}',

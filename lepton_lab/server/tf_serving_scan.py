@@ -32,9 +32,10 @@ whitespace dropped otherwise (after checking that no whitespace splits a number,
    long with the comma ``a + 1`` bytes after the number, and the batch opens and closes with
    ``rank + 1`` brackets.
 
-By (1) the bytes between two numbers are some ``]``, one comma and some ``[``; (3) fixes how many of
-each, so the tokens are, one for one, those of the canonical nested list of shape ``[n, *shape]``:
-brackets, commas (none missing, doubled or trailing), depth and regularity are all checked.
+By (1) the bytes between two numbers are some ``]``, one comma (with its space) and some ``[``; (3)
+fixes how many of each, so the tokens are, one for one, those of the canonical nested list of shape
+``[n, *shape]``: brackets, commas (none missing, doubled or trailing), depth and regularity are all
+checked. Every pass is over the batch's bytes or its numbers in numpy, with no Python per number.
 """
 
 from __future__ import annotations
@@ -50,7 +51,9 @@ __all__ = ["scan_batch"]
 # Byte codes: the high nibble is the byte's class, the low nibble the classes that may follow it
 # (a class shifted right by 4), so ``(code[i] << 4) & code[i + 1]`` is nonzero exactly for an
 # allowed pair. A byte outside the alphabet has code 0: nothing may follow it, it may follow nothing.
-_OPENING, _CLOSING, _SPACE, _DIGIT = 0x10, 0x20, 0x40, 0x80  # ``[``; ``]`` and ``,``; `` ``; 0-9
+# The classes are ordered so that in a batch of allowed pairs a code is greater than the next one
+# exactly where a number ends (a digit, then ``]`` or ``,``).
+_CLOSING, _SPACE, _OPENING, _DIGIT = 0x10, 0x20, 0x40, 0x80  # ``]`` and ``,``; `` ``; ``[``; 0-9
 
 
 def _code_table(spaced: bool) -> bytes:
@@ -174,13 +177,14 @@ def _read_layout(
     digit reads (:func:`_digits`). The checks are numbered as in the module docstring.
     """
     codes = np.frombuffer(text.translate(_SPACED if spaced else _TIGHT), dtype=np.uint8)[start:stop]
-    follows = codes[:-1] * np.uint8(16)  # the low nibble to the high one (numpy's left_shift is slower)
-    np.bitwise_and(follows, codes[1:], out=follows)
-    if follows.min() == 0:
+    pairs = codes[:-1] * np.uint8(16)  # the low nibble to the high one (numpy's left_shift is slower)
+    np.bitwise_and(pairs, codes[1:], out=pairs)
+    if pairs.min() == 0:
         return None  # (1): a byte that may not follow the one before it, or one outside the alphabet
+    # Large temporaries are few and reused: each fresh one costs page faults as well as its pass.
+    ends = np.greater(codes[:-1], codes[1:], out=pairs.view(bool))
+    lasts = np.flatnonzero(ends)  # each number's last digit
     per_instance, separators, commas_after = _layout(shape, spaced)
-    digit = codes >= _DIGIT
-    lasts = np.flatnonzero(np.greater(digit[:-1], digit[1:]))  # each number's last digit
     if lasts.size == 0 or lasts.size % per_instance:
         return None
     count = lasts.size // per_instance
@@ -191,16 +195,17 @@ def _read_layout(
     depth = len(shape) + 1
     if lasts[0] + 1 - lengths[0] != depth or stop - start - 1 - lasts[-1] != depth:
         return None  # (3): the batch opens and closes with depth brackets
-    gaps = np.diff(lasts)
+    work = np.empty(lasts.size, dtype=lasts.dtype)
+    gaps = np.subtract(lasts[1:], lasts[:-1], out=work[:-1])
     gaps -= lengths[1:]  # bytes between a number's last digit and the next one's first
     whole = (count - 1) * per_instance
     if not (gaps[:whole].reshape(count - 1, per_instance) == separators).all():
         return None
     if not (gaps[whole:] == separators[:-1]).all():
         return None
-    commas = (lasts.reshape(count, per_instance) + commas_after).ravel()
+    commas = np.add(lasts.reshape(count, per_instance), commas_after, out=work.reshape(count, per_instance))
     batch = np.frombuffer(text, dtype=np.uint8, count=stop - start, offset=start)
-    if not (batch.take(commas[:-1], mode="wrap") == _COMMA).all():  # the last number's is the final ``]``
+    if not (batch.take(commas.ravel()[:-1], mode="wrap") == _COMMA).all():  # the last's is the final ``]``
         return None
     return values, count
 
@@ -237,7 +242,11 @@ def _digits(
         lengths += flags
         digits *= flags
         np.add(values, np.multiply(digits, 10**place, dtype=kind), out=values)
-        np.copyto(zero_first, digits == 0, where=longer)
+        # zero_first = where(longer, digits == 0, zero_first), without np.where's or copyto's slow loop
+        change = np.equal(digits, 0)
+        change ^= zero_first
+        change &= longer
+        zero_first ^= change
     if zero_first.any():
         return None  # a number of two digits or more that starts with 0: not JSON
     return values, lengths
@@ -256,4 +265,7 @@ def _layout(shape: tuple[int, ...], spaced: bool) -> tuple[int, np.ndarray, np.n
     for extent in reversed(shape):
         size *= extent
         closed[size - 1 :: size] += 1
-    return per_instance, 2 * closed + (2 if spaced else 1), closed + 1
+    separators, commas_after = 2 * closed + (2 if spaced else 1), closed + 1
+    separators.setflags(write=False)  # shared by every call (cached)
+    commas_after.setflags(write=False)
+    return per_instance, separators, commas_after
