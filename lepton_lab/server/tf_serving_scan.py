@@ -72,9 +72,6 @@ def _code_table(spaced: bool) -> bytes:
 _TIGHT, _SPACED = _code_table(spaced=False), _code_table(spaced=True)
 _WHITESPACE = b" \t\n\r"  # JSON's whitespace, no other
 _COMMA = ord(",")
-#: Bytes put before a batch that the body does not have enough bytes before: :func:`_digits` reads
-#: up to ``max_digits`` bytes before a number's last digit (and masks those past its first).
-_PAD = b"[" * 16
 
 _WS = rb"[ \t\n\r]*"
 _SIGNATURE = rb'"signature_name"' + _WS + rb":" + _WS + rb'"serving_default"'
@@ -92,6 +89,9 @@ _INTEGER_MAX = {"uint8": 255, "int8": 127, "int32": 2**31 - 1}
 #: Float input dtypes: any integer is a value (digits capped so int64 holds it exactly).
 _FLOATS = ("float16", "float32", "float64")
 _FLOAT_DIGITS = 15
+#: Bytes put before a batch that the body does not have enough bytes before: :func:`_digits` reads
+#: up to ``max_digits`` bytes before a number's last digit (and masks those past its first).
+_PAD = b"[" * _FLOAT_DIGITS
 #: Most instance axes read here: with the batch axis and two objects, within the bodies' depth limit.
 _MAX_RANK = 28
 
@@ -219,9 +219,10 @@ def _digits(
     on a view of ``text`` shifted by ``place``) and counted where every byte since is a digit; the
     reads past a number's first digit (into the bytes before it, or before the batch) are masked.
     """
+    text_bytes = np.frombuffer(text, dtype=np.uint8)
 
     def before(place: int) -> np.ndarray:
-        shifted = np.frombuffer(text, dtype=np.uint8, count=stop - start, offset=start - place)
+        shifted = text_bytes[start - place : stop - place]
         read: np.ndarray = shifted.take(lasts, mode="wrap")  # in range; "wrap" skips the bounds check
         read -= ord("0")
         return read
@@ -234,7 +235,7 @@ def _digits(
     for place in range(1, max_digits + 1):
         digits = before(place)
         np.logical_and(longer, digits < 10, out=longer)
-        if not longer.any():
+        if not np.count_nonzero(longer):  # (faster than .any(), a Python method)
             break
         if place == max_digits:
             return None  # more digits than the dtype's largest value has
