@@ -171,6 +171,34 @@ def test_in_memory_pipeline_gathers_the_same_examples_as_the_arrays() -> None:
     assert sorted(shuffled[1].tolist()) == sorted(data.labels("train").tolist())
 
 
+@pytest.mark.parametrize(
+    "converted_bytes", [pipeline.CONVERTED_BYTES, 0], ids=["converted-once", "per-batch"]
+)
+def test_training_batches_are_the_gathered_batches_epoch_by_epoch(
+    converted_bytes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Converting once and shuffling the examples must give the very batches of the per-batch
+    # gather (the same seeded order, the same float32 values), and a new order every epoch.
+    monkeypatch.setattr(pipeline, "CONVERTED_BYTES", converted_bytes)
+    data = datasets.load("digits", subset=300)
+    rows = data._rows("train")
+    pixels, scale = data._store.raw(rows)
+    labels = data._labels[rows].astype(np.int32)
+    batches = pipeline.batches(data, "train", 17, shuffle=True, seed=5)
+    gathered = pipeline._gathered_batches(pixels, labels, 17, True, 5)
+    orders = []
+    for _epoch in range(3):
+        got = [(x.numpy(), y.numpy()) for x, y in batches]
+        expected = [(x.numpy(), y.numpy()) for x, y in gathered]
+        assert [len(y) for _, y in got] == [len(y) for _, y in expected]
+        for (images, got_labels), (expected_pixels, expected_labels) in zip(got, expected, strict=True):
+            assert images.dtype == np.float32
+            np.testing.assert_array_equal(images, expected_pixels.astype(np.float32) * np.float32(scale))
+            np.testing.assert_array_equal(got_labels, expected_labels)
+        orders.append(np.concatenate([y for _, y in got]).tolist())
+    assert orders[0] != orders[1] and orders[1] != orders[2]  # reshuffled every epoch
+
+
 def test_instrumented_pipeline_yields_the_same_batches_and_counts_waits() -> None:
     data = datasets.load("digits", subset=100)
     plain = _collect(data.as_tf_data("validation", 8, shuffle=False))

@@ -15,8 +15,11 @@ Two shapes of pipeline, picked by where the examples live:
   (a ``tf.data`` cache hands out one example at a time, and re-batching them cost a third of the
   speed of a cached Keras pipeline).
 
-Both convert stored pixels to float32 per batch (and augment there), in parallel when
-``parallel_map`` is set, and prefetch. Settings come from the runtime policy
+Without augmentation, a split of up to :data:`CONVERTED_BYTES` is converted to float32 once
+and each epoch shuffles the converted examples themselves (the same order as the shuffled
+indices, so the same batches): epochs then run no function per batch, which is most of the
+per-epoch cost of a short epoch. Otherwise both convert stored pixels to float32 per batch (and
+augment there), in parallel when ``parallel_map`` is set. Both prefetch. Settings come from the runtime policy
 (:mod:`lepton_lab.core.runtime_policy`); none of them changes what the model sees.
 """
 
@@ -43,6 +46,9 @@ TF_DECODABLE = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 MEMORY_CACHE_BYTES = 2 * 1024**3
 #: Shuffle buffer after a disk cache: the whole split would not fit in memory.
 DISK_SHUFFLE_BUFFER = 8192
+#: A split without augmentation is converted to float32 once, up to this size converted (the
+#: epoch's shuffle buffer holds a second copy); larger ones convert each batch as it is gathered.
+CONVERTED_BYTES = 512 * 1024**2
 
 
 @dataclass(frozen=True)
@@ -119,15 +125,21 @@ def batches(
         values = tf.cast(examples, tf.float32) * tf.constant(scale, tf.float32)
         return values if resize is None else tf.image.resize(values, resize, method="bilinear")
 
+    converted = False
     if stored is not None:
-        # Without augmentation, the gather and the conversion run in one parallel map: each
-        # stage of a pipeline costs a hand-over per batch (about a quarter of the pipeline's time).
         convert = to_float if dataset.kind != "text" and layers is None else None
-        data = _gathered_batches(stored, labels, batch_size, shuffled, seed, convert, parallel)
+        if convert is not None and len(labels) * 4 * int(np.prod(dataset.input_shape)) <= CONVERTED_BYTES:
+            # Nothing random between the stored pixels and the model: convert once, not per epoch.
+            data = _sliced_batches(convert(tf.constant(stored)), labels, batch_size, shuffled, seed)
+            converted = True
+        else:
+            # The gather and the conversion in one parallel map: each stage of a pipeline
+            # costs a hand-over per batch (about a quarter of the pipeline's time).
+            data = _gathered_batches(stored, labels, batch_size, shuffled, seed, convert, parallel)
     if dataset.kind == "text":
         pass  # batches of tf.string: the model's own TextVectorization turns them into numbers
     elif layers is None:
-        if stored is None:
+        if stored is None and not converted:
             data = data.map(lambda x, y: (to_float(x), y), num_parallel_calls=parallel)
     else:
         # Random layers keep their state in a variable, and parallel map calls race on it;
@@ -167,6 +179,26 @@ def _gathered_batches(
         lambda index, arrays: (change(tf.gather(arrays[0], index)), tf.gather(arrays[1], index)),
         num_parallel_calls=parallel if convert is not None else None,
     )
+
+
+def _sliced_batches(
+    examples: tf.Tensor, labels: np.ndarray, batch_size: int, shuffled: bool, seed: int
+) -> tf.data.Dataset:
+    """Batches of ready model inputs: the examples reshuffled each epoch from ``seed``, batched.
+
+    No function runs per batch or per epoch. A ``map`` stage (the gather of
+    :func:`_gathered_batches`) costs its function's set-up at every epoch's new iterator and a
+    call per batch: on a 2-core machine 10-15 ms per epoch of 20 batches, a quarter of a small
+    model's 50 ms epoch (``bench/bench_epoch_overhead.py``). tf.data's shuffle draws buffer
+    positions from its seeded generator whatever the elements are, so shuffling the examples
+    gives the order of :func:`_index_batches`' shuffled indices: the same batches as the gather.
+    """
+    from lepton_lab.core.tf_import import tf
+
+    data = tf.data.Dataset.from_tensor_slices((examples, labels))
+    if shuffled:
+        data = data.shuffle(max(len(labels), 1), seed=seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size)
 
 
 def _index_batches(count: int, batch_size: int, shuffled: bool, seed: int) -> tf.data.Dataset:
