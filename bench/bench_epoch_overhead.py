@@ -12,7 +12,8 @@ keras
     runner builds (:func:`lepton_lab.core.datasets.pipeline.batches`) and the same validation
     pipeline, no callbacks but the epoch timer: the floor for that pipeline.
 
-The runner's epoch (wall time between epoch ends, epochs 2..N) is split into: the time inside
+``--no-input-wait`` trains the runner without the stages that count ``input_wait_s``, to see
+what they cost. The runner's epoch (wall time between epoch ends, epochs 2..N) is split into: the time inside
 each of its callbacks' hooks (timed by wrapping their methods in this process), validation
 (``Model.evaluate`` as ``fit`` calls it), ``input_wait_s`` from its events, and the rest
 (train steps and Keras's own loop). Medians over epochs and repeats, milliseconds.
@@ -179,9 +180,21 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--folder-images", type=int, default=5000)
+    parser.add_argument(
+        "--no-input-wait",
+        action="store_true",
+        help="diagnosis: the runner trains on its pipeline without the input-wait stages (input_wait_s 0)",
+    )
     args = parser.parse_args()
+    if args.no_input_wait:
+        from lepton_lab.core.callbacks.input_wait import InputWaitMeter
 
+        InputWaitMeter.instrument = lambda self, data: data  # type: ignore[method-assign]
+
+    import lepton_lab
     from lepton_lab.core import callbacks, datasets
+
+    print(f"lepton_lab from {Path(lepton_lab.__file__).parent}", flush=True)
     from lepton_lab.core.callbacks.input_wait import InputWaitCallback
     from lepton_lab.core.callbacks.tensorboard import EpochTensorBoard
 
