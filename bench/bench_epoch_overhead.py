@@ -46,8 +46,8 @@ class HookTimes:
     """Seconds spent in the runner's callback hooks and in validation, per epoch."""
 
     def __init__(self) -> None:
-        self.current: collections.Counter[str] = collections.Counter()
-        self.epochs: list[collections.Counter[str]] = []
+        self.current: collections.defaultdict[str, float] = collections.defaultdict(float)
+        self.epochs: list[collections.defaultdict[str, float]] = []
         self.active = False
 
     def wrap(self, cls: type, label: str) -> None:
@@ -84,7 +84,7 @@ class HookTimes:
 
     def epoch_end(self) -> None:
         self.epochs.append(self.current)
-        self.current = collections.Counter()
+        self.current = collections.defaultdict(float)
 
 
 def make_spec(case: str, root: Path | None, epochs: int, runtime: dict[str, Any]) -> Any:
@@ -118,7 +118,7 @@ def runner_epochs(spec: Any, data: Any, runs_dir: str, hooks: HookTimes) -> list
     from lepton_lab.core.rundir import RunDir
     from lepton_lab.core.tf_import import keras
 
-    hooks.epochs, hooks.current = [], collections.Counter()
+    hooks.epochs, hooks.current = [], collections.defaultdict(float)
 
     class Marker(keras.callbacks.Callback):
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
@@ -137,7 +137,7 @@ def runner_epochs(spec: Any, data: Any, runs_dir: str, hooks: HookTimes) -> list
     for index, total in enumerate(timer.times, start=1):  # times[0] is epoch 2
         # An epoch's interval runs from the previous epoch's end hooks' return, so hooks timed
         # for epoch `index` (0-based) belong to it, except the previous on_epoch_end calls.
-        parts = dict(hooks.epochs[index])
+        parts: dict[str, float] = dict(hooks.epochs[index])
         parts["input_wait"] = events[index]["metrics"].get("input_wait_s") or 0.0
         parts["total"] = total
         out.append(parts)
