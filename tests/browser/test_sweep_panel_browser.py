@@ -223,7 +223,12 @@ def test_cancel_on_the_sweep_row_asks_then_cancels_the_sweep(
     assert row.locator(".lepton-lab-sweep-cancel").is_hidden()
     ended = api(lab, "GET", f"sweeps/{sweep_id}")
     assert ended["state"] == "cancelled"
-    statuses = [t["status"] for t in api(lab, "GET", f"sweeps/{sweep_id}/trials")["trials"]]
+    # A trial's job ends when its worker process has stopped, a moment after the sweep says cancelled.
+    def trial_statuses() -> list[str]:
+        return [t["status"] for t in api(lab, "GET", f"sweeps/{sweep_id}/trials")["trials"]]
+
+    wait_for(lambda: "running" not in trial_statuses(), 30, "every trial to stop")
+    statuses = trial_statuses()
     assert statuses and all(status in {"cancelled", "pruned", "completed"} for status in statuses), statuses
     wait_for(lambda: "0 running" in row.locator(".lepton-lab-sweep-counts").inner_text(), 30, "no trial runs")
     # The open sweep view heard it too.
